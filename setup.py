@@ -1,0 +1,59 @@
+"""Build the Cython core. Compiler directives and flags live here, in one place."""
+import glob
+import os
+import sys
+
+from setuptools import Extension, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORE = os.path.join("zmqx", "_core")
+
+DIRECTIVES = {
+    "language_level": 3,
+    "boundscheck": False,
+    "wraparound": False,
+    "cdivision": True,
+    "initializedcheck": False,
+    "embedsignature": True,
+}
+
+if os.environ.get("ZMQX_DEBUG"):
+    DIRECTIVES.update(boundscheck=True, wraparound=True)
+
+extra_compile_args = []
+define_macros = []
+libraries = []
+if sys.platform == "win32":
+    libraries = ["ws2_32"]
+else:
+    extra_compile_args = ["-O2", "-fno-strict-aliasing", "-Wno-unused-function"]
+    if os.environ.get("ZMQX_DEBUG"):
+        extra_compile_args += ["-O0", "-g"]
+        define_macros.append(("ZMQX_DEBUG", "1"))
+
+
+def extensions():
+    exts = []
+    for pyx in sorted(glob.glob(os.path.join(CORE, "*.pyx"))):
+        name = os.path.splitext(pyx)[0].replace(os.sep, ".")
+        exts.append(
+            Extension(
+                name,
+                [pyx],
+                include_dirs=[CORE],
+                define_macros=define_macros,
+                extra_compile_args=extra_compile_args,
+                libraries=libraries,
+            )
+        )
+    from Cython.Build import cythonize
+
+    return cythonize(
+        exts,
+        compiler_directives=DIRECTIVES,
+        annotate=bool(os.environ.get("ZMQX_ANNOTATE")),
+        nthreads=int(os.environ.get("ZMQX_BUILD_JOBS", "0")) or None,
+    )
+
+
+setup(ext_modules=extensions())
