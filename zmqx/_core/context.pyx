@@ -1,0 +1,161 @@
+# Context core: owns the I/O threads (started on the first tcp/ipc endpoint, so inproc-only
+# programs never start one), the inproc registry, and termination.
+import os
+import threading
+import weakref
+
+from cpython.exc cimport PyErr_CheckSignals
+from libc.stdlib cimport calloc, free
+from zmqx._core.atomic cimport zx_load, zx_store, zx_add
+from zmqx._core.platform cimport (zx_sig_open, zx_sig_close, zx_sig_send, zx_sig_drain,
+                                  pollfd, POLLIN, zx_poll_fds)
+from zmqx._core.io_thread cimport zx_iothread, zx_iothread_start, zx_iothread_stop
+from zmqx._core.msg cimport zx_release_pending
+
+from zmqx.error import ZMQError, ContextTerminated
+from errno import EINVAL, EFAULT
+
+# contexts alive in this process: a forked child marks them unusable
+_all_contexts = weakref.WeakSet()
+
+
+def _after_fork_in_child():
+    for ctx in list(_all_contexts):
+        (<Context>ctx)._forked()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+cdef class Context:
+
+    def __cinit__(self, *args, **kwargs):
+        self._io = NULL
+        self._nio = 0
+        self._io_threads = 1
+        self._terminated = 0
+        self._nsockets = 0
+        self._term_sig.r = self._term_sig.w = -1
+        if zx_sig_open(&self._term_sig) < 0:
+            raise OSError("cannot create the context's signaler")
+        self._sockets = weakref.WeakSet()
+        self._inproc = {}
+        self._pending = {}
+        self._lock = threading.RLock()
+        self._pid = os.getpid()
+        self._closed = False
+        self._next_io = 0
+        _all_contexts.add(self)
+
+    def __init__(self, io_threads=1, **kwargs):
+        if isinstance(io_threads, Context):
+            raise NotImplementedError("shadowing another context is not supported")
+        if io_threads < 1:
+            raise ZMQError(EINVAL)
+        self._io_threads = io_threads
+
+    def __dealloc__(self):
+        cdef int i
+        if self._io != NULL:
+            if self._pid == os.getpid():
+                with nogil:
+                    for i in range(self._nio):
+                        zx_iothread_stop(self._io[i])
+            free(self._io)
+            self._io = NULL
+        zx_sig_close(&self._term_sig)
+
+    def _forked(self):
+        # the child shares no thread with the parent: forget the I/O threads without
+        # touching them (their memory is the parent's snapshot)
+        self._io = NULL
+        self._nio = 0
+        self._closed = True
+
+    cdef zx_iothread *choose_io(self) except NULL:
+        cdef int i
+        cdef int n = self._io_threads
+        if self._pid != os.getpid():
+            raise ZMQError(EFAULT, "context was created in another process (fork)")
+        if zx_load(&self._terminated):
+            raise ContextTerminated()
+        with self._lock:
+            if self._io == NULL:
+                self._io = <zx_iothread **>calloc(self._io_threads, sizeof(zx_iothread *))
+                if self._io == NULL:
+                    raise MemoryError()
+                for i in range(n):
+                    self._io[i] = zx_iothread_start()
+                    self._nio = i + 1
+            self._next_io = (self._next_io + 1) % self._nio
+            return self._io[self._next_io]
+
+    cdef bint terminated(self) noexcept nogil:
+        return zx_load(&self._terminated) != 0
+
+    cdef void socket_closed(self, object sock):
+        self._sockets.discard(sock)
+        zx_add(&self._nsockets, -1)
+        zx_sig_send(&self._term_sig)
+
+    def _register_socket(self, sock):
+        if self._pid != os.getpid():
+            raise ZMQError(EFAULT, "context was created in another process (fork)")
+        if zx_load(&self._terminated) or self._closed:
+            raise ContextTerminated()
+        self._sockets.add(sock)
+        zx_add(&self._nsockets, 1)
+
+    @property
+    def closed(self):
+        return self._closed
+
+    def _io_count(self):
+        return self._nio
+
+    def _open_sockets(self):
+        return list(self._sockets)
+
+    def term(self):
+        """Wake every blocked call with ContextTerminated, wait until all sockets are
+        closed, then stop the I/O threads (which finish lingering sends first)."""
+        cdef pollfd pfd
+        cdef int rc, i
+        if self._closed:
+            return
+        if self._pid != os.getpid():
+            self._closed = True
+            return
+        zx_store(&self._terminated, 1)
+        for sock in list(self._sockets):
+            sock._wake()
+        pfd.fd = self._term_sig.r
+        pfd.events = POLLIN
+        while zx_load(&self._nsockets) > 0:
+            with nogil:
+                rc = zx_poll_fds(&pfd, 1, 200)
+            zx_sig_drain(&self._term_sig)
+            PyErr_CheckSignals()
+            zx_release_pending()
+        if self._io != NULL:
+            with nogil:
+                for i in range(self._nio):
+                    zx_iothread_stop(self._io[i])
+            free(self._io)
+            self._io = NULL
+            self._nio = 0
+        zx_release_pending()
+        self._closed = True
+
+    def _set_io_threads(self, int n):
+        if n < 1:
+            raise ZMQError(EINVAL)
+        if self._io != NULL:
+            raise ZMQError(EINVAL, "IO_THREADS must be set before the first tcp/ipc endpoint")
+        self._io_threads = n
+
+    def _unbind_inproc(self, name, sock):
+        with self._lock:
+            if self._inproc.get(name) is sock:
+                del self._inproc[name]

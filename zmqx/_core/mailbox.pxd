@@ -1,0 +1,137 @@
+# Command queues between threads: a mutex-protected ring plus a wake-up fd. Commands are
+# rare (a peer attached or went away, a pipe woke up an idle engine), so a lock is fine here;
+# messages never go through a mailbox.
+#
+# zx_sockbase is the part of a socket that other threads may touch: its mailbox and signaler.
+# It is refcounted because links and sessions outlive the Python socket object.
+from libc.stdint cimport int64_t
+from libc.stdlib cimport malloc, free, realloc
+from libc.string cimport memset
+from zmqx._core.atomic cimport zx_add, zx_load, zx_store
+from zmqx._core.platform cimport (zx_mutex_t, zx_mutex_init, zx_mutex_destroy, zx_mutex_lock,
+                                  zx_mutex_unlock, zx_sigfd, zx_sig_open, zx_sig_close,
+                                  zx_sig_send, zx_sig_drain)
+from zmqx._core.pipe cimport zx_link, zx_link_unref
+
+cdef enum:
+    # to a socket
+    ZX_CMD_ATTACH = 1          # ptr: zx_link*, arg: our side
+    ZX_CMD_TERM = 2            # ptr: zx_link*: the peer went away
+    # to an I/O thread
+    ZX_CMD_ADD_LISTENER = 10   # ptr: zx_listener*
+    ZX_CMD_ADD_SESSION = 11    # ptr: zx_session* (connecting)
+    ZX_CMD_ACTIVATE = 12       # ptr: zx_link* (one ref travels with it), arg: ZX_WAKE_READ/WRITE
+    ZX_CMD_CLOSE_ENDPOINT = 13 # ptr: zx_sockbase*, arg: endpoint id
+    ZX_CMD_SOCKET_CLOSED = 14  # ptr: zx_sockbase*, arg: linger ms (-1 forever)
+    ZX_CMD_STOP = 15
+    ZX_CMD_SYNC = 16           # ptr: int64_t* set to 1 when processed (barrier for tests/close)
+
+ctypedef struct zx_cmd:
+    int type
+    void *ptr
+    int64_t arg
+
+ctypedef struct zx_mailbox:
+    zx_mutex_t lock
+    zx_cmd *items
+    int cap
+    int head
+    int count
+    int64_t pending            # atomic mirror of count: lock-free "anything to do?" check
+    zx_sigfd sig
+
+cdef inline int zx_mailbox_init(zx_mailbox *mb) noexcept nogil:
+    memset(mb, 0, sizeof(zx_mailbox))
+    mb.sig.r = mb.sig.w = -1
+    if zx_sig_open(&mb.sig) < 0:
+        return -1
+    zx_mutex_init(&mb.lock)
+    return 0
+
+cdef inline void zx_mailbox_destroy(zx_mailbox *mb) noexcept nogil:
+    zx_mutex_destroy(&mb.lock)
+    zx_sig_close(&mb.sig)
+    free(mb.items)
+    mb.items = NULL
+
+cdef inline int zx_mailbox_post(zx_mailbox *mb, int type, void *ptr, int64_t arg) noexcept nogil:
+    cdef zx_cmd *items
+    cdef int i, was_empty
+    zx_mutex_lock(&mb.lock)
+    if mb.count == mb.cap:
+        items = <zx_cmd *>malloc(sizeof(zx_cmd) * (mb.cap * 2 + 16))
+        if items == NULL:
+            zx_mutex_unlock(&mb.lock)
+            return -1
+        for i in range(mb.count):
+            items[i] = mb.items[(mb.head + i) % mb.cap]
+        free(mb.items)
+        mb.items = items
+        mb.head = 0
+        mb.cap = mb.cap * 2 + 16
+    i = (mb.head + mb.count) % mb.cap
+    mb.items[i].type = type
+    mb.items[i].ptr = ptr
+    mb.items[i].arg = arg
+    was_empty = mb.count == 0
+    mb.count += 1
+    zx_store(&mb.pending, mb.count)
+    zx_mutex_unlock(&mb.lock)
+    if was_empty:
+        zx_sig_send(&mb.sig)
+    return 0
+
+cdef inline int zx_mailbox_take(zx_mailbox *mb, zx_cmd *out) noexcept nogil:
+    if zx_load(&mb.pending) == 0:
+        return 0
+    zx_mutex_lock(&mb.lock)
+    if mb.count == 0:
+        zx_mutex_unlock(&mb.lock)
+        return 0
+    out[0] = mb.items[mb.head]
+    mb.head = (mb.head + 1) % mb.cap
+    mb.count -= 1
+    zx_store(&mb.pending, mb.count)
+    zx_mutex_unlock(&mb.lock)
+    return 1
+
+
+ctypedef struct zx_sockbase:
+    int64_t refs
+    int64_t closed             # the socket was closed: sessions must not attach to it
+    int socktype
+    zx_mailbox mb
+
+cdef inline zx_sockbase *zx_sockbase_new(int socktype) noexcept nogil:
+    cdef zx_sockbase *sb = <zx_sockbase *>malloc(sizeof(zx_sockbase))
+    if sb == NULL:
+        return NULL
+    memset(sb, 0, sizeof(zx_sockbase))
+    sb.refs = 1
+    sb.socktype = socktype
+    if zx_mailbox_init(&sb.mb) < 0:
+        free(sb)
+        return NULL
+    return sb
+
+cdef inline void zx_sockbase_ref(zx_sockbase *sb) noexcept nogil:
+    zx_add(&sb.refs, 1)
+
+# last reference: commands still queued may carry link references (ATTACH) to drop
+cdef inline void zx_sockbase_unref(void *arg) noexcept nogil:
+    cdef zx_sockbase *sb = <zx_sockbase *>arg
+    cdef zx_cmd cmd
+    cdef zx_link *link
+    if zx_add(&sb.refs, -1) != 0:
+        return
+    while zx_mailbox_take(&sb.mb, &cmd):
+        if cmd.type == ZX_CMD_ATTACH:
+            link = <zx_link *>cmd.ptr
+            zx_store(&link.gone[cmd.arg], 1)
+            zx_link_unref(link)
+    zx_mailbox_destroy(&sb.mb)
+    free(sb)
+
+# pipe waker for a socket side: one write on the socket's signaler
+cdef inline void zx_sockbase_wake(void *arg, void *link, int what) noexcept nogil:
+    zx_sig_send(&(<zx_sockbase *>arg).mb.sig)

@@ -1,0 +1,139 @@
+# zx_msg: one frame. Small bodies live inline (no malloc); larger ones point into a
+# refcounted zx_block shared by every message that slices it (zero-copy receive and send).
+from libc.stdint cimport uint32_t, uint64_t, int64_t
+from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy
+from zmqx._core.atomic cimport zx_add, zx_load, zx_store
+
+cdef enum:
+    ZX_VSM_SIZE = 112          # inline bytes: zx_msg is 128 bytes, two cache lines
+    ZX_MSG_MORE = 1
+    ZX_MSG_COMMAND = 2         # internal: a subscription or other command travelling a pipe
+
+ctypedef void (*zx_free_fn)(void *blk) noexcept nogil
+
+# A refcounted body. `data` either follows the struct (ffn == NULL) or belongs to someone
+# else (ffn releases it: Python buffers go through the release queue, see msg.pyx).
+ctypedef struct zx_block:
+    int64_t refs
+    size_t size
+    unsigned char *data
+    zx_free_fn ffn
+    void *hint
+    zx_block *next             # link in the release queue
+    int64_t done               # set when released: what MessageTracker waits for
+
+ctypedef struct zx_lmsg:
+    zx_block *blk
+    unsigned char *data
+
+ctypedef union zx_msg_body:
+    unsigned char vsm[ZX_VSM_SIZE]
+    zx_lmsg l
+
+ctypedef struct zx_msg:
+    uint64_t size
+    uint32_t flags
+    uint32_t is_block
+    zx_msg_body u
+
+cdef inline zx_block *zx_block_new(size_t size) noexcept nogil:
+    cdef zx_block *b = <zx_block *>malloc(sizeof(zx_block) + size)
+    if b == NULL:
+        return NULL
+    b.refs = 1
+    b.size = size
+    b.data = (<unsigned char *>b) + sizeof(zx_block)
+    b.ffn = NULL
+    b.hint = NULL
+    b.next = NULL
+    b.done = 0
+    return b
+
+cdef inline void zx_block_ref(zx_block *b) noexcept nogil:
+    zx_add(&b.refs, 1)
+
+cdef inline void zx_block_unref(zx_block *b) noexcept nogil:
+    if zx_add(&b.refs, -1) == 0:
+        if b.ffn != NULL:
+            b.ffn(b)
+        else:
+            free(b)
+
+cdef inline unsigned char *zx_msg_data(zx_msg *m) noexcept nogil:
+    if m.is_block:
+        return m.u.l.data
+    return m.u.vsm
+
+cdef inline void zx_msg_init(zx_msg *m) noexcept nogil:
+    m.size = 0
+    m.flags = 0
+    m.is_block = 0
+
+# allocate room for `size` bytes (inline when small); -1 on ENOMEM
+cdef inline int zx_msg_init_size(zx_msg *m, size_t size) noexcept nogil:
+    cdef zx_block *b
+    m.size = size
+    m.flags = 0
+    if size <= ZX_VSM_SIZE:
+        m.is_block = 0
+        return 0
+    b = zx_block_new(size)
+    if b == NULL:
+        m.is_block = 0
+        m.size = 0
+        return -1
+    m.is_block = 1
+    m.u.l.blk = b
+    m.u.l.data = b.data
+    return 0
+
+cdef inline int zx_msg_init_copy(zx_msg *m, const void *data, size_t size) noexcept nogil:
+    if zx_msg_init_size(m, size) < 0:
+        return -1
+    if size:
+        memcpy(zx_msg_data(m), data, size)
+    return 0
+
+# a message over part of a shared block; takes a new reference
+cdef inline void zx_msg_init_slice(zx_msg *m, zx_block *b, unsigned char *data, size_t size) noexcept nogil:
+    zx_block_ref(b)
+    m.size = size
+    m.flags = 0
+    m.is_block = 1
+    m.u.l.blk = b
+    m.u.l.data = data
+
+cdef inline void zx_msg_close(zx_msg *m) noexcept nogil:
+    if m.is_block:
+        zx_block_unref(m.u.l.blk)
+        m.is_block = 0
+    m.size = 0
+
+# a second reference to the same body (bodies are immutable once queued)
+cdef inline void zx_msg_copy(zx_msg *dst, zx_msg *src) noexcept nogil:
+    memcpy(dst, src, sizeof(zx_msg))
+    if src.is_block:
+        zx_block_ref(src.u.l.blk)
+
+# Python-owned buffers (copy=False sends) are released through a lock-free stack that app
+# threads drain with the GIL held: the I/O thread never touches a Python object.
+cdef void zx_release_pending() noexcept     # call with the GIL; cheap when empty
+cdef bint zx_release_nonempty() noexcept nogil
+cdef zx_block *zx_block_from_object(object obj) except NULL   # GIL; pins obj's buffer
+
+
+cdef class MessageTracker:
+    cdef public long _pending
+
+
+cdef class Frame:
+    cdef zx_msg msg
+    cdef bint _more
+    cdef object _bytes
+    cdef readonly MessageTracker tracker
+    cdef public dict _properties
+    cdef int _exports
+
+    @staticmethod
+    cdef Frame from_msg(zx_msg *m)        # takes ownership of *m

@@ -1,0 +1,248 @@
+# Frames, zero-copy blocks over Python buffers, and the release queue that lets the I/O
+# thread drop a Python buffer without taking the GIL.
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_ANY_CONTIGUOUS
+from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_CheckExact
+from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
+from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy
+from zmqx._core.atomic cimport zx_load_ptr, zx_cas_ptr, zx_xchg_ptr, zx_load, zx_store
+
+# bodies below this size are copied even when copy=False: pinning a buffer costs more
+cdef enum:
+    COPY_THRESHOLD_DEFAULT = 65536
+
+COPY_THRESHOLD = COPY_THRESHOLD_DEFAULT
+
+ctypedef struct zx_pyhold:
+    Py_buffer view
+    PyObject *tracker
+
+cdef zx_block *release_head = NULL
+
+
+cdef void _release_push(void *p) noexcept nogil:
+    # any thread: push on the lock-free stack; the block is freed by zx_release_pending
+    cdef zx_block *b = <zx_block *>p
+    cdef zx_block *head
+    while True:
+        head = <zx_block *>zx_load_ptr(<void **>&release_head)
+        b.next = head
+        if zx_cas_ptr(<void **>&release_head, head, b):
+            return
+
+
+cdef bint zx_release_nonempty() noexcept nogil:
+    return zx_load_ptr(<void **>&release_head) != NULL
+
+
+cdef void zx_release_pending() noexcept:
+    cdef zx_block *b
+    cdef zx_block *nxt
+    cdef zx_pyhold *h
+    if zx_load_ptr(<void **>&release_head) == NULL:
+        return
+    b = <zx_block *>zx_xchg_ptr(<void **>&release_head, NULL)
+    while b != NULL:
+        nxt = b.next
+        h = <zx_pyhold *>b.hint
+        PyBuffer_Release(&h.view)
+        if h.tracker != NULL:
+            (<MessageTracker>h.tracker)._pending -= 1
+            Py_DECREF(<object>h.tracker)
+        free(b)
+        b = nxt
+
+
+cdef zx_block *zx_block_from_object(object obj) except NULL:
+    cdef zx_block *b = <zx_block *>malloc(sizeof(zx_block) + sizeof(zx_pyhold))
+    cdef zx_pyhold *h
+    if b == NULL:
+        raise MemoryError()
+    h = <zx_pyhold *>((<unsigned char *>b) + sizeof(zx_block))
+    try:
+        PyObject_GetBuffer(obj, &h.view, PyBUF_ANY_CONTIGUOUS)
+    except BaseException:
+        free(b)
+        raise
+    h.tracker = NULL
+    b.refs = 1
+    b.size = h.view.len
+    b.data = <unsigned char *>h.view.buf
+    b.ffn = _release_push
+    b.hint = h
+    b.next = NULL
+    b.done = 0
+    return b
+
+
+cdef void _track(zx_block *b, MessageTracker tracker):
+    cdef zx_pyhold *h = <zx_pyhold *>b.hint
+    Py_INCREF(tracker)
+    h.tracker = <PyObject *>tracker
+    tracker._pending += 1
+
+
+def _drain_release_queue():
+    """Release Python buffers whose messages the engine has finished with."""
+    zx_release_pending()
+
+
+cdef class MessageTracker:
+    """Tells when zero-copy sends are done with their buffers (the engine released them)."""
+
+    def __cinit__(self):
+        self._pending = 0
+
+    @property
+    def done(self):
+        zx_release_pending()
+        return self._pending <= 0
+
+    def wait(self, timeout=-1):
+        import time
+        from zmqx.error import NotDone
+        deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
+        delay = 0.0001
+        while not self.done:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise NotDone()
+            time.sleep(delay)
+            delay = min(delay * 2, 0.01)
+
+
+cdef class Frame:
+    """One message part. Supports the buffer protocol; `.bytes` copies once (or returns the
+    bytes object it was made from)."""
+
+    def __cinit__(self, data=None, track=False, copy=None, copy_threshold=None, **kw):
+        cdef Py_buffer view
+        cdef zx_block *b
+        zx_msg_init(&self.msg)
+        self._more = False
+        self._bytes = None
+        self.tracker = None
+        self._properties = None
+        self._exports = 0
+        if data is None:
+            return
+        if isinstance(data, str):
+            raise TypeError("Str objects not allowed. Only: bytes, buffers")
+        if isinstance(data, Frame):
+            zx_msg_copy(&self.msg, &(<Frame>data).msg)
+            return
+        threshold = COPY_THRESHOLD if copy_threshold is None else copy_threshold
+        PyObject_GetBuffer(data, &view, PyBUF_ANY_CONTIGUOUS)
+        try:
+            nbytes = view.len
+            if track or copy is False or (copy is None and nbytes >= threshold):
+                b = zx_block_from_object(data)
+                self.msg.size = b.size
+                self.msg.is_block = 1
+                self.msg.u.l.blk = b
+                self.msg.u.l.data = b.data
+                if track:
+                    self.tracker = MessageTracker()
+                    _track(b, self.tracker)
+            else:
+                if zx_msg_init_copy(&self.msg, view.buf, view.len) < 0:
+                    raise MemoryError()
+        finally:
+            PyBuffer_Release(&view)
+        if PyBytes_CheckExact(data):
+            self._bytes = data
+
+    def __dealloc__(self):
+        zx_msg_close(&self.msg)
+
+    @staticmethod
+    cdef Frame from_msg(zx_msg *m):
+        cdef Frame f = Frame.__new__(Frame)
+        memcpy(&f.msg, m, sizeof(zx_msg))
+        f._more = (m.flags & ZX_MSG_MORE) != 0
+        zx_msg_init(m)
+        return f
+
+    def __getbuffer__(self, Py_buffer *buffer, int flags):
+        buffer.buf = zx_msg_data(&self.msg)
+        buffer.len = self.msg.size
+        buffer.obj = self
+        buffer.readonly = 1
+        buffer.itemsize = 1
+        buffer.format = NULL
+        if flags & 4:                                  # PyBUF_FORMAT
+            buffer.format = "B"
+        buffer.ndim = 1
+        buffer.shape = NULL
+        buffer.strides = NULL
+        if flags & 8:                                  # PyBUF_ND
+            buffer.shape = &buffer.len
+        if (flags & 0x18) == 0x18:                     # PyBUF_STRIDES
+            buffer.strides = &buffer.itemsize
+        buffer.suboffsets = NULL
+        buffer.internal = NULL
+        self._exports += 1
+
+    def __releasebuffer__(self, Py_buffer *buffer):
+        self._exports -= 1
+
+    def __len__(self):
+        return self.msg.size
+
+    @property
+    def bytes(self):
+        if self._bytes is None:
+            self._bytes = PyBytes_FromStringAndSize(<char *>zx_msg_data(&self.msg), self.msg.size)
+        return self._bytes
+
+    @property
+    def buffer(self):
+        return memoryview(self)
+
+    @property
+    def more(self):
+        return self._more
+
+    @more.setter
+    def more(self, value):
+        self._more = bool(value)
+
+    def get(self, option):
+        """Frame properties: MORE (1), or a metadata name (not carried yet)."""
+        if option == 1 or option == "more":
+            return int(self._more)
+        if isinstance(option, str) and self._properties is not None and option in self._properties:
+            return self._properties[option]
+        from zmqx.error import ZMQError
+        from errno import EINVAL
+        raise ZMQError(EINVAL)
+
+    def set(self, option, value):
+        if option == 1:
+            self._more = bool(value)
+            return
+        from zmqx.error import ZMQError
+        from errno import EINVAL
+        raise ZMQError(EINVAL)
+
+    def __getitem__(self, key):
+        return self.get(key)
+
+    def __copy__(self):
+        cdef Frame f = Frame.__new__(Frame)
+        zx_msg_copy(&f.msg, &self.msg)
+        f._more = self._more
+        f._bytes = self._bytes
+        return f
+
+    fast_copy = __copy__
+
+    def __str__(self):
+        return self.bytes.decode()
+
+    def __repr__(self):
+        n = self.msg.size
+        head = bytes(memoryview(self)[:32])
+        return f"<zmqx.Frame({head!r}{'...' if n > 32 else ''}) {n}B>"
+
+
+Message = Frame

@@ -1,0 +1,130 @@
+# Cython view of zx_platform.h (threads, mutexes, wake-up fds, poll backend, sockets)
+from libc.stdint cimport int64_t, uint32_t
+
+cdef extern from "zx_platform.h" nogil:
+    ctypedef struct zx_mutex_t:
+        pass
+    void zx_mutex_init(zx_mutex_t *m)
+    void zx_mutex_destroy(zx_mutex_t *m)
+    void zx_mutex_lock(zx_mutex_t *m)
+    void zx_mutex_unlock(zx_mutex_t *m)
+
+    ctypedef struct zx_thread_t:
+        pass
+    ctypedef void (*zx_thread_fn)(void *) noexcept nogil
+    int zx_thread_start(zx_thread_t *t, zx_thread_fn fn, void *arg)
+    void zx_thread_join(zx_thread_t t)
+
+    int64_t zx_now_ms()
+
+    ctypedef struct zx_sigfd:
+        int r
+        int w
+    int zx_sig_open(zx_sigfd *s)
+    void zx_sig_close(zx_sigfd *s)
+    void zx_sig_send(zx_sigfd *s)
+    void zx_sig_drain(zx_sigfd *s)
+
+    struct pollfd:
+        int fd
+        short events
+        short revents
+    enum:
+        POLLIN
+        POLLOUT
+        POLLERR
+        POLLHUP
+        POLLNVAL
+    int zx_poll_fds(pollfd *fds, int n, int timeout_ms)
+
+    enum:
+        ZX_EV_IN
+        ZX_EV_OUT
+        ZX_EV_ERR
+    ctypedef struct zx_event:
+        void *ptr
+        int events
+    ctypedef struct zx_poller:
+        int epfd
+    int zx_poller_open(zx_poller *p)
+    void zx_poller_close(zx_poller *p)
+    int zx_poller_add(zx_poller *p, int fd, int ev, void *ptr)
+    int zx_poller_mod(zx_poller *p, int fd, int ev, void *ptr)
+    int zx_poller_del(zx_poller *p, int fd)
+    int zx_poller_wait(zx_poller *p, zx_event *out, int max, int timeout_ms)
+
+    int zx_set_nonblock(int fd)
+    int zx_errno()
+    int zx_sock_error(int fd)
+
+cdef extern from "zx_platform.h" nogil:
+    ctypedef int socklen_t
+    ctypedef long ssize_t
+    struct sockaddr:
+        unsigned short sa_family
+    struct sockaddr_storage:
+        unsigned short ss_family
+    struct in_addr:
+        unsigned int s_addr
+    struct sockaddr_in:
+        unsigned short sin_family
+        unsigned short sin_port
+        in_addr sin_addr
+    struct in6_addr:
+        pass
+    struct sockaddr_in6:
+        unsigned short sin6_family
+        unsigned short sin6_port
+        unsigned int sin6_flowinfo
+        in6_addr sin6_addr
+        unsigned int sin6_scope_id
+    struct sockaddr_un:
+        unsigned short sun_family
+        char sun_path[108]
+    struct iovec:
+        void *iov_base
+        size_t iov_len
+    enum:
+        AF_INET
+        AF_INET6
+        AF_UNIX
+        SOCK_STREAM
+        SOCK_NONBLOCK
+        SOCK_CLOEXEC
+        SOL_SOCKET
+        SO_SNDBUF
+        SO_RCVBUF
+        SO_KEEPALIVE
+        IPPROTO_TCP
+        TCP_NODELAY
+        TCP_KEEPIDLE
+        TCP_KEEPCNT
+        TCP_KEEPINTVL
+        MSG_NOSIGNAL
+        MSG_DONTWAIT
+        EAGAIN
+        EWOULDBLOCK
+        EINTR
+        EINPROGRESS
+        ECONNREFUSED
+        SHUT_RDWR
+    int socket(int domain, int type, int protocol)
+    int connect(int fd, const sockaddr *addr, socklen_t len)
+    int accept4(int fd, sockaddr *addr, socklen_t *len, int flags)
+    ssize_t recv(int fd, void *buf, size_t n, int flags)
+    ssize_t send(int fd, const void *buf, size_t n, int flags)
+    ssize_t writev(int fd, const iovec *iov, int n)
+    int close(int fd)
+    int shutdown(int fd, int how)
+    int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+    int inet_pton(int af, const char *src, void *dst)
+    unsigned short htons(unsigned short v)
+    struct msghdr:
+        void *msg_name
+        socklen_t msg_namelen
+        iovec *msg_iov
+        size_t msg_iovlen
+        void *msg_control
+        size_t msg_controllen
+        int msg_flags
+    ssize_t sendmsg(int fd, const msghdr *msg, int flags)

@@ -1,0 +1,97 @@
+# One wait over many zmqx sockets and native fds: each socket contributes its signaler fd,
+# and the whole set is waited on in a single poll(2) with the GIL released.
+from cpython.exc cimport PyErr_CheckSignals
+from libc.stdlib cimport malloc, free
+from zmqx._core.platform cimport pollfd, zx_poll_fds, zx_now_ms, POLLIN, POLLOUT, POLLERR, POLLHUP, POLLNVAL
+from zmqx._core.socket cimport Socket
+
+cdef enum:
+    Z_POLLIN = 1
+    Z_POLLOUT = 2
+    Z_POLLERR = 4
+
+
+def zmq_poll(list items, timeout=-1):
+    """items: [(zmqx Socket or fd, events)], timeout in ms (-1: forever).
+    Returns [(item object, revents)] for the ready ones."""
+    cdef Py_ssize_t n = len(items)
+    cdef pollfd *fds = <pollfd *>malloc(sizeof(pollfd) * (n + 1))
+    cdef Py_ssize_t i
+    cdef int rc, ev, wait_ms, want
+    cdef long long deadline
+    cdef Socket s
+    if fds == NULL:
+        raise MemoryError()
+    if timeout is None or timeout < 0:
+        deadline = -1
+    else:
+        deadline = zx_now_ms() + <long long>timeout
+    socks = [None] * n
+    try:
+        for i in range(n):
+            obj, want = items[i]
+            if isinstance(obj, Socket):
+                socks[i] = obj
+                fds[i].fd = (<Socket>obj)._signaler_fd()
+                fds[i].events = POLLIN
+            else:
+                fd = obj if isinstance(obj, int) else obj.fileno()
+                fds[i].fd = fd
+                fds[i].events = (POLLIN if want & Z_POLLIN else 0) | (POLLOUT if want & Z_POLLOUT else 0)
+        first = True
+        while True:
+            result = []
+            # zmqx sockets: ask each one (this also arms their wake-ups)
+            for i in range(n):
+                if socks[i] is not None:
+                    s = <Socket>socks[i]
+                    ev = s._poll_events() & items[i][1]
+                    if ev:
+                        result.append((items[i][0], ev))
+            if result or deadline == 0:
+                wait_ms = 0
+            elif deadline < 0:
+                wait_ms = 500
+            else:
+                wait_ms = <int>(deadline - zx_now_ms())
+                if wait_ms < 0:
+                    wait_ms = 0
+                if wait_ms > 500:
+                    wait_ms = 500
+            for i in range(n):
+                fds[i].revents = 0
+            with nogil:
+                rc = zx_poll_fds(fds, <int>n, wait_ms)
+            PyErr_CheckSignals()
+            if rc > 0:
+                for i in range(n):
+                    if fds[i].revents == 0:
+                        continue
+                    if socks[i] is not None:
+                        (<Socket>socks[i])._drain_signaler()
+                    else:
+                        ev = 0
+                        if fds[i].revents & POLLIN:
+                            ev |= Z_POLLIN
+                        if fds[i].revents & POLLOUT:
+                            ev |= Z_POLLOUT
+                        if fds[i].revents & (POLLERR | POLLHUP | POLLNVAL):
+                            ev |= Z_POLLERR
+                        ev &= items[i][1] | Z_POLLERR
+                        if ev:
+                            result.append((items[i][0], ev))
+            if result:
+                # a socket woken during the wait is reported on this pass too
+                if rc > 0:
+                    seen = {id(r[0]) for r in result}
+                    for i in range(n):
+                        if socks[i] is not None and fds[i].revents and id(items[i][0]) not in seen:
+                            s = <Socket>socks[i]
+                            ev = s._poll_events() & items[i][1]
+                            if ev:
+                                result.append((items[i][0], ev))
+                return result
+            if deadline >= 0 and zx_now_ms() >= deadline:
+                return []
+    finally:
+        free(fds)

@@ -1,0 +1,108 @@
+# Sans-I/O ZMTP 3.x codec: pure functions of their input, callable without the GIL.
+# The I/O thread's engine drives them; tests drive them through zmtp.pyx's Python classes.
+from libc.stdint cimport uint8_t, uint16_t, uint64_t, int64_t
+
+cdef enum:
+    ZX_GREETING_SIZE = 64
+    ZX_FLAG_MORE = 1
+    ZX_FLAG_LONG = 2
+    ZX_FLAG_COMMAND = 4
+    ZX_MAX_HEADER = 9
+    ZX_MAX_IDENTITY = 255
+
+# results of the decode functions
+cdef enum:
+    ZX_OK = 0
+    ZX_NEED_MORE = 1
+    ZX_ERR_PROTOCOL = -1      # malformed bytes: close the connection
+    ZX_ERR_TOO_BIG = -2       # frame larger than MAXMSGSIZE
+    ZX_ERR_MECHANISM = -3     # peer announced another mechanism
+    ZX_ERR_SOCKTYPE = -4      # incompatible socket types (an ERROR command was queued)
+    ZX_ERR_VERSION = -5       # peer speaks ZMTP < 3.0
+    ZX_ERR_PEER_ERROR = -6    # peer sent an ERROR command
+
+# socket types, libzmq's numbers
+cdef enum:
+    ZX_PAIR = 0
+    ZX_PUB = 1
+    ZX_SUB = 2
+    ZX_REQ = 3
+    ZX_REP = 4
+    ZX_DEALER = 5
+    ZX_ROUTER = 6
+    ZX_PULL = 7
+    ZX_PUSH = 8
+    ZX_XPUB = 9
+    ZX_XSUB = 10
+    ZX_STREAM = 11
+
+# handshake states
+cdef enum:
+    ZX_HS_GREETING = 0
+    ZX_HS_READY = 1           # greeting done, waiting for the peer's READY
+    ZX_HS_DONE = 2
+    ZX_HS_FAILED = 3
+
+ctypedef struct zx_greeting:
+    uint8_t major
+    uint8_t minor
+    char mechanism[21]        # NUL-terminated
+    uint8_t as_server
+
+# One connection's NULL handshake. `out` holds bytes still to be written to the peer:
+# zx_handshake_init puts our greeting and READY there; feed may append an ERROR command.
+ctypedef struct zx_handshake:
+    int state
+    int socktype
+    int peer_socktype                 # -1 until READY parsed
+    uint8_t peer_major
+    uint8_t peer_minor
+    unsigned char identity[256]       # ours
+    size_t identity_len
+    unsigned char peer_identity[256]  # from the peer's READY (REQ/DEALER/ROUTER only)
+    size_t peer_identity_len
+    unsigned char inbuf[1024]         # partial greeting / READY frame being assembled
+    size_t inlen
+    unsigned char out[1024]
+    size_t outlen
+    int error                          # the ZX_ERR_* that failed the handshake
+
+# greeting
+cdef void zx_greeting_encode(unsigned char *out, const char *mechanism, bint as_server) noexcept nogil
+cdef int zx_greeting_decode(const unsigned char *p, size_t n, zx_greeting *g) noexcept nogil
+
+# frames
+cdef size_t zx_frame_header_encode(unsigned char *out, uint8_t flags, uint64_t size) noexcept nogil
+cdef int zx_frame_header_decode(const unsigned char *p, size_t n, int64_t maxsize,
+                                uint8_t *flags, uint64_t *size, size_t *hdrlen) noexcept nogil
+
+# commands
+cdef int zx_command_split(const unsigned char *body, size_t n,
+                          const unsigned char **name, size_t *namelen,
+                          const unsigned char **data, size_t *datalen) noexcept nogil
+cdef bint zx_command_is(const unsigned char *name, size_t namelen, const char *cname) noexcept nogil
+cdef size_t zx_command_encode(unsigned char *out, size_t cap, const char *name,
+                              const unsigned char *data, size_t datalen) noexcept nogil
+cdef size_t zx_error_encode(unsigned char *out, size_t cap, const char *reason) noexcept nogil
+cdef size_t zx_ping_encode(unsigned char *out, size_t cap, uint16_t ttl_ds,
+                           const unsigned char *ctx, size_t ctxlen) noexcept nogil
+cdef int zx_ping_decode(const unsigned char *data, size_t n, uint16_t *ttl_ds,
+                        const unsigned char **ctx, size_t *ctxlen) noexcept nogil
+cdef size_t zx_pong_encode(unsigned char *out, size_t cap,
+                           const unsigned char *ctx, size_t ctxlen) noexcept nogil
+
+# metadata and socket types
+cdef int zx_metadata_validate(const unsigned char *p, size_t n) noexcept nogil
+cdef int zx_metadata_find(const unsigned char *p, size_t n, const char *name,
+                          const unsigned char **val, size_t *vallen) noexcept nogil
+cdef size_t zx_ready_encode(unsigned char *out, size_t cap, int socktype,
+                            const unsigned char *identity, size_t idlen) noexcept nogil
+cdef const char *zx_socktype_name(int socktype) noexcept nogil
+cdef int zx_socktype_from_name(const unsigned char *name, size_t n) noexcept nogil
+cdef bint zx_socktype_compatible(int ours, int peer) noexcept nogil
+
+# handshake state machine
+cdef void zx_handshake_init(zx_handshake *h, int socktype,
+                            const unsigned char *identity, size_t idlen) noexcept nogil
+cdef int zx_handshake_feed(zx_handshake *h, const unsigned char *p, size_t n,
+                           size_t *consumed) noexcept nogil

@@ -1,0 +1,546 @@
+"""ZeroMQ constants, as enums with libzmq 4.3.5's numeric values.
+
+The class and member names follow pyzmq's ``zmq.constants`` so that code written
+for pyzmq (``zmq.SocketType.PUSH``, ``zmq.SNDHWM``, ``zmq.Event.CONNECTED``...)
+runs unchanged. Every member is also available flat at module level; most keep
+their own name, a few enums add a prefix (``Event.CONNECTED`` -> ``EVENT_CONNECTED``,
+``RouterNotify.CONNECT`` -> ``NOTIFY_CONNECT``, ``NormMode.CC`` -> ``NORM_CC``,
+``ReconnectStop.CONN_REFUSED`` -> ``RECONNECT_STOP_CONN_REFUSED``).
+
+Numbers come from libzmq's ``zmq.h`` (including its draft section): they are what
+goes into ``getsockopt``/``setsockopt`` calls and what peers and tools expect.
+This module imports only the standard library.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import sys as _sys
+from enum import Enum, IntEnum, IntFlag
+
+# ---------------------------------------------------------------------------
+# version of the libzmq API that zmqx implements
+# ---------------------------------------------------------------------------
+
+VERSION_MAJOR = 4
+VERSION_MINOR = 3
+VERSION_PATCH = 5
+VERSION = VERSION_MAJOR * 10000 + VERSION_MINOR * 100 + VERSION_PATCH  # 40305
+
+#: zmqx implements the draft socket types and options only where noted; like a
+#: pyzmq built against a stable libzmq, it reports the draft API as off.
+DRAFT_API = False
+
+# Longest ipc:// path, sizeof(sockaddr_un.sun_path) - 1 on this platform.
+if _sys.platform == "darwin" or "bsd" in _sys.platform or _sys.platform.startswith("dragonfly"):
+    IPC_PATH_MAX_LEN = 103
+else:  # Linux, Windows (afunix.h), and the rest
+    IPC_PATH_MAX_LEN = 107
+
+# libzmq's base for its own error numbers ("a number random enough not to
+# collide with errno ranges on different OSes").
+_HAUSNUMERO = 156384712
+
+# ---------------------------------------------------------------------------
+# errors
+# ---------------------------------------------------------------------------
+
+if _sys.platform.startswith("win"):
+    # libzmq on Windows is built against MSVC's errno.h, which defines these
+    # (the "POSIX supplement", VS2010+). Python's errno module maps the same
+    # names to WSA* codes instead (e.g. EADDRINUSE = 10048), so we cannot take
+    # them from it: a value must equal what libzmq peers/pyzmq users see.
+    _POSIX_NET_ERRNOS = {
+        "ENOTSUP": 129,
+        "EPROTONOSUPPORT": 135,
+        "ENOBUFS": 119,
+        "ENETDOWN": 116,
+        "EADDRINUSE": 100,
+        "EADDRNOTAVAIL": 101,
+        "ECONNREFUSED": 107,
+        "EINPROGRESS": 112,
+        "ENOTSOCK": 128,
+        "EMSGSIZE": 115,
+        "EAFNOSUPPORT": 102,
+        "ENETUNREACH": 118,
+        "ECONNABORTED": 106,
+        "ECONNRESET": 108,
+        "ENOTCONN": 126,
+        "ETIMEDOUT": 138,
+        "EHOSTUNREACH": 110,
+        "ENETRESET": 117,
+    }
+else:
+    # zmq.h: use the platform's errno.h value where it has one, otherwise
+    # ZMQ_HAUSNUMERO + n (n is the position in this list, starting at 1).
+    _POSIX_NET_ERRNOS = {
+        _name: getattr(_errno, _name, _HAUSNUMERO + _n)
+        for _n, _name in enumerate(
+            (
+                "ENOTSUP",
+                "EPROTONOSUPPORT",
+                "ENOBUFS",
+                "ENETDOWN",
+                "EADDRINUSE",
+                "EADDRNOTAVAIL",
+                "ECONNREFUSED",
+                "EINPROGRESS",
+                "ENOTSOCK",
+                "EMSGSIZE",
+                "EAFNOSUPPORT",
+                "ENETUNREACH",
+                "ECONNABORTED",
+                "ECONNRESET",
+                "ENOTCONN",
+                "ETIMEDOUT",
+                "EHOSTUNREACH",
+                "ENETRESET",
+            ),
+            start=1,
+        )
+    }
+
+
+class Errno(IntEnum):
+    """Error numbers used by ZeroMQ (the ``errno`` of a ZMQError)."""
+
+    # ISO C / POSIX ones, always in the platform's errno.h
+    EAGAIN = _errno.EAGAIN
+    EFAULT = _errno.EFAULT
+    EINVAL = _errno.EINVAL
+    # (not in pyzmq's Errno, but libzmq returns them too)
+    EINTR = _errno.EINTR
+    ENOMEM = _errno.ENOMEM
+    ENODEV = _errno.ENODEV
+
+    # networking ones, see _POSIX_NET_ERRNOS above
+    ENOTSUP = _POSIX_NET_ERRNOS["ENOTSUP"]
+    EPROTONOSUPPORT = _POSIX_NET_ERRNOS["EPROTONOSUPPORT"]
+    ENOBUFS = _POSIX_NET_ERRNOS["ENOBUFS"]
+    ENETDOWN = _POSIX_NET_ERRNOS["ENETDOWN"]
+    EADDRINUSE = _POSIX_NET_ERRNOS["EADDRINUSE"]
+    EADDRNOTAVAIL = _POSIX_NET_ERRNOS["EADDRNOTAVAIL"]
+    ECONNREFUSED = _POSIX_NET_ERRNOS["ECONNREFUSED"]
+    EINPROGRESS = _POSIX_NET_ERRNOS["EINPROGRESS"]
+    ENOTSOCK = _POSIX_NET_ERRNOS["ENOTSOCK"]
+    EMSGSIZE = _POSIX_NET_ERRNOS["EMSGSIZE"]
+    EAFNOSUPPORT = _POSIX_NET_ERRNOS["EAFNOSUPPORT"]
+    ENETUNREACH = _POSIX_NET_ERRNOS["ENETUNREACH"]
+    ECONNABORTED = _POSIX_NET_ERRNOS["ECONNABORTED"]
+    ECONNRESET = _POSIX_NET_ERRNOS["ECONNRESET"]
+    ENOTCONN = _POSIX_NET_ERRNOS["ENOTCONN"]
+    ETIMEDOUT = _POSIX_NET_ERRNOS["ETIMEDOUT"]
+    EHOSTUNREACH = _POSIX_NET_ERRNOS["EHOSTUNREACH"]
+    ENETRESET = _POSIX_NET_ERRNOS["ENETRESET"]
+
+    # ZeroMQ's own
+    EFSM = _HAUSNUMERO + 51
+    ENOCOMPATPROTO = _HAUSNUMERO + 52
+    ETERM = _HAUSNUMERO + 53
+    EMTHREAD = _HAUSNUMERO + 54
+
+
+# ---------------------------------------------------------------------------
+# contexts
+# ---------------------------------------------------------------------------
+
+
+class ContextOption(IntEnum):
+    """Options for ``Context.get`` / ``Context.set``."""
+
+    IO_THREADS = 1
+    MAX_SOCKETS = 2
+    SOCKET_LIMIT = 3  # read-only
+    THREAD_PRIORITY = 3  # write-only; same number as SOCKET_LIMIT in zmq.h
+    THREAD_SCHED_POLICY = 4
+    MAX_MSGSZ = 5
+    MSG_T_SIZE = 6
+    THREAD_AFFINITY_CPU_ADD = 7
+    THREAD_AFFINITY_CPU_REMOVE = 8
+    THREAD_NAME_PREFIX = 9
+    ZERO_COPY_RECV = 10  # draft
+    # socket option numbers that libzmq also accepts on a context
+    # (not in pyzmq's ContextOption; the flat names BLOCKY and IPV6 stay the
+    # SocketOption members, as in pyzmq -- the numbers are the same)
+    IPV6 = 42
+    BLOCKY = 70
+
+
+# libzmq's defaults for new contexts (zmq.h *_DFLT); not exported flat.
+IO_THREADS_DFLT = 1
+MAX_SOCKETS_DFLT = 1023
+THREAD_PRIORITY_DFLT = -1
+THREAD_SCHED_POLICY_DFLT = -1
+
+# ---------------------------------------------------------------------------
+# sockets
+# ---------------------------------------------------------------------------
+
+
+class SocketType(IntEnum):
+    """Socket types, the argument of ``Context.socket``."""
+
+    PAIR = 0
+    PUB = 1
+    SUB = 2
+    REQ = 3
+    REP = 4
+    DEALER = 5
+    ROUTER = 6
+    PULL = 7
+    PUSH = 8
+    XPUB = 9
+    XSUB = 10
+    STREAM = 11
+
+    # old names
+    XREQ = 5
+    XREP = 6
+
+    # draft socket types (thread-safe / single-part in libzmq)
+    SERVER = 12
+    CLIENT = 13
+    RADIO = 14
+    DISH = 15
+    GATHER = 16
+    SCATTER = 17
+    DGRAM = 18
+    PEER = 19
+    CHANNEL = 20
+
+
+class _OptType(Enum):
+    """C type of a socket option's value.
+
+    ``int`` is a C int, ``int64`` a 64-bit integer, ``bytes`` a binary or
+    string buffer, ``fd`` a file descriptor (a SOCKET, 64 bits, on Windows).
+    """
+
+    int = "int"
+    int64 = "int64"
+    bytes = "bytes"
+    fd = "fd"
+
+
+_INT = _OptType.int
+_I64 = _OptType.int64
+_BYTES = _OptType.bytes
+_FD = _OptType.fd
+
+
+class SocketOption(IntEnum):
+    """Options for ``Socket.get`` / ``Socket.set``.
+
+    Each member carries ``._opt_type`` (an ``_OptType``): the type of its value.
+    """
+
+    _opt_type: _OptType
+
+    def __new__(cls, value, opt_type=_INT):
+        member = int.__new__(cls, value)
+        member._value_ = value
+        member._opt_type = opt_type
+        return member
+
+    HWM = 1  # 2.x only; kept because pyzmq has it (Socket.hwm sets both)
+    AFFINITY = 4, _I64
+    ROUTING_ID = 5, _BYTES
+    SUBSCRIBE = 6, _BYTES
+    UNSUBSCRIBE = 7, _BYTES
+    RATE = 8
+    RECOVERY_IVL = 9
+    SNDBUF = 11
+    RCVBUF = 12
+    RCVMORE = 13
+    FD = 14, _FD
+    EVENTS = 15
+    TYPE = 16
+    LINGER = 17
+    RECONNECT_IVL = 18
+    BACKLOG = 19
+    RECONNECT_IVL_MAX = 21
+    MAXMSGSIZE = 22, _I64
+    SNDHWM = 23
+    RCVHWM = 24
+    MULTICAST_HOPS = 25
+    RCVTIMEO = 27
+    SNDTIMEO = 28
+    LAST_ENDPOINT = 32, _BYTES
+    ROUTER_MANDATORY = 33
+    TCP_KEEPALIVE = 34
+    TCP_KEEPALIVE_CNT = 35
+    TCP_KEEPALIVE_IDLE = 36
+    TCP_KEEPALIVE_INTVL = 37
+    IMMEDIATE = 39
+    XPUB_VERBOSE = 40
+    ROUTER_RAW = 41
+    IPV6 = 42
+    MECHANISM = 43
+    PLAIN_SERVER = 44
+    PLAIN_USERNAME = 45, _BYTES
+    PLAIN_PASSWORD = 46, _BYTES
+    CURVE_SERVER = 47
+    CURVE_PUBLICKEY = 48, _BYTES
+    CURVE_SECRETKEY = 49, _BYTES
+    CURVE_SERVERKEY = 50, _BYTES
+    PROBE_ROUTER = 51
+    REQ_CORRELATE = 52
+    REQ_RELAXED = 53
+    CONFLATE = 54
+    ZAP_DOMAIN = 55, _BYTES
+    ROUTER_HANDOVER = 56
+    TOS = 57
+    CONNECT_ROUTING_ID = 61, _BYTES
+    GSSAPI_SERVER = 62
+    GSSAPI_PRINCIPAL = 63, _BYTES
+    GSSAPI_SERVICE_PRINCIPAL = 64, _BYTES
+    GSSAPI_PLAINTEXT = 65
+    HANDSHAKE_IVL = 66
+    SOCKS_PROXY = 68, _BYTES
+    XPUB_NODROP = 69
+    BLOCKY = 70
+    XPUB_MANUAL = 71
+    XPUB_WELCOME_MSG = 72, _BYTES
+    STREAM_NOTIFY = 73
+    INVERT_MATCHING = 74
+    HEARTBEAT_IVL = 75
+    HEARTBEAT_TTL = 76
+    HEARTBEAT_TIMEOUT = 77
+    XPUB_VERBOSER = 78
+    CONNECT_TIMEOUT = 79
+    TCP_MAXRT = 80
+    THREAD_SAFE = 81
+    MULTICAST_MAXTPDU = 84
+    VMCI_BUFFER_SIZE = 85, _I64
+    VMCI_BUFFER_MIN_SIZE = 86, _I64
+    VMCI_BUFFER_MAX_SIZE = 87, _I64
+    VMCI_CONNECT_TIMEOUT = 88
+    USE_FD = 89
+    GSSAPI_PRINCIPAL_NAMETYPE = 90
+    GSSAPI_SERVICE_PRINCIPAL_NAMETYPE = 91
+    BINDTODEVICE = 92, _BYTES
+
+    # deprecated names for the options above (aliases: same member)
+    IDENTITY = ROUTING_ID
+    CONNECT_RID = CONNECT_ROUTING_ID
+    DELAY_ATTACH_ON_CONNECT = IMMEDIATE
+    FAIL_UNROUTABLE = ROUTER_MANDATORY
+    ROUTER_BEHAVIOR = ROUTER_MANDATORY
+
+    # deprecated options
+    TCP_ACCEPT_FILTER = 38, _BYTES
+    IPC_FILTER_PID = 58
+    IPC_FILTER_UID = 59
+    IPC_FILTER_GID = 60
+    IPV4ONLY = 31
+
+    # draft options (libzmq 4.3.x)
+    ZAP_ENFORCE_DOMAIN = 93
+    LOOPBACK_FASTPATH = 94
+    METADATA = 95, _BYTES
+    MULTICAST_LOOP = 96
+    ROUTER_NOTIFY = 97
+    XPUB_MANUAL_LAST_VALUE = 98
+    SOCKS_USERNAME = 99, _BYTES
+    SOCKS_PASSWORD = 100, _BYTES
+    IN_BATCH_SIZE = 101
+    OUT_BATCH_SIZE = 102
+    WSS_KEY_PEM = 103, _BYTES
+    WSS_CERT_PEM = 104, _BYTES
+    WSS_TRUST_PEM = 105, _BYTES
+    WSS_HOSTNAME = 106, _BYTES
+    WSS_TRUST_SYSTEM = 107
+    ONLY_FIRST_SUBSCRIBE = 108
+    RECONNECT_STOP = 109
+    HELLO_MSG = 110, _BYTES
+    DISCONNECT_MSG = 111, _BYTES
+    PRIORITY = 112
+    BUSY_POLL = 113
+    HICCUP_MSG = 114, _BYTES
+    XSUB_VERBOSE_UNSUBSCRIBE = 115
+    TOPICS_COUNT = 116
+    NORM_MODE = 117
+    NORM_UNICAST_NACK = 118
+    NORM_BUFFER_SIZE = 119
+    NORM_SEGMENT_SIZE = 120
+    NORM_BLOCK_SIZE = 121
+    NORM_NUM_PARITY = 122
+    NORM_NUM_AUTOPARITY = 123
+    NORM_PUSH = 124
+
+
+class MessageOption(IntEnum):
+    """Properties of a message (``Frame.get``)."""
+
+    MORE = 1
+    SHARED = 3
+    SRCFD = 2  # deprecated
+
+
+class Flag(IntFlag):
+    """Flags for send and recv."""
+
+    DONTWAIT = 1
+    SNDMORE = 2
+    NOBLOCK = 1  # old name of DONTWAIT
+
+
+class RouterNotify(IntEnum):
+    """Values (bits) of the ROUTER_NOTIFY option. Flat names: ``NOTIFY_*``."""
+
+    CONNECT = 1
+    DISCONNECT = 2
+
+
+class NormMode(IntEnum):
+    """Values of the NORM_MODE option. Flat names: ``NORM_*``."""
+
+    FIXED = 0
+    CC = 1
+    CCL = 2
+    CCE = 3
+    CCE_ECNONLY = 4
+
+
+class SecurityMechanism(IntEnum):
+    """Values of the MECHANISM option."""
+
+    NULL = 0
+    PLAIN = 1
+    CURVE = 2
+    GSSAPI = 3
+
+
+class ReconnectStop(IntEnum):
+    """Bits of the RECONNECT_STOP option. Flat names: ``RECONNECT_STOP_*``."""
+
+    CONN_REFUSED = 0x1
+    HANDSHAKE_FAILED = 0x2
+    AFTER_DISCONNECT = 0x4
+
+
+class Event(IntFlag):
+    """Socket monitor events.
+
+    Flat names: ``EVENT_*`` for the events, unchanged for ``PROTOCOL_ERROR_*``
+    (the values carried by EVENT_HANDSHAKE_FAILED_PROTOCOL / _AUTH).
+    """
+
+    # protocol error codes first: several share bits with the event bits
+    # below, which must stay the canonical members for those single bits
+    PROTOCOL_ERROR_WS_UNSPECIFIED = 0x30000000
+    PROTOCOL_ERROR_ZMTP_UNSPECIFIED = 0x10000000
+    PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND = 0x10000001
+    PROTOCOL_ERROR_ZMTP_INVALID_SEQUENCE = 0x10000002
+    PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE = 0x10000003
+    PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_UNSPECIFIED = 0x10000011
+    PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_MESSAGE = 0x10000012
+    PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_HELLO = 0x10000013
+    PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_INITIATE = 0x10000014
+    PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_ERROR = 0x10000015
+    PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_READY = 0x10000016
+    PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_WELCOME = 0x10000017
+    PROTOCOL_ERROR_ZMTP_INVALID_METADATA = 0x10000018
+    PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC = 0x11000001
+    PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH = 0x11000002
+    PROTOCOL_ERROR_ZAP_UNSPECIFIED = 0x20000000
+    PROTOCOL_ERROR_ZAP_MALFORMED_REPLY = 0x20000001
+    PROTOCOL_ERROR_ZAP_BAD_REQUEST_ID = 0x20000002
+    PROTOCOL_ERROR_ZAP_BAD_VERSION = 0x20000003
+    PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE = 0x20000004
+    PROTOCOL_ERROR_ZAP_INVALID_METADATA = 0x20000005
+
+    CONNECTED = 0x0001
+    CONNECT_DELAYED = 0x0002
+    CONNECT_RETRIED = 0x0004
+    LISTENING = 0x0008
+    BIND_FAILED = 0x0010
+    ACCEPTED = 0x0020
+    ACCEPT_FAILED = 0x0040
+    CLOSED = 0x0080
+    CLOSE_FAILED = 0x0100
+    DISCONNECTED = 0x0200
+    MONITOR_STOPPED = 0x0400
+    HANDSHAKE_FAILED_NO_DETAIL = 0x0800
+    HANDSHAKE_SUCCEEDED = 0x1000
+    HANDSHAKE_FAILED_PROTOCOL = 0x2000
+    HANDSHAKE_FAILED_AUTH = 0x4000
+    ALL_V1 = 0xFFFF
+    ALL = 0xFFFF  # alias of ALL_V1
+
+    # draft
+    PIPES_STATS = 0x10000
+    ALL_V2 = 0x1FFFF  # ALL_V1 | PIPES_STATS
+
+
+class PollEvent(IntFlag):
+    """Events for ``poll`` / ``Poller`` / ``Socket.EVENTS``."""
+
+    POLLIN = 1
+    POLLOUT = 2
+    POLLERR = 4
+    POLLPRI = 8
+
+
+class DeviceType(IntEnum):
+    """Device types for ``zmqx.device`` (deprecated in libzmq; use proxy)."""
+
+    STREAMER = 1
+    FORWARDER = 2
+    QUEUE = 3
+
+
+# ---------------------------------------------------------------------------
+# flat, module-level names
+# ---------------------------------------------------------------------------
+
+
+def _flat_name(enum_cls: type, name: str) -> str:
+    if enum_cls is Event:
+        return name if name.startswith("PROTOCOL_ERROR_") else "EVENT_" + name
+    prefix = _FLAT_PREFIX.get(enum_cls, "")
+    return prefix + name
+
+
+_FLAT_PREFIX = {
+    RouterNotify: "NOTIFY_",
+    NormMode: "NORM_",
+    ReconnectStop: "RECONNECT_STOP_",
+}
+
+# Earlier classes win when two give the same flat name (ContextOption's
+# IPV6/BLOCKY must not shadow the SocketOption members, as in pyzmq).
+_ENUMS = (
+    SocketType,
+    SocketOption,
+    Flag,
+    PollEvent,
+    Errno,
+    MessageOption,
+    Event,
+    SecurityMechanism,
+    RouterNotify,
+    ReconnectStop,
+    NormMode,
+    DeviceType,
+    ContextOption,
+)
+
+_flat: dict = {}
+for _cls in _ENUMS:
+    for _name, _member in _cls.__members__.items():  # includes aliases
+        _flat.setdefault(_flat_name(_cls, _name), _member)
+globals().update(_flat)
+
+__all__ = [
+    "DRAFT_API",
+    "IPC_PATH_MAX_LEN",
+    "VERSION",
+    "VERSION_MAJOR",
+    "VERSION_MINOR",
+    "VERSION_PATCH",
+    *(_cls.__name__ for _cls in _ENUMS),
+    *_flat,
+]
+
+del _cls, _name, _member, _flat

@@ -1,0 +1,148 @@
+"""Context: pyzmq's sugar over the Cython core (socket factory, default options,
+context manager, the process-wide instance)."""
+
+import atexit
+import os
+import threading
+
+from . import constants as _c
+from ._core.context import Context as _ContextCore
+from .error import ZMQError
+from .socket import Socket
+
+_CTX_OPTS = {int(o) for o in _c.ContextOption}
+
+
+class Context(_ContextCore):
+    """Creates sockets; owns the I/O threads."""
+
+    _instance = None
+    _instance_lock = threading.Lock()
+    _instance_pid = None
+    _socket_class = Socket
+
+    def __init__(self, io_threads=1, **kwargs):
+        super().__init__(io_threads, **kwargs)
+        object.__setattr__(self, "sockopts", {})
+
+    def __del__(self):
+        if not self.closed and self._pid_ok():
+            try:
+                # sockets are closed by their own finalizers; nothing may block here
+                for s in self._open_sockets():
+                    s.close(linger=0)
+                self.term()
+            except Exception:
+                pass
+
+    def _pid_ok(self):
+        return True
+
+    @classmethod
+    def instance(cls, io_threads=1):
+        if (
+            cls._instance is None
+            or cls._instance.closed
+            or cls._instance_pid != os.getpid()
+        ):
+            with cls._instance_lock:
+                if (
+                    cls._instance is None
+                    or cls._instance.closed
+                    or cls._instance_pid != os.getpid()
+                ):
+                    cls._instance = cls(io_threads=io_threads)
+                    cls._instance_pid = os.getpid()
+        return cls._instance
+
+    def socket(self, socket_type, socket_class=None, **kwargs):
+        if self.closed:
+            raise ZMQError(_c.ENOTSUP)
+        cls = socket_class or self._socket_class
+        s = cls(self, socket_type, **kwargs)
+        for opt, value in self.sockopts.items():
+            try:
+                s.setsockopt(opt, value)
+            except ZMQError:
+                pass        # options that don't apply to this type
+        return s
+
+    def destroy(self, linger=None):
+        """Close every socket (with `linger` if given), then terminate."""
+        for s in self._open_sockets():
+            if not s.closed:
+                s.close(linger=linger)
+        self.term()
+
+    # -- options -------------------------------------------------------------
+    def set(self, option, optval):
+        option = int(option)
+        if option == _c.IO_THREADS:
+            self._set_io_threads(optval)
+        elif option in (_c.MAX_SOCKETS, _c.BLOCKY, _c.THREAD_PRIORITY, _c.THREAD_SCHED_POLICY):
+            object.__setattr__(self, "_opt_%d" % option, optval)
+        else:
+            raise ZMQError(_c.EINVAL)
+
+    def get(self, option):
+        option = int(option)
+        if option == _c.IO_THREADS:
+            return self._io_threads
+        if option == _c.MAX_SOCKETS:
+            return self.__dict__.get("_opt_%d" % option, 1023)
+        if option == _c.SOCKET_LIMIT:
+            return 65535
+        if option == _c.MSG_T_SIZE:
+            return 64
+        if option == _c.BLOCKY:
+            return self.__dict__.get("_opt_%d" % option, 1)
+        raise ZMQError(_c.EINVAL)
+
+    def setsockopt(self, opt, value):
+        """Default an option for every socket made from now on."""
+        self.sockopts[int(opt)] = value
+
+    def getsockopt(self, opt):
+        return self.sockopts[int(opt)]
+
+    def __setattr__(self, key, value):
+        if key.startswith("_") or key in ("sockopts",):
+            object.__setattr__(self, key, value)
+            return
+        name = key.upper()
+        if name in _c.ContextOption.__members__:
+            self.set(_c.ContextOption[name], value)
+        elif name in _c.SocketOption.__members__:
+            self.sockopts[int(_c.SocketOption[name])] = value
+        else:
+            object.__setattr__(self, key, value)
+
+    def __getattr__(self, key):
+        if key.startswith("_"):
+            raise AttributeError(key)
+        name = key.upper()
+        if name in _c.ContextOption.__members__:
+            return self.get(_c.ContextOption[name])
+        if name in _c.SocketOption.__members__:
+            opt = int(_c.SocketOption[name])
+            if opt in self.sockopts:
+                return self.sockopts[opt]
+        raise AttributeError(f"{type(self).__name__} has no attribute {key!r}")
+
+    def __delattr__(self, key):
+        name = key.upper()
+        if name in _c.SocketOption.__members__:
+            self.sockopts.pop(int(_c.SocketOption[name]), None)
+        else:
+            object.__delattr__(self, key)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *args):
+        self.destroy() if any(args) else self.term()
+
+    def __repr__(self):
+        closed = " closed" if self.closed else ""
+        n = len(self._open_sockets())
+        return f"<{type(self).__module__}.{type(self).__name__}({n} sockets) at {hex(id(self))}{closed}>"

@@ -1,0 +1,73 @@
+"""Poller and select over zmqx sockets and native file descriptors."""
+
+from ._core.poll import zmq_poll as _zmq_poll
+from .constants import POLLERR, POLLIN, POLLOUT
+
+
+class Poller:
+    """Register sockets, fds or objects with fileno(); poll(timeout_ms) returns
+    [(obj, events)] for those ready."""
+
+    def __init__(self):
+        self.sockets = []
+        self._map = {}
+
+    def __contains__(self, socket):
+        return socket in self._map
+
+    def register(self, socket, flags=POLLIN | POLLOUT):
+        if flags:
+            if socket in self._map:
+                self.sockets[self._map[socket]] = (socket, flags)
+            else:
+                self._map[socket] = len(self.sockets)
+                self.sockets.append((socket, flags))
+            return
+        if socket in self._map:
+            self.unregister(socket)
+
+    def modify(self, socket, flags=POLLIN | POLLOUT):
+        self.register(socket, flags)
+
+    def unregister(self, socket):
+        idx = self._map.pop(socket)
+        self.sockets.pop(idx)
+        for s, i in self._map.items():
+            if i > idx:
+                self._map[s] = i - 1
+
+    def poll(self, timeout=None):
+        if timeout is None or timeout < 0:
+            timeout = -1
+        return _zmq_poll(self.sockets, int(timeout))
+
+
+def select(rlist, wlist, xlist, timeout=None):
+    """select-like wait over sockets and fds; timeout in seconds."""
+    if timeout is None:
+        timeout = -1
+    else:
+        timeout = int(timeout * 1000.0)
+    sockets = []
+    for s in set(rlist + wlist + xlist):
+        flags = 0
+        if s in rlist:
+            flags |= POLLIN
+        if s in wlist:
+            flags |= POLLOUT
+        if s in xlist:
+            flags |= POLLERR
+        sockets.append((s, flags))
+    ready = _zmq_poll(sockets, timeout)
+    rl, wl, xl = [], [], []
+    for s, flags in ready:
+        if flags & POLLIN:
+            rl.append(s)
+        if flags & POLLOUT:
+            wl.append(s)
+        if flags & POLLERR:
+            xl.append(s)
+    return rl, wl, xl
+
+
+zmq_poll = _zmq_poll
