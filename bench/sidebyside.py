@@ -398,9 +398,18 @@ def start_peer(target, args, transport, ctx):
     return Peer(target, args + (None,), cpus={bench_cpus()[0]})
 
 
-def pin_measuring_side(transport):
+def inproc_cpus():
+    """CPUs of an inproc case's process: both bench CPUs (default), or only the
+    receiver CPU with BENCH_INPROC_ONE_CPU=1 / --inproc-one-cpu.  On a 2-vCPU VM,
+    two threads handing a message back and forth are bimodal when they may use both
+    CPUs: pyzmq's inproc round trip is ~7.5 us when the scheduler keeps them on one
+    CPU and ~50 us when it does not.  One CPU is stable."""
     a, b = bench_cpus()
-    pin({a, b} if transport == "inproc" else {b})
+    return {b} if os.environ.get("BENCH_INPROC_ONE_CPU") == "1" else {a, b}
+
+
+def pin_measuring_side(transport):
+    pin(inproc_cpus() if transport == "inproc" else {bench_cpus()[1]})
 
 
 BIG = 65536  # from this size on, send/recv use copy=False
@@ -578,7 +587,7 @@ def pub_sub_fanout(impl, transport, size, count, subscribers=3, hwm=None):
     if hwm is None:
         hwm = count + 1000
     a, b = bench_cpus()
-    pin({a, b} if transport == "inproc" else {a})
+    pin(inproc_cpus() if transport == "inproc" else {a})
     zmq = load(impl)
     ctx = zmq.Context()
     pub = make_socket(zmq, ctx, zmq.PUB, hwm)
@@ -878,7 +887,8 @@ def fmt_value(v, unit):
 
 def machine_info(impls, cpus):
     info = {"python": f"{platform.python_implementation()} {platform.python_version()}",
-            "platform": platform.platform(), "cpu_count": os.cpu_count(), "bench_cpus": list(cpus)}
+            "platform": platform.platform(), "cpu_count": os.cpu_count(), "bench_cpus": list(cpus),
+            "inproc_cpus": sorted(inproc_cpus())}
     try:
         info["allowed_cpus"] = sorted(os.sched_getaffinity(0))
     except AttributeError:
@@ -914,7 +924,7 @@ def print_machine_info(info):
     print("== zmqx side-by-side benchmark ==")
     print(f"cpu      : {info['cpu_model']} ({info['cpu_count']} logical CPUs, allowed "
           f"{info.get('allowed_cpus')}, sender cpu {info['bench_cpus'][0]}, "
-          f"receiver cpu {info['bench_cpus'][1]})")
+          f"receiver cpu {info['bench_cpus'][1]}, inproc cpus {info['inproc_cpus']})")
     print(f"python   : {info['python']} on {info['platform']}")
     if "loadavg_start" in info:
         print("loadavg  : " + " ".join(f"{x:.2f}" for x in info["loadavg_start"]))
@@ -1040,6 +1050,8 @@ def run(args):
         raise SystemExit("--impls lists an implementation twice (use pyzmq2 for pyzmq vs pyzmq)")
     cpus = bench_cpus()
     os.environ["BENCH_CPUS"] = f"{cpus[0]},{cpus[1]}"
+    if args.inproc_one_cpu:
+        os.environ["BENCH_INPROC_ONE_CPU"] = "1"
     workdir = tempfile.mkdtemp(prefix="zmqxbench-")
     os.environ["BENCH_TMPDIR"] = workdir
     repeat = args.repeat or (3 if args.quick else 5)
@@ -1140,6 +1152,8 @@ def main(argv=None):
                          "pyzmq2 = pyzmq again, for a self-check)")
     ap.add_argument("--json", default=None, help="write all samples and summaries here")
     ap.add_argument("--timeout", type=float, default=None, help="per-cell timeout in s (default: the case's)")
+    ap.add_argument("--inproc-one-cpu", action="store_true",
+                    help="pin inproc cases to one CPU instead of both (stabler; see inproc_cpus)")
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
     ap.add_argument("--_worker", nargs=4, help=argparse.SUPPRESS)
     ap.add_argument("--_probe", help=argparse.SUPPRESS)

@@ -1,0 +1,469 @@
+"""zmqx <-> libzmq (through pyzmq) over real connections (tcp and ipc).
+
+Every pairing is run with each side binding in turn: PUSH->PULL in both directions and
+PAIR<->PAIR both ways; frame sizes around the short/long boundary and up to 4 MiB; 10000
+small messages in order; connect-before-bind across implementations; reconnect to a new
+libzmq peer on the same address; incompatible socket types; IPv6 loopback."""
+
+import os
+import random
+import socket
+import threading
+
+import pytest
+
+import zmqx
+
+zmq = pytest.importorskip("zmq")
+from zmq.utils.monitor import recv_monitor_message  # noqa: E402
+
+pytestmark = pytest.mark.timeout(60)
+
+TIMEOUT_MS = 10000
+
+
+@pytest.fixture
+def ctx(zctx, ctx):
+    """conftest's zmqx context, set up after (so torn down before) the pyzmq one: the zmqx
+    I/O thread is joined before libzmq drops the connections. Tearing down in the other
+    order races zmqx's socket close against the peer's EOF, which hits the I/O-thread
+    use-after-free proven by test_robustness.py::test_close_racing_peer_eof_does_not_crash."""
+    return ctx
+SIZES = [0, 1, 255, 256, 65536, 4 * 1024 * 1024]
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _payload(size, seed):
+    return random.Random(seed).randbytes(size)
+
+
+def _setup(sock):
+    sock.linger = 0
+    sock.rcvtimeo = TIMEOUT_MS
+    sock.sndtimeo = TIMEOUT_MS
+    return sock
+
+
+def _last(sock):
+    ep = sock.getsockopt(zmq.LAST_ENDPOINT)
+    return ep.decode() if isinstance(ep, bytes) else ep
+
+
+def _pair(ctx, zctx, endpoint, zmqx_type, pyzmq_type, binder):
+    """A connected (zmqx socket, pyzmq socket); `binder` says which side binds."""
+    zs = _setup(ctx.socket(zmqx_type))
+    ps = _setup(zctx.socket(pyzmq_type))
+    if binder == "zmqx":
+        zs.bind(endpoint)
+        ps.connect(_last(zs))
+    else:
+        ps.bind(endpoint)
+        zs.connect(_last(ps))
+    return zs, ps
+
+
+def _send_in_thread(sock, messages):
+    """Send `messages` (lists of frames) from a thread; returns a join() that re-raises."""
+    errors = []
+
+    def run():
+        try:
+            for m in messages:
+                sock.send_multipart(m)
+        except BaseException as e:  # pragma: no cover - reported by join
+            errors.append(e)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+
+    def join():
+        t.join(30)
+        assert not t.is_alive(), "sender thread stuck"
+        if errors:
+            raise errors[0]
+
+    return join
+
+
+def _free_tcp_endpoint(host="127.0.0.1", family=socket.AF_INET):
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        port = s.getsockname()[1]
+    return f"tcp://{host}:{port}" if family == socket.AF_INET else f"tcp://[{host}]:{port}"
+
+
+def _concrete(endpoint):
+    """A bindable endpoint that is known before anybody binds (for connect-before-bind)."""
+    if endpoint.startswith("tcp://"):
+        return _free_tcp_endpoint()
+    return endpoint
+
+
+def _roles(direction):
+    """(zmqx type, pyzmq type) and whether zmqx sends."""
+    if direction == "zmqx_to_pyzmq":
+        return zmqx.PUSH, zmq.PULL, True
+    return zmqx.PULL, zmq.PUSH, False
+
+
+DIRECTIONS = ["zmqx_to_pyzmq", "pyzmq_to_zmqx"]
+BINDERS = ["zmqx", "pyzmq"]
+
+
+# ---------------------------------------------------------------- PUSH -> PULL
+
+
+@pytest.mark.parametrize("binder", BINDERS)
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_push_pull_frame_sizes(ctx, zctx, wire_endpoint, direction, binder):
+    ztype, ptype, zmqx_sends = _roles(direction)
+    zs, ps = _pair(ctx, zctx, wire_endpoint, ztype, ptype, binder)
+    sender, receiver = (zs, ps) if zmqx_sends else (ps, zs)
+
+    multipart = [_payload(n, n) for n in SIZES]
+    sender.send_multipart(multipart)
+    got = receiver.recv_multipart()
+    assert [len(f) for f in got] == SIZES
+    assert got == multipart
+
+    # each size alone, and reversed inside one message (long frame first)
+    for n in SIZES:
+        sender.send(_payload(n, n + 1))
+    for n in SIZES:
+        got = receiver.recv_multipart()
+        assert got == [_payload(n, n + 1)]
+    sender.send_multipart(multipart[::-1])
+    assert receiver.recv_multipart() == multipart[::-1]
+
+
+@pytest.mark.parametrize("binder", BINDERS)
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_push_pull_many_in_order(ctx, zctx, wire_endpoint, direction, binder):
+    ztype, ptype, zmqx_sends = _roles(direction)
+    zs, ps = _pair(ctx, zctx, wire_endpoint, ztype, ptype, binder)
+    sender, receiver = (zs, ps) if zmqx_sends else (ps, zs)
+    n = 10000
+    join = _send_in_thread(sender, ([b"%d" % i] if i % 7 else [b"%d" % i, b"x" * (i % 300)]
+                                    for i in range(n)))
+    for i in range(n):
+        got = receiver.recv_multipart()
+        want = [b"%d" % i] if i % 7 else [b"%d" % i, b"x" * (i % 300)]
+        assert got == want, f"message {i}"
+    join()
+    # and nothing more
+    assert receiver.poll(50) == 0
+
+
+# ---------------------------------------------------------------- PAIR <-> PAIR
+
+
+@pytest.mark.parametrize("binder", BINDERS)
+def test_pair_both_ways(ctx, zctx, wire_endpoint, binder):
+    zs, ps = _pair(ctx, zctx, wire_endpoint, zmqx.PAIR, zmq.PAIR, binder)
+    multipart = [_payload(n, n + 7) for n in SIZES]
+    zs.send_multipart(multipart)
+    assert ps.recv_multipart() == multipart
+    ps.send_multipart(multipart[::-1])
+    assert zs.recv_multipart() == multipart[::-1]
+
+    # ping-pong with interleaved sizes
+    for i, n in enumerate(SIZES * 2):
+        body = _payload(n, 1000 + i)
+        if i % 2:
+            zs.send(body)
+            assert ps.recv() == body
+        else:
+            ps.send(body)
+            assert zs.recv() == body
+
+    # a stream in each direction at once
+    n = 1500
+    jz = _send_in_thread(zs, ([b"z%d" % i] for i in range(n)))
+    jp = _send_in_thread(ps, ([b"p%d" % i] for i in range(n)))
+    # receiving on the same sockets the threads send on would be unsafe for pyzmq, so
+    # wait for the senders first: n is below the combined HWMs, nothing blocks
+    jz()
+    jp()
+    assert [ps.recv() for _ in range(n)] == [b"z%d" % i for i in range(n)]
+    assert [zs.recv() for _ in range(n)] == [b"p%d" % i for i in range(n)]
+
+
+# ---------------------------------------------------------------- connect before bind
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_zmqx_connects_before_pyzmq_binds(ctx, zctx, wire_endpoint, direction):
+    ztype, ptype, zmqx_sends = _roles(direction)
+    endpoint = _concrete(wire_endpoint)
+    zs = _setup(ctx.socket(ztype))
+    zs.connect(endpoint)
+    if zmqx_sends:
+        # queued on the connect-side pipe while nobody listens
+        for i in range(5):
+            zs.send_multipart([b"early", b"%d" % i])
+    ps = _setup(zctx.socket(ptype))
+    ps.bind(endpoint)
+    if zmqx_sends:
+        for i in range(5):
+            assert ps.recv_multipart() == [b"early", b"%d" % i]
+        zs.send(b"late")
+        assert ps.recv() == b"late"
+    else:
+        for i in range(5):
+            ps.send_multipart([b"from-pyzmq", b"%d" % i])
+        for i in range(5):
+            assert zs.recv_multipart() == [b"from-pyzmq", b"%d" % i]
+
+
+def test_pyzmq_connects_before_zmqx_binds(ctx, zctx, wire_endpoint):
+    endpoint = _concrete(wire_endpoint)
+    ps = _setup(zctx.socket(zmq.PUSH))
+    ps.connect(endpoint)
+    for i in range(5):
+        ps.send(b"queued%d" % i)
+    zs = _setup(ctx.socket(zmqx.PULL))
+    zs.bind(endpoint)
+    assert [zs.recv() for _ in range(5)] == [b"queued%d" % i for i in range(5)]
+
+
+# ---------------------------------------------------------------- reconnect
+
+
+def _close_pyzmq_and_wait(sock):
+    """Close a pyzmq socket and wait until libzmq has really closed its listener and
+    connections (close() returns before its I/O thread does that)."""
+    mon = sock.get_monitor_socket()
+    mon.rcvtimeo = TIMEOUT_MS
+    sock.close(linger=0)
+    while recv_monitor_message(mon)["event"] != zmq.EVENT_MONITOR_STOPPED:
+        pass
+    mon.close(linger=0)
+
+
+def _wait_for_reconnect_attempt(endpoint):
+    """Stand in for the departed peer with a raw listener and accept the reconnect: proof
+    that zmqx saw the old connection die. The raw connection is then dropped without a
+    handshake, so messages sent afterwards stay queued in zmqx."""
+    if endpoint.startswith("tcp://"):
+        host, port = endpoint[len("tcp://"):].rsplit(":", 1)
+        lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        lst.bind((host, int(port)))
+    else:
+        path = endpoint[len("ipc://"):]
+        if os.path.exists(path):            # libzmq 4.3 leaves its socket file behind
+            os.unlink(path)
+        lst = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        lst.bind(path)
+    with lst:
+        lst.listen(8)
+        lst.settimeout(10)
+        conn, _ = lst.accept()
+        with conn:
+            conn.settimeout(10)
+            # zmqx greets first; reading it proves the connection is a zmqx handshake
+            assert conn.recv(1) == b"\xff"
+    if not endpoint.startswith("tcp://"):
+        os.unlink(path)
+
+
+def test_reconnect_to_new_pyzmq_peer(ctx, zctx, wire_endpoint):
+    """zmqx PUSH connected to a pyzmq PULL: the PULL goes away, a new one binds the same
+    address; messages queued in between and new ones reach the new PULL."""
+    old = _setup(zctx.socket(zmq.PULL))
+    old.bind(wire_endpoint)
+    endpoint = _last(old)
+    zs = _setup(ctx.socket(zmqx.PUSH))
+    zs.reconnect_ivl = 50
+    zs.connect(endpoint)
+    zs.send(b"first")
+    assert old.recv() == b"first"
+    _close_pyzmq_and_wait(old)
+
+    _wait_for_reconnect_attempt(endpoint)
+    for i in range(10):
+        zs.send_multipart([b"queued", b"%d" % i])
+
+    new = _setup(zctx.socket(zmq.PULL))
+    new.bind(endpoint)
+    for i in range(10):
+        assert new.recv_multipart() == [b"queued", b"%d" % i]
+    zs.send(b"after")
+    assert new.recv() == b"after"
+
+
+def test_reconnect_pull_from_new_pyzmq_pusher(ctx, zctx, wire_endpoint):
+    """zmqx PULL connected to a pyzmq PUSH that is replaced by another on the same address."""
+    old = _setup(zctx.socket(zmq.PUSH))
+    old.bind(wire_endpoint)
+    endpoint = _last(old)
+    zs = _setup(ctx.socket(zmqx.PULL))
+    zs.reconnect_ivl = 50
+    zs.connect(endpoint)
+    old.send(b"one")
+    assert zs.recv() == b"one"
+    _close_pyzmq_and_wait(old)
+
+    _wait_for_reconnect_attempt(endpoint)
+    new = _setup(zctx.socket(zmq.PUSH))
+    new.bind(endpoint)
+    for i in range(20):
+        new.send_multipart([b"two", b"%d" % i])
+    for i in range(20):
+        assert zs.recv_multipart() == [b"two", b"%d" % i]
+
+
+def test_bound_zmqx_accepts_replacement_pyzmq_peer(ctx, zctx, wire_endpoint):
+    zs = _setup(ctx.socket(zmqx.PULL))
+    zs.bind(wire_endpoint)
+    endpoint = _last(zs)
+    for round_ in range(3):
+        ps = _setup(zctx.socket(zmq.PUSH))
+        ps.connect(endpoint)
+        ps.send_multipart([b"round", b"%d" % round_])
+        assert zs.recv_multipart() == [b"round", b"%d" % round_]
+        ps.close(linger=0)
+
+
+# ---------------------------------------------------------------- incompatible types
+
+FAILED_EVENTS = (zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+                 | zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_DISCONNECTED)
+
+
+def _wait_handshake_failure(monitor):
+    """Block until libzmq reports a failed handshake (or a dropped connection)."""
+    monitor.rcvtimeo = TIMEOUT_MS
+    seen = []
+    while True:
+        ev = recv_monitor_message(monitor)
+        seen.append(ev["event"])
+        if ev["event"] & FAILED_EVENTS:
+            return seen
+        assert ev["event"] != zmq.EVENT_HANDSHAKE_SUCCEEDED, seen
+
+
+def test_incompatible_push_to_pyzmq_push(ctx, zctx, wire_endpoint):
+    """zmqx PUSH connected to a bound pyzmq PUSH: the handshake fails, nothing crashes,
+    and the zmqx PUSH then works with a compatible PULL."""
+    bad = _setup(zctx.socket(zmq.PUSH))
+    bad.bind(wire_endpoint)
+    bad_ep = _last(bad)
+    mon = bad.get_monitor_socket()
+    zs = _setup(ctx.socket(zmqx.PUSH))
+    zs.connect(bad_ep)
+    zs.send(b"lost")           # queued on the connect pipe; never delivered
+    _wait_handshake_failure(mon)
+    bad.disable_monitor()
+    assert bad.poll(0) == 0
+
+    # after disconnect() returns, nothing may be routed to that endpoint (libzmq
+    # terminates its pipes inside zmq_disconnect)
+    zs.disconnect(bad_ep)
+    good = _setup(zctx.socket(zmq.PULL))
+    good.bind("tcp://127.0.0.1:*")
+    zs.connect(_last(good))
+    for i in range(10):
+        zs.send(b"ok%d" % i)
+    got = []
+    while len(got) < 10 and good.poll(2000):
+        got.append(good.recv())
+    assert got == [b"ok%d" % i for i in range(10)]
+    assert good.poll(50) == 0
+
+
+def test_incompatible_pub_to_pyzmq_pull(ctx, zctx, wire_endpoint):
+    """zmqx PUB connected to a bound pyzmq PULL: the PULL receives nothing; the PULL and the
+    PUB each keep working with compatible peers afterwards."""
+    pull = _setup(zctx.socket(zmq.PULL))
+    pull.bind(wire_endpoint)
+    ep = _last(pull)
+    mon = pull.get_monitor_socket()
+    pub = _setup(ctx.socket(zmqx.PUB))
+    pub.connect(ep)
+    _wait_handshake_failure(mon)
+    for i in range(20):
+        pub.send(b"pub%d" % i)
+    pull.disable_monitor()
+
+    # a compatible zmqx PUSH on the same PULL: its messages are the first to arrive
+    push = _setup(ctx.socket(zmqx.PUSH))
+    push.connect(ep)
+    push.send(b"from-push")
+    assert pull.recv() == b"from-push"
+    assert pull.poll(50) == 0
+
+    # and the PUB still publishes to a compatible SUB
+    sub = _setup(zctx.socket(zmq.SUB))
+    sub.subscribe(b"")
+    sub.bind("tcp://127.0.0.1:*")
+    pub.connect(_last(sub))
+    # PUB drops until the subscription arrives: publish until the SUB hears something
+    for i in range(200):
+        pub.send(b"hello")
+        if sub.poll(20):
+            break
+    assert sub.recv() == b"hello"
+
+
+def test_incompatible_pyzmq_connects_to_zmqx(ctx, zctx, wire_endpoint):
+    """A pyzmq PUB connecting to a bound zmqx PULL is refused; the PULL keeps serving a
+    pyzmq PUSH."""
+    zs = _setup(ctx.socket(zmqx.PULL))
+    zs.bind(wire_endpoint)
+    ep = _last(zs)
+    pub = _setup(zctx.socket(zmq.PUB))
+    mon = pub.get_monitor_socket()
+    pub.connect(ep)
+    _wait_handshake_failure(mon)
+    pub.disable_monitor()
+    for i in range(20):
+        pub.send(b"pub%d" % i)
+    push = _setup(zctx.socket(zmq.PUSH))
+    push.connect(ep)
+    push.send(b"good")
+    assert zs.recv_multipart() == [b"good"]
+    assert zs.poll(50) == 0
+
+
+# ---------------------------------------------------------------- IPv6
+
+
+def _has_ipv6_loopback():
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+ipv6 = pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback")
+
+
+@ipv6
+@pytest.mark.parametrize("binder", BINDERS)
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_ipv6_loopback(ctx, zctx, direction, binder):
+    ztype, ptype, zmqx_sends = _roles(direction)
+    zs = _setup(ctx.socket(ztype))
+    ps = _setup(zctx.socket(ptype))
+    zs.ipv6 = 1
+    ps.ipv6 = 1
+    assert zs.ipv6 == 1
+    if binder == "zmqx":
+        zs.bind("tcp://[::1]:*")
+        ep = _last(zs)
+        assert ep.startswith("tcp://[::1]:")
+        ps.connect(ep)
+    else:
+        ps.bind("tcp://[::1]:*")
+        zs.connect(_last(ps))
+    sender, receiver = (zs, ps) if zmqx_sends else (ps, zs)
+    msg = [b"v6", _payload(70000, 6)]
+    sender.send_multipart(msg)
+    assert receiver.recv_multipart() == msg

@@ -1,0 +1,1202 @@
+"""Socket-layer semantics of PAIR, PUSH and PULL over inproc, ipc and tcp.
+
+Everything synchronises on events (a blocking recv bounded by RCVTIMEO, poll with a
+timeout, a reply, a peer's EOF); nothing sleeps. tcp ports are chosen by the OS and ipc
+paths live in per-test temp dirs (see conftest.py)."""
+import errno
+import os
+import pickle
+import socket
+import threading
+import time
+
+import pytest
+
+import zmqx
+from conftest import endpoint_for
+
+pytestmark = pytest.mark.timeout(30)
+
+WAIT_MS = 5000          # upper bound for "this must happen": only reached on failure
+QUIET_MS = 300          # how long a "this must not happen" check watches
+
+
+# ---------------------------------------------------------------- helpers
+
+def sock(ctx, kind, **opts):
+    """A socket with LINGER=0 and bounded blocking calls (a failure raises Again)."""
+    s = ctx.socket(kind)
+    s.linger = 0
+    s.rcvtimeo = WAIT_MS
+    s.sndtimeo = WAIT_MS
+    for k, v in opts.items():
+        setattr(s, k, v)
+    return s
+
+
+def bound(ctx, kind, endpoint, **opts):
+    s = sock(ctx, kind, **opts)
+    s.bind(endpoint)
+    return s, s.getsockopt(zmqx.LAST_ENDPOINT)
+
+
+def connected(ctx, kind, addr, **opts):
+    s = sock(ctx, kind, **opts)
+    s.connect(addr)
+    return s
+
+
+def transport_of(addr):
+    if isinstance(addr, bytes):
+        addr = addr.decode()
+    return addr.split("://", 1)[0]
+
+
+def tcp_port(addr):
+    return int(addr.decode().rsplit(":", 1)[1])
+
+
+def ipc_path(addr):
+    return addr.decode().split("://", 1)[1]
+
+
+def free_tcp_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def fixed_endpoint(transport, ipc_dir):
+    """A concrete endpoint usable by connect before anybody binds it."""
+    if transport == "tcp":
+        return f"tcp://127.0.0.1:{free_tcp_port()}"
+    return endpoint_for(transport, ipc_dir)
+
+
+def assert_errno(exc_info, code):
+    assert isinstance(exc_info.value, zmqx.ZMQError)
+    assert exc_info.value.errno == code, (exc_info.value.errno, code, exc_info.value)
+
+
+def assert_quiet(s, ms=QUIET_MS):
+    """Nothing arrives on s for `ms`."""
+    assert s.poll(ms, zmqx.POLLIN) == 0
+    with pytest.raises(zmqx.Again):
+        s.recv(zmqx.NOBLOCK)
+
+
+def run_with_deadline(fn, timeout=10.0):
+    """Run fn in a thread; fail (instead of hanging the suite) if it does not return."""
+    box = {}
+
+    def target():
+        try:
+            box["result"] = fn()
+        except BaseException as e:  # noqa: BLE001 - reported to the test
+            box["error"] = e
+
+    t = threading.Thread(target=target, daemon=True)
+    t.start()
+    t.join(timeout)
+    assert not t.is_alive(), f"{fn} did not return within {timeout}s"
+    if "error" in box:
+        raise box["error"]
+    return box.get("result")
+
+
+def raw_witness(addr):
+    """A plain OS connection to a zmqx listener. The listener accepts it and starts a
+    ZMTP handshake that we never answer; when the listener goes away the connection
+    is dropped, which `wait_eof` observes."""
+    t = transport_of(addr)
+    if t == "tcp":
+        w = socket.create_connection(("127.0.0.1", tcp_port(addr)), timeout=WAIT_MS / 1000)
+    else:
+        w = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        w.settimeout(WAIT_MS / 1000)
+        w.connect(ipc_path(addr))
+    return w
+
+
+def wait_eof(w):
+    """Read until the peer closes the connection (the listener and its half-open
+    sessions are gone). A timeout here means the listener is still alive."""
+    try:
+        while True:
+            try:
+                if not w.recv(65536):
+                    return
+            except ConnectionResetError:
+                return
+    finally:
+        w.close()
+
+
+# ================================================================ 1. basic send/recv
+
+@pytest.mark.parametrize("binder", ["pull", "push"])
+def test_push_pull_basic(ctx, endpoint, binder):
+    if binder == "pull":
+        pull, addr = bound(ctx, zmqx.PULL, endpoint)
+        push = connected(ctx, zmqx.PUSH, addr)
+    else:
+        push, addr = bound(ctx, zmqx.PUSH, endpoint)
+        pull = connected(ctx, zmqx.PULL, addr)
+    msgs = [b"", b"a", b"hello", bytes(range(256)) * 4]
+    for m in msgs:
+        push.send(m)
+    assert [pull.recv() for _ in msgs] == msgs
+    assert pull.getsockopt(zmqx.RCVMORE) == 0
+    with pytest.raises(zmqx.Again):
+        pull.recv(zmqx.NOBLOCK)
+
+
+@pytest.mark.parametrize("binder", ["a", "b"])
+def test_pair_basic_both_directions(ctx, endpoint, binder):
+    a, addr = bound(ctx, zmqx.PAIR, endpoint)
+    b = connected(ctx, zmqx.PAIR, addr)
+    if binder == "b":
+        a, b = b, a
+    a.send(b"ping")
+    assert b.recv() == b"ping"
+    b.send(b"pong")
+    assert a.recv() == b"pong"
+    for i in range(50):
+        a.send(b"%d" % i)
+        b.send(b"r%d" % i)
+    assert [b.recv() for _ in range(50)] == [b"%d" % i for i in range(50)]
+    assert [a.recv() for _ in range(50)] == [b"r%d" % i for i in range(50)]
+
+
+# ================================================================ 2. connect before bind
+
+@pytest.mark.parametrize("kinds", [(zmqx.PUSH, zmqx.PULL), (zmqx.PAIR, zmqx.PAIR)],
+                         ids=["push-pull", "pair"])
+def test_connect_before_bind(ctx, transport, ipc_dir, kinds):
+    ep = fixed_endpoint(transport, ipc_dir)
+    sender = connected(ctx, kinds[0], ep)
+    # the pipe exists from connect on: messages queue until the peer appears
+    sender.send(b"early", zmqx.NOBLOCK)
+    sender.send_multipart([b"early", b"multi"])
+    receiver, _ = bound(ctx, kinds[1], ep)
+    assert receiver.recv() == b"early"
+    assert receiver.recv_multipart() == [b"early", b"multi"]
+    sender.send(b"later")
+    assert receiver.recv() == b"later"
+    if kinds[0] == zmqx.PAIR:
+        receiver.send(b"back")
+        assert sender.recv() == b"back"
+
+
+# ================================================================ 3. multipart
+
+SIZES = [0, 1, 255, 256, 65536, 4 * 1024 * 1024]
+
+
+def _frames():
+    return [bytes([i + 1]) * n if n < 1000 else os.urandom(n) for i, n in enumerate(SIZES)]
+
+
+def test_multipart_atomic_sizes(ctx, endpoint):
+    pull, addr = bound(ctx, zmqx.PULL, endpoint)
+    push = connected(ctx, zmqx.PUSH, addr)
+    frames = _frames()
+    push.send_multipart(frames)
+    push.send(b"after")
+    push.send_multipart(frames)
+    for i, f in enumerate(frames):
+        got = pull.recv()
+        assert got == f, f"frame {i} ({SIZES[i]} bytes) corrupted"
+        more = i < len(frames) - 1
+        assert pull.getsockopt(zmqx.RCVMORE) == int(more)
+        assert bool(pull.rcvmore) is more
+    assert pull.recv() == b"after"
+    assert pull.getsockopt(zmqx.RCVMORE) == 0
+    assert pull.recv_multipart() == frames
+    assert not pull.rcvmore
+
+
+def test_multipart_copy_false_frames(ctx, endpoint):
+    pull, addr = bound(ctx, zmqx.PULL, endpoint)
+    push = connected(ctx, zmqx.PUSH, addr)
+    frames = _frames()
+    push.send_multipart(frames)
+    got = pull.recv_multipart(copy=False)
+    assert len(got) == len(frames)
+    for i, (g, f) in enumerate(zip(got, frames)):
+        assert isinstance(g, zmqx.Frame)
+        assert g.bytes == f
+        assert memoryview(g) == memoryview(f)
+        assert g.buffer.tobytes() == f
+        assert len(g) == len(f)
+        assert g.more is (i < len(frames) - 1)
+        assert g.get(zmqx.MORE) == int(i < len(frames) - 1)
+    # single recv(copy=False) of a one-part message
+    push.send(b"solo")
+    f = pull.recv(copy=False)
+    assert isinstance(f, zmqx.Frame) and f.bytes == b"solo" and not f.more
+
+
+def test_send_buffer_types(ctx, endpoint):
+    pull, addr = bound(ctx, zmqx.PULL, endpoint)
+    push = connected(ctx, zmqx.PUSH, addr)
+    big = os.urandom(1024 * 1024)
+    ba = bytearray(b"bytearray-body")
+    backing = b"0123456789abcdef"
+    push.send(zmqx.Frame(b"a frame"))
+    push.send(ba)
+    push.send(memoryview(backing)[4:12])
+    push.send(big, copy=False)
+    push.send(memoryview(big), copy=False)
+    push.send(zmqx.Frame(big))
+    push.send_multipart([zmqx.Frame(b"f"), bytearray(b"ba"), memoryview(b"mv"), big], copy=False)
+    ba[:] = b"X" * len(ba)          # copy=True: mutating after send changes nothing
+    assert pull.recv() == b"a frame"
+    assert pull.recv() == b"bytearray-body"
+    assert pull.recv() == b"456789ab"
+    assert pull.recv() == big
+    assert pull.recv() == big
+    assert pull.recv() == big
+    assert pull.recv_multipart() == [b"f", b"ba", b"mv", big]
+
+
+def test_forward_received_frames(ctx, endpoint, ipc_dir, transport):
+    """Frames received with copy=False can be sent on unchanged (a device's inner loop)."""
+    pull, addr = bound(ctx, zmqx.PULL, endpoint)
+    push = connected(ctx, zmqx.PUSH, addr)
+    pull2, addr2 = bound(ctx, zmqx.PULL, endpoint_for(transport, ipc_dir))
+    fwd = connected(ctx, zmqx.PUSH, addr2)
+    frames = [b"head", os.urandom(200_000), b""]
+    push.send_multipart(frames)
+    got = pull.recv_multipart(copy=False)
+    fwd.send_multipart(got, copy=False)
+    assert pull2.recv_multipart() == frames
+
+
+# ================================================================ 4. load balancing
+
+def test_push_round_robin(ctx, transport, ipc_dir):
+    pulls = []
+    for _ in range(3):
+        p, a = bound(ctx, zmqx.PULL, endpoint_for(transport, ipc_dir))
+        pulls.append((p, a))
+    push = sock(ctx, zmqx.PUSH)
+    for _, a in pulls:
+        push.connect(a)       # pipes attach at connect, in order: round-robin is exact
+    for i in range(30):
+        push.send(b"%d" % i)
+    seen = []
+    for p, _ in pulls:
+        got = [int(p.recv()) for _ in range(10)]
+        assert got == sorted(got)
+        assert len({g % 3 for g in got}) == 1, f"not round-robin: {got}"
+        seen += got
+    assert sorted(seen) == list(range(30))
+    for p, _ in pulls:
+        with pytest.raises(zmqx.Again):
+            p.recv(zmqx.NOBLOCK)
+
+
+def io_barrier(ctx, transport, ipc_dir, rounds=2):
+    """Wait until the context's I/O thread has finished what is already queued for it.
+
+    Messages are written by the I/O thread in the order their sockets posted them, and a
+    loopback/unix write is readable at once, so data sent earlier is readable no later
+    than a barrier message sent after it; the second round trip starts only after the
+    I/O thread finished the batch that delivered the first, which contained (or came
+    after) the earlier data. Event-based: no sleeping."""
+    if transport == "inproc":
+        return                      # inproc pipes are filled by send() itself
+    pull, addr = bound(ctx, zmqx.PULL, endpoint_for(transport, ipc_dir))
+    push = connected(ctx, zmqx.PUSH, addr)
+    for i in range(rounds):
+        push.send(b"barrier")
+        assert pull.recv() == b"barrier"
+    push.close()
+    pull.close()
+
+
+def test_pull_fair_queue(ctx, transport, ipc_dir):
+    pull, addr = bound(ctx, zmqx.PULL, endpoint_for(transport, ipc_dir))
+    a = connected(ctx, zmqx.PUSH, addr)
+    b = connected(ctx, zmqx.PUSH, addr)
+    # both connections up before the real traffic
+    a.send(b"hello")
+    b.send(b"hello")
+    assert [pull.recv(), pull.recv()] == [b"hello", b"hello"]
+    for i in range(10):
+        a.send(b"a%d" % i)
+    for i in range(10):
+        b.send(b"b%d" % i)
+    io_barrier(ctx, transport, ipc_dir)     # all 20 are queued at the PULL now
+    got = [pull.recv() for _ in range(20)]
+    assert got[0][:1] != got[1][:1], got
+    assert all(got[i][:1] != got[i + 1][:1] for i in range(19)), f"not fair-queued: {got}"
+    assert [g for g in got if g[:1] == b"a"] == [b"a%d" % i for i in range(10)]
+    assert [g for g in got if g[:1] == b"b"] == [b"b%d" % i for i in range(10)]
+
+
+# ================================================================ 5. PAIR is exclusive
+
+def test_pair_second_peer_gets_nothing(ctx, endpoint):
+    a, addr = bound(ctx, zmqx.PAIR, endpoint)
+    p1 = connected(ctx, zmqx.PAIR, addr)
+    p1.send(b"hi")
+    assert a.recv() == b"hi"
+    p2 = connected(ctx, zmqx.PAIR, addr)
+    for i in range(10):
+        a.send(b"%d" % i)
+    assert [p1.recv() for _ in range(10)] == [b"%d" % i for i in range(10)]
+    assert_quiet(p2)
+
+
+def test_pair_ignores_second_peer(ctx, endpoint):
+    """libzmq: 'ZMQ_PAIR ... can only be connected to a single peer at any one time';
+    a second connection is rejected, so nothing it sends reaches the bound PAIR."""
+    a, addr = bound(ctx, zmqx.PAIR, endpoint)
+    p1 = connected(ctx, zmqx.PAIR, addr)
+    p1.send(b"hi")
+    assert a.recv() == b"hi"
+    p2 = connected(ctx, zmqx.PAIR, addr)
+    p2.send(b"intruder")
+    p1.send(b"sync")
+    assert a.recv() == b"sync"
+    assert_quiet(a)
+    # the first peer is still the peer
+    a.send(b"still yours")
+    assert p1.recv() == b"still yours"
+
+
+# ================================================================ 6. HWM
+
+def _fill(push, payload, limit=100_000):
+    """Send with NOBLOCK until Again; returns how many went out."""
+    for n in range(limit):
+        try:
+            push.send(payload, zmqx.NOBLOCK)
+        except zmqx.Again:
+            return n
+    pytest.fail(f"no back-pressure after {limit} messages")
+
+
+def _hwm_pair(ctx, endpoint, hwm=5):
+    pull = sock(ctx, zmqx.PULL, rcvhwm=hwm)
+    pull.bind(endpoint)
+    push = sock(ctx, zmqx.PUSH, sndhwm=hwm)
+    push.connect(pull.getsockopt(zmqx.LAST_ENDPOINT))
+    # connection up before filling
+    push.send(b"sync")
+    assert pull.recv() == b"sync"
+    return pull, push
+
+
+def _payload(endpoint):
+    # over a wire the kernel buffers too: big bodies fill it quickly
+    return b"x" if endpoint.startswith("inproc") else b"x" * 65536
+
+
+def test_hwm_nonblocking_send_raises_again(ctx, endpoint):
+    pull, push = _hwm_pair(ctx, endpoint, hwm=5)
+    payload = _payload(endpoint)
+    n = _fill(push, payload)          # returned because send(NOBLOCK) raised Again
+    if endpoint.startswith("inproc"):
+        # libzmq: an inproc pipe holds SNDHWM + RCVHWM messages, and stays full
+        assert n == 10
+        with pytest.raises(zmqx.Again):
+            push.send(b"y", zmqx.NOBLOCK)
+    else:
+        assert n >= 5
+    # every accepted message arrives; once drained, the PUSH can send again
+    for _ in range(n):
+        assert pull.recv() == payload
+    push.send(b"again", zmqx.NOBLOCK)
+    assert pull.recv() == b"again"
+
+
+def test_hwm_sndtimeo(ctx, endpoint):
+    pull, push = _hwm_pair(ctx, endpoint, hwm=5)
+    _fill(push, _payload(endpoint))
+    push.sndtimeo = 100
+    assert push.getsockopt(zmqx.SNDTIMEO) == 100
+    # over a wire the I/O thread may still move a few into the kernel: send until one blocks
+    for _ in range(10_000):
+        t0 = time.monotonic()
+        try:
+            push.send(_payload(endpoint))
+        except zmqx.Again:
+            elapsed = time.monotonic() - t0
+            break
+    else:
+        pytest.fail("SNDTIMEO never expired")
+    assert 0.05 <= elapsed < 5.0, elapsed
+
+
+@pytest.mark.parametrize("how", ["unconnected", "bound-no-peer", "peer-never-binds"])
+def test_push_without_peer_raises_again(ctx, transport, ipc_dir, how):
+    push = sock(ctx, zmqx.PUSH)
+    if how == "bound-no-peer":
+        push.bind(endpoint_for(transport, ipc_dir))
+    elif how == "peer-never-binds":
+        if transport == "inproc":
+            pytest.skip("an inproc connect to an unbound name queues like a connected pipe")
+        # libzmq without IMMEDIATE queues up to SNDHWM on a connecting pipe
+        push.sndhwm = 3
+        push.connect(fixed_endpoint(transport, ipc_dir))
+        for _ in range(3):
+            push.send(b"queued", zmqx.NOBLOCK)
+    if how != "peer-never-binds":
+        with pytest.raises(zmqx.Again):
+            push.send(b"x", zmqx.NOBLOCK)
+    with pytest.raises(zmqx.Again):
+        push.send(b"x", zmqx.NOBLOCK)
+    push.sndtimeo = 50
+    t0 = time.monotonic()
+    with pytest.raises(zmqx.Again):
+        push.send(b"x")
+    assert 0.03 <= time.monotonic() - t0 < 5.0
+
+
+def test_blocked_sender_woken_by_reader(ctx, endpoint):
+    pull, push = _hwm_pair(ctx, endpoint, hwm=5)
+    payload = _payload(endpoint)
+    n = _fill(push, payload)
+    push.sndtimeo = 10_000
+    result = {}
+
+    def writer():
+        try:
+            result["blocked"] = False
+            try:
+                push.send(b"last", zmqx.NOBLOCK)
+                result["sent"] = True
+                return
+            except zmqx.Again:
+                result["blocked"] = True
+            push.send(b"last")
+            result["sent"] = True
+        except BaseException as e:  # noqa: BLE001
+            result["error"] = e
+
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    received = 0
+    while True:
+        m = pull.recv()
+        if m == b"last":
+            break
+        assert m == payload
+        received += 1
+    t.join(WAIT_MS / 1000)
+    assert not t.is_alive()
+    assert "error" not in result, result
+    assert result.get("sent")
+    assert received >= n
+    # and it keeps flowing afterwards
+    push.send(b"after")
+    assert pull.recv() == b"after"
+
+
+def test_hwm_zero_means_no_limit_inproc(ctx, ipc_dir):
+    pull = sock(ctx, zmqx.PULL, rcvhwm=0)
+    pull.bind(endpoint_for("inproc", ipc_dir))
+    push = sock(ctx, zmqx.PUSH, sndhwm=0)
+    push.connect(pull.getsockopt(zmqx.LAST_ENDPOINT))
+    for i in range(5000):
+        push.send(b"%d" % i, zmqx.NOBLOCK)
+    assert [pull.recv() for _ in range(5000)] == [b"%d" % i for i in range(5000)]
+
+
+# ================================================================ 7. RCVTIMEO / NOBLOCK
+
+@pytest.mark.parametrize("with_peer", [False, True])
+def test_rcvtimeo_and_noblock(ctx, endpoint, with_peer):
+    pull, addr = bound(ctx, zmqx.PULL, endpoint)
+    if with_peer:
+        connected(ctx, zmqx.PUSH, addr)
+    pull.rcvtimeo = 50
+    assert pull.getsockopt(zmqx.RCVTIMEO) == 50
+    t0 = time.monotonic()
+    with pytest.raises(zmqx.Again):
+        pull.recv()
+    assert 0.03 <= time.monotonic() - t0 < 5.0
+    t0 = time.monotonic()
+    with pytest.raises(zmqx.Again):
+        pull.recv(zmqx.NOBLOCK)
+    with pytest.raises(zmqx.Again):
+        pull.recv(zmqx.DONTWAIT, copy=False)
+    with pytest.raises(zmqx.Again):
+        pull.recv_multipart(zmqx.NOBLOCK)
+    assert time.monotonic() - t0 < 0.5
+    pull.rcvtimeo = 0
+    with pytest.raises(zmqx.Again):
+        pull.recv()
+    assert isinstance(zmqx.Again(), zmqx.ZMQError) and zmqx.Again().errno == errno.EAGAIN
+
+
+# ================================================================ 8. errors
+
+def test_wrong_direction_enotsup(ctx, endpoint):
+    pull, addr = bound(ctx, zmqx.PULL, endpoint)
+    push = connected(ctx, zmqx.PUSH, addr)
+    with pytest.raises(zmqx.ZMQError) as ei:
+        pull.send(b"x")
+    assert_errno(ei, errno.ENOTSUP)
+    with pytest.raises(zmqx.ZMQError) as ei:
+        pull.send_multipart([b"x", b"y"])
+    assert_errno(ei, errno.ENOTSUP)
+    with pytest.raises(zmqx.ZMQError) as ei:
+        push.recv()
+    assert_errno(ei, errno.ENOTSUP)
+    with pytest.raises(zmqx.ZMQError) as ei:
+        push.recv(zmqx.NOBLOCK)
+    assert_errno(ei, errno.ENOTSUP)
+    # both still work
+    push.send_multipart([b"still", b"fine"])
+    assert pull.recv_multipart() == [b"still", b"fine"]
+
+
+def test_closed_socket_enotsock(ctx, endpoint):
+    s, addr = bound(ctx, zmqx.PUSH, endpoint)
+    s.close()
+    assert s.closed
+    s.close()                 # closing twice is harmless
+    calls = [
+        lambda: s.send(b"x"),
+        lambda: s.send_multipart([b"x"]),
+        lambda: s.recv(),
+        lambda: s.bind(endpoint),
+        lambda: s.connect(addr),
+        lambda: s.unbind(addr),
+        lambda: s.getsockopt(zmqx.LINGER),
+        lambda: s.setsockopt(zmqx.LINGER, 0),
+        lambda: s.poll(0),
+    ]
+    for call in calls:
+        with pytest.raises(zmqx.ZMQError) as ei:
+            call()
+        assert_errno(ei, errno.ENOTSOCK)
+
+
+def test_bind_eaddrinuse(ctx, endpoint, transport, ipc_dir):
+    first, addr = bound(ctx, zmqx.PULL, endpoint)
+    second = sock(ctx, zmqx.PULL)
+    with pytest.raises(zmqx.ZMQError) as ei:
+        second.bind(addr)
+    assert_errno(ei, errno.EADDRINUSE)
+    # nothing was disturbed: the first still receives, the second can bind elsewhere
+    push = connected(ctx, zmqx.PUSH, addr)
+    push.send(b"to first")
+    assert first.recv() == b"to first"
+    second.bind(endpoint_for(transport, ipc_dir))
+    push2 = connected(ctx, zmqx.PUSH, second.getsockopt(zmqx.LAST_ENDPOINT))
+    push2.send(b"to second")
+    assert second.recv() == b"to second"
+
+
+@pytest.mark.parametrize("method,ep,code", [
+    ("bind", "foo://x", errno.EPROTONOSUPPORT),
+    ("connect", "foo://x", errno.EPROTONOSUPPORT),
+    ("bind", "tcp://127.0.0.1", errno.EINVAL),
+    ("connect", "tcp://127.0.0.1", errno.EINVAL),
+    ("connect", "tcp://127.0.0.1:*", errno.EINVAL),
+    ("connect", "tcp://nohost.invalid:1234", None),
+    ("bind", "no-separator", errno.EINVAL),
+    ("connect", "tcp://", errno.EINVAL),
+])
+def test_bad_endpoints(ctx, endpoint, method, ep, code):
+    s = sock(ctx, zmqx.PUSH)
+    with pytest.raises(zmqx.ZMQError) as ei:
+        getattr(s, method)(ep)
+    if code is not None:
+        assert_errno(ei, code)
+    # the socket is untouched and still usable
+    pull, addr = bound(ctx, zmqx.PULL, endpoint)
+    s.connect(addr)
+    s.send(b"ok")
+    assert pull.recv() == b"ok"
+
+
+def test_unbind_disconnect_unknown_enoent(ctx, endpoint):
+    s, addr = bound(ctx, zmqx.PULL, endpoint)
+    for method, ep in [("unbind", "tcp://127.0.0.1:1"), ("disconnect", "tcp://127.0.0.1:1"),
+                       ("unbind", "inproc://never-bound"), ("disconnect", "ipc:///nonexistent/x"),
+                       ("disconnect", addr)]:
+        with pytest.raises(zmqx.ZMQError) as ei:
+            getattr(s, method)(ep)
+        assert_errno(ei, errno.ENOENT)
+    push = connected(ctx, zmqx.PUSH, addr)
+    push.send(b"still bound")
+    assert s.recv() == b"still bound"
+
+
+def test_str_payload_typeerror(ctx, endpoint):
+    pull, addr = bound(ctx, zmqx.PULL, endpoint)
+    push = connected(ctx, zmqx.PUSH, addr)
+    for bad in ("text", 42, None, 1.5):
+        with pytest.raises(TypeError):
+            push.send(bad)
+    with pytest.raises(TypeError):
+        push.send("text", copy=False)
+    with pytest.raises(TypeError):
+        push.send_multipart(["text"])
+    with pytest.raises(TypeError):
+        push.send_string(b"bytes is not str")
+    push.send(b"valid")
+    assert pull.recv_multipart() == [b"valid"]
+
+
+# ================================================================ 9. unbind / disconnect
+
+def test_unbind(ctx, endpoint):
+    pull, addr = bound(ctx, zmqx.PULL, endpoint)
+    push = connected(ctx, zmqx.PUSH, addr)
+    push.send(b"before")
+    assert pull.recv() == b"before"
+    t = transport_of(addr)
+    witness = raw_witness(addr) if t != "inproc" else None
+    pull.unbind(addr)
+    if t == "tcp":
+        wait_eof(witness)
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", tcp_port(addr)), timeout=WAIT_MS / 1000).close()
+    elif t == "ipc":
+        wait_eof(witness)
+        assert not os.path.exists(ipc_path(addr))
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        with pytest.raises((ConnectionRefusedError, FileNotFoundError)):
+            probe.connect(ipc_path(addr))
+        probe.close()
+    # a new connect to that endpoint reaches whoever binds it next, not the old socket
+    late = connected(ctx, zmqx.PUSH, addr)
+    late.send(b"for the new binder")
+    successor, _ = bound(ctx, zmqx.PULL, addr.decode())
+    assert successor.recv() == b"for the new binder"
+    assert_quiet(pull, 50)
+    # unbinding again: the endpoint is unknown now
+    with pytest.raises(zmqx.ZMQError) as ei:
+        pull.unbind(addr)
+    assert_errno(ei, errno.ENOENT)
+
+
+def test_unbind_wildcard_tcp(ctx):
+    pull, addr = bound(ctx, zmqx.PULL, "tcp://127.0.0.1:*")
+    witness = raw_witness(addr)
+    pull.unbind(addr)             # the resolved address unbinds the wildcard bind
+    wait_eof(witness)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", tcp_port(addr)), timeout=WAIT_MS / 1000).close()
+
+
+def test_disconnect(ctx, transport, ipc_dir):
+    p1, a1 = bound(ctx, zmqx.PULL, endpoint_for(transport, ipc_dir))
+    p2, a2 = bound(ctx, zmqx.PULL, endpoint_for(transport, ipc_dir))
+    push = sock(ctx, zmqx.PUSH)
+    push.connect(a1)
+    push.connect(a2)
+    push.send(b"r0")
+    push.send(b"r1")
+    assert p1.recv() == b"r0"
+    assert p2.recv() == b"r1"
+    push.disconnect(a1)
+    for i in range(10):
+        push.send(b"%d" % i)
+    assert [p2.recv() for _ in range(10)] == [b"%d" % i for i in range(10)]
+    assert_quiet(p1)
+    with pytest.raises(zmqx.ZMQError) as ei:
+        push.disconnect(a1)
+    assert_errno(ei, errno.ENOENT)
+
+
+# ================================================================ 10. LINGER
+
+def test_close_delivers_queued_messages(ctx, endpoint):
+    pull, addr = bound(ctx, zmqx.PULL, endpoint)
+    push = ctx.socket(zmqx.PUSH)
+    push.sndtimeo = WAIT_MS
+    assert push.getsockopt(zmqx.LINGER) == -1
+    push.connect(addr)
+    for i in range(1000):
+        push.send(b"%d" % i)
+    push.close()              # linger -1: everything queued still goes out
+    assert [pull.recv() for _ in range(1000)] == [b"%d" % i for i in range(1000)]
+
+
+@pytest.mark.parametrize("linger", [0, 100])
+def test_close_with_linger_and_no_peer_does_not_hang_term(transport, ipc_dir, linger):
+    c = zmqx.Context()
+    try:
+        push = c.socket(zmqx.PUSH)
+        push.connect(fixed_endpoint(transport, ipc_dir))
+        for _ in range(10):
+            push.send(b"never delivered", zmqx.NOBLOCK)
+        push.close(linger=linger)
+        assert push.closed
+        t0 = time.monotonic()
+        run_with_deadline(c.term, 10)
+        assert time.monotonic() - t0 < 5.0
+        assert c.closed
+    finally:
+        if not c.closed:
+            c.destroy(linger=0)
+
+
+def test_linger_option_sets_close_default(transport, ipc_dir):
+    c = zmqx.Context()
+    try:
+        push = c.socket(zmqx.PUSH)
+        push.setsockopt(zmqx.LINGER, 0)
+        assert push.getsockopt(zmqx.LINGER) == 0
+        push.connect(fixed_endpoint(transport, ipc_dir))
+        push.send(b"never delivered", zmqx.NOBLOCK)
+        push.close()                  # uses LINGER=0
+        run_with_deadline(c.term, 10)
+    finally:
+        if not c.closed:
+            c.destroy(linger=0)
+
+
+# ================================================================ 11. reconnect
+
+def test_reconnect_after_peer_restart(ctx, wire_endpoint):
+    pull, addr = bound(ctx, zmqx.PULL, wire_endpoint)
+    push = connected(ctx, zmqx.PUSH, addr)
+    push.send(b"one")
+    assert pull.recv() == b"one"
+    witness = raw_witness(addr)
+    pull.close()
+    wait_eof(witness)             # the old listener is gone: its address is free
+    pull2, addr2 = bound(ctx, zmqx.PULL, addr.decode())
+    assert addr2 == addr
+    # a message written while the old connection was dying may be lost (as in libzmq);
+    # what must hold: the PUSH reconnects by itself and traffic resumes
+    for i in range(WAIT_MS // 200):
+        push.send(b"two-%d" % i)
+        if pull2.poll(200, zmqx.POLLIN):
+            break
+    msg = pull2.recv(zmqx.NOBLOCK)
+    assert msg.startswith(b"two-")
+    push.send(b"three")
+    while msg != b"three":
+        msg = pull2.recv()
+
+
+def test_reconnect_options_round_trip(ctx):
+    s = ctx.socket(zmqx.PUSH)
+    assert s.getsockopt(zmqx.RECONNECT_IVL) == 100
+    assert s.getsockopt(zmqx.RECONNECT_IVL_MAX) == 0
+    s.setsockopt(zmqx.RECONNECT_IVL, 250)
+    s.setsockopt(zmqx.RECONNECT_IVL_MAX, 4000)
+    assert s.getsockopt(zmqx.RECONNECT_IVL) == 250
+    assert s.getsockopt(zmqx.RECONNECT_IVL_MAX) == 4000
+    s.reconnect_ivl = -1          # -1: no reconnection
+    assert s.reconnect_ivl == -1
+    with pytest.raises(zmqx.ZMQError) as ei:
+        s.setsockopt(zmqx.RECONNECT_IVL_MAX, -5)
+    assert_errno(ei, errno.EINVAL)
+    s.close()
+
+
+def test_maxmsgsize_drops_oversized(ctx, wire_endpoint):
+    pull, addr = bound(ctx, zmqx.PULL, wire_endpoint, maxmsgsize=100)
+    assert pull.getsockopt(zmqx.MAXMSGSIZE) == 100
+    push = connected(ctx, zmqx.PUSH, addr)
+    push.send(b"small")
+    assert pull.recv() == b"small"
+    push.send(b"B" * 1000)        # the PULL drops the connection instead of delivering
+    for i in range(WAIT_MS // 200):
+        push.send(b"s%d" % i)
+        if pull.poll(200, zmqx.POLLIN):
+            break
+    while True:
+        try:
+            m = pull.recv(zmqx.NOBLOCK)
+        except zmqx.Again:
+            break
+        assert m != b"B" * 1000
+        assert m.startswith(b"s")
+
+
+# ================================================================ 12. context
+
+@pytest.mark.parametrize("blocked_in", ["recv", "send", "poll", "poller"])
+def test_term_wakes_blocked_call(transport, ipc_dir, blocked_in):
+    c = zmqx.Context()
+    kind = zmqx.PUSH if blocked_in == "send" else zmqx.PULL
+    s = c.socket(kind)
+    s.bind(endpoint_for(transport, ipc_dir))
+    started = threading.Event()
+    outcome = {}
+
+    def blocked():
+        started.set()
+        try:
+            if blocked_in == "recv":
+                s.recv()
+            elif blocked_in == "send":
+                s.send(b"x")
+            elif blocked_in == "poll":
+                s.poll()
+            else:
+                p = zmqx.Poller()
+                p.register(s, zmqx.POLLIN)
+                p.poll()
+            outcome["returned"] = True
+        except zmqx.ContextTerminated as e:
+            outcome["error"] = e
+        except BaseException as e:  # noqa: BLE001
+            outcome["other"] = e
+        finally:
+            s.close()
+
+    t = threading.Thread(target=blocked, daemon=True)
+    t.start()
+    started.wait(WAIT_MS / 1000)
+    run_with_deadline(c.term, 10)
+    t.join(WAIT_MS / 1000)
+    assert not t.is_alive()
+    assert "error" in outcome, outcome
+    assert outcome["error"].errno == zmqx.ETERM
+    assert c.closed
+
+
+def test_socket_after_term_raises():
+    c = zmqx.Context()
+    c.term()
+    assert c.closed
+    with pytest.raises(zmqx.ZMQError):
+        c.socket(zmqx.PUSH)
+
+
+def test_context_manager(ipc_dir):
+    with zmqx.Context() as c:
+        pull = c.socket(zmqx.PULL)
+        pull.bind(endpoint_for("inproc", ipc_dir))
+        push = c.socket(zmqx.PUSH)
+        push.connect(pull.getsockopt(zmqx.LAST_ENDPOINT))
+        push.send(b"in with")
+        assert pull.recv() == b"in with"
+        pull.close()
+        push.close()
+    assert c.closed
+
+
+def test_context_manager_closes_leftover_sockets(transport, ipc_dir):
+    """pyzmq's Context.__exit__ is destroy(): leftover sockets are closed, not waited on."""
+    c = zmqx.Context()
+    s = c.socket(zmqx.PULL)
+    s.bind(endpoint_for(transport, ipc_dir))
+
+    def use():
+        with c:
+            pass
+
+    try:
+        run_with_deadline(use, 5)
+        assert s.closed
+        assert c.closed
+    finally:
+        if not s.closed:
+            s.close(linger=0)     # unblocks the hung term, if any
+
+
+def test_context_instance_is_singleton():
+    a = zmqx.Context.instance()
+    b = zmqx.Context.instance()
+    assert a is b
+    assert isinstance(a, zmqx.Context)
+    assert not a.closed
+
+
+def test_destroy_closes_all_sockets(transport, ipc_dir):
+    c = zmqx.Context()
+    pull = c.socket(zmqx.PULL)
+    pull.bind(endpoint_for(transport, ipc_dir))
+    push = c.socket(zmqx.PUSH)
+    push.connect(pull.getsockopt(zmqx.LAST_ENDPOINT))
+    stranded = c.socket(zmqx.PUSH)
+    stranded.connect(fixed_endpoint(transport, ipc_dir))
+    for _ in range(10):
+        stranded.send(b"never delivered", zmqx.NOBLOCK)
+    pair = c.socket(zmqx.PAIR)
+    socks = [pull, push, stranded, pair]
+    run_with_deadline(lambda: c.destroy(linger=0), 10)
+    assert all(s.closed for s in socks)
+    assert c.closed
+
+
+# ================================================================ 13. options
+
+@pytest.mark.parametrize("kind", [zmqx.PAIR, zmqx.PUSH, zmqx.PULL])
+def test_default_options(ctx, kind):
+    s = ctx.socket(kind)
+    assert s.getsockopt(zmqx.TYPE) == kind
+    assert s.type == kind
+    assert s.getsockopt(zmqx.SNDHWM) == 1000
+    assert s.getsockopt(zmqx.RCVHWM) == 1000
+    assert s.getsockopt(zmqx.LINGER) == -1
+    assert s.getsockopt(zmqx.RCVTIMEO) == -1
+    assert s.getsockopt(zmqx.SNDTIMEO) == -1
+    assert s.getsockopt(zmqx.RCVMORE) == 0
+    assert s.getsockopt(zmqx.MAXMSGSIZE) == -1
+    assert s.getsockopt(zmqx.ROUTING_ID) == b""
+    assert s.getsockopt(zmqx.LAST_ENDPOINT) == b""
+    s.close()
+
+
+def test_last_endpoint(ctx, endpoint):
+    s, addr = bound(ctx, zmqx.PULL, endpoint)
+    assert isinstance(addr, bytes)
+    if endpoint.startswith("tcp"):
+        assert addr.startswith(b"tcp://127.0.0.1:")
+        assert 0 < tcp_port(addr) < 65536
+    else:
+        assert addr == endpoint.encode()
+    assert s.last_endpoint == addr
+
+
+def test_attribute_options(ctx):
+    s = ctx.socket(zmqx.PUSH)
+    s.sndhwm = 5
+    assert s.sndhwm == 5 and s.getsockopt(zmqx.SNDHWM) == 5
+    assert s.rcvhwm == 1000
+    s.hwm = 7
+    assert s.sndhwm == 7 and s.rcvhwm == 7 and s.hwm == 7
+    s.set_hwm(9)
+    assert s.get_hwm() == 9 and s.getsockopt(zmqx.RCVHWM) == 9
+    s.linger = 0
+    assert s.linger == 0 and s.getsockopt(zmqx.LINGER) == 0
+    s.rcvtimeo = 123
+    assert s.getsockopt(zmqx.RCVTIMEO) == 123
+    s.setsockopt(zmqx.SNDTIMEO, 321)
+    assert s.sndtimeo == 321
+    s.maxmsgsize = 1 << 20
+    assert s.getsockopt(zmqx.MAXMSGSIZE) == 1 << 20
+    s.set(zmqx.MAXMSGSIZE, -1)
+    assert s.get(zmqx.MAXMSGSIZE) == -1
+    with pytest.raises(AttributeError):
+        s.no_such_option
+    with pytest.raises(zmqx.ZMQError) as ei:
+        s.sndhwm = -1
+    assert_errno(ei, errno.EINVAL)
+    s.close()
+
+
+def test_unknown_option_einval(ctx):
+    s = ctx.socket(zmqx.PUSH)
+    for opt in (9999, -1):
+        with pytest.raises(zmqx.ZMQError) as ei:
+            s.setsockopt(opt, 1)
+        assert_errno(ei, errno.EINVAL)
+        with pytest.raises(zmqx.ZMQError) as ei:
+            s.getsockopt(opt)
+        assert_errno(ei, errno.EINVAL)
+    with pytest.raises(TypeError):
+        s.setsockopt(zmqx.LINGER, b"0")
+    # the socket is fine afterwards
+    s.setsockopt(zmqx.LINGER, 0)
+    assert s.getsockopt(zmqx.LINGER) == 0
+    s.close()
+
+
+def test_routing_id(ctx):
+    s = ctx.socket(zmqx.PAIR)
+    assert zmqx.IDENTITY == zmqx.ROUTING_ID
+    s.setsockopt(zmqx.ROUTING_ID, b"peer-1")
+    assert s.getsockopt(zmqx.ROUTING_ID) == b"peer-1"
+    assert s.getsockopt(zmqx.IDENTITY) == b"peer-1"
+    s.setsockopt(zmqx.IDENTITY, b"\x01\xff")
+    assert s.routing_id == b"\x01\xff"
+    s.set_string(zmqx.ROUTING_ID, "caf\u00e9")
+    assert s.getsockopt(zmqx.ROUTING_ID) == "caf\u00e9".encode()
+    assert s.get_string(zmqx.ROUTING_ID) == "caf\u00e9"
+    s.identity = b"via-attr"
+    assert s.identity == b"via-attr"
+    with pytest.raises(TypeError):
+        s.setsockopt(zmqx.ROUTING_ID, "str is not bytes")
+    with pytest.raises(TypeError):
+        s.set_string(zmqx.ROUTING_ID, b"bytes")
+    with pytest.raises(TypeError):
+        s.get_string(zmqx.LINGER)
+    with pytest.raises(zmqx.ZMQError) as ei:
+        s.setsockopt(zmqx.ROUTING_ID, b"x" * 256)
+    assert_errno(ei, errno.EINVAL)
+    assert s.getsockopt(zmqx.ROUTING_ID) == b"via-attr"
+    s.close()
+
+
+# ================================================================ 14. poller
+
+class _FdHolder:
+    def __init__(self, fd):
+        self.fd = fd
+
+    def fileno(self):
+        return self.fd
+
+
+def test_poller_sockets_and_fds(ctx, transport, ipc_dir):
+    pulls, pushes = [], []
+    for _ in range(3):
+        p, a = bound(ctx, zmqx.PULL, endpoint_for(transport, ipc_dir))
+        pulls.append(p)
+        pushes.append(connected(ctx, zmqx.PUSH, a))
+    r1, w1 = os.pipe()
+    r2, w2 = os.pipe()
+    holder = _FdHolder(r2)
+    try:
+        pushes[0].send(b"0")
+        pushes[2].send(b"2")
+        os.write(w1, b"!")
+        # wait for arrival socket by socket, then the poller must see exactly these
+        assert pulls[0].poll(WAIT_MS) == zmqx.POLLIN
+        assert pulls[2].poll(WAIT_MS) == zmqx.POLLIN
+        poller = zmqx.Poller()
+        for p in pulls:
+            poller.register(p, zmqx.POLLIN)
+        poller.register(r1, zmqx.POLLIN)
+        poller.register(holder, zmqx.POLLIN)
+        assert pulls[1] in poller and holder in poller
+        ready = dict(poller.poll(WAIT_MS))
+        assert ready == {pulls[0]: zmqx.POLLIN, pulls[2]: zmqx.POLLIN, r1: zmqx.POLLIN}
+        # a zero timeout gives the same answer without waiting
+        assert dict(poller.poll(0)) == ready
+        # consuming a message clears its readiness
+        assert pulls[0].recv() == b"0"
+        assert dict(poller.poll(0)) == {pulls[2]: zmqx.POLLIN, r1: zmqx.POLLIN}
+        # unregister / modify
+        poller.unregister(pulls[2])
+        poller.modify(r1, zmqx.POLLOUT)
+        assert pulls[2] not in poller
+        assert dict(poller.poll(0)) == {}
+        os.write(w2, b"!")
+        assert dict(poller.poll(WAIT_MS)) == {holder: zmqx.POLLIN}
+        pushes[1].send(b"1")
+        ready = dict(poller.poll(WAIT_MS))
+        while pulls[1] not in ready:        # the holder stays readable meanwhile
+            ready = dict(poller.poll(WAIT_MS))
+        assert ready == {holder: zmqx.POLLIN, pulls[1]: zmqx.POLLIN}
+        poller.register(pulls[0], 0)        # flags 0 removes it
+        assert pulls[0] not in poller
+    finally:
+        for fd in (r1, w1, r2, w2):
+            os.close(fd)
+
+
+def test_poll_timeout_nothing_ready(ctx, endpoint):
+    pull, addr = bound(ctx, zmqx.PULL, endpoint)
+    poller = zmqx.Poller()
+    poller.register(pull, zmqx.POLLIN)
+    t0 = time.monotonic()
+    assert poller.poll(50) == []
+    assert 0.03 <= time.monotonic() - t0 < 5.0
+    t0 = time.monotonic()
+    assert zmqx.Poller().poll(50) == []
+    assert 0.03 <= time.monotonic() - t0 < 5.0
+    t0 = time.monotonic()
+    assert pull.poll(50) == 0
+    assert 0.03 <= time.monotonic() - t0 < 5.0
+
+
+def test_pollout(ctx, endpoint):
+    push, addr = bound(ctx, zmqx.PUSH, endpoint)
+    poller = zmqx.Poller()
+    poller.register(push, zmqx.POLLIN | zmqx.POLLOUT)
+    assert poller.poll(50) == []              # no peer: cannot send
+    assert push.poll(0, zmqx.POLLOUT) == 0
+    pull = connected(ctx, zmqx.PULL, addr)
+    assert poller.poll(WAIT_MS) == [(push, zmqx.POLLOUT)]   # the peer's arrival wakes the poll
+    assert push.poll(0, zmqx.POLLOUT) == zmqx.POLLOUT
+    assert push.getsockopt(zmqx.EVENTS) & zmqx.POLLOUT
+    push.send(b"x")
+    assert pull.recv() == b"x"
+
+
+def test_select(ctx, endpoint):
+    pull, addr = bound(ctx, zmqx.PULL, endpoint)
+    push = connected(ctx, zmqx.PUSH, addr)
+    assert zmqx.select([pull], [], [], 0.05) == ([], [], [])
+    rl, wl, xl = zmqx.select([pull], [push], [], 5)
+    assert (rl, wl, xl) == ([], [push], [])
+    push.send(b"x")
+    rl, wl, xl = zmqx.select([pull], [], [], 5)
+    assert rl == [pull] and wl == [] and xl == []
+    assert pull.recv() == b"x"
+
+
+def test_socket_poll(ctx, endpoint):
+    pull, addr = bound(ctx, zmqx.PULL, endpoint)
+    push = connected(ctx, zmqx.PUSH, addr)
+    assert pull.poll(20) == 0
+    assert pull.poll(0, zmqx.POLLIN) == 0
+    assert pull.poll(20, zmqx.POLLOUT) == 0            # a PULL never reports POLLOUT
+    push.send_multipart([b"a", b"b"])
+    assert pull.poll(WAIT_MS) == zmqx.POLLIN
+    assert pull.poll(0, zmqx.POLLIN | zmqx.POLLOUT) == zmqx.POLLIN
+    assert pull.getsockopt(zmqx.EVENTS) == zmqx.POLLIN
+    assert pull.recv() == b"a"
+    assert pull.poll(0) == zmqx.POLLIN                 # the rest of the message
+    assert pull.recv() == b"b"
+    assert pull.poll(0) == 0
+    assert pull.getsockopt(zmqx.EVENTS) == 0
+
+
+def test_poller_wakes_on_arrival(ctx, endpoint):
+    """A poll that is already waiting returns when a message arrives."""
+    pull, addr = bound(ctx, zmqx.PULL, endpoint)
+    push = connected(ctx, zmqx.PUSH, addr)
+    poller = zmqx.Poller()
+    poller.register(pull, zmqx.POLLIN)
+    go = threading.Event()
+    errors = []
+
+    def sender():
+        go.wait(WAIT_MS / 1000)
+        try:
+            push.send(b"wake")
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+
+    t = threading.Thread(target=sender, daemon=True)
+    t.start()
+    go.set()
+    assert poller.poll(WAIT_MS) == [(pull, zmqx.POLLIN)]
+    t.join(WAIT_MS / 1000)
+    assert not errors
+    assert pull.recv() == b"wake"
+
+
+# ================================================================ 15. serialisation sugar
+
+def test_string_json_pyobj(ctx, endpoint):
+    pull, addr = bound(ctx, zmqx.PULL, endpoint)
+    push = connected(ctx, zmqx.PUSH, addr)
+    push.send_string("h\u00e9llo \u2603")
+    assert pull.recv_string() == "h\u00e9llo \u2603"
+    push.send_string("latin", encoding="latin-1")
+    assert pull.recv() == b"latin"
+    push.send_string("\u00e9", encoding="utf-16")
+    assert pull.recv_string(encoding="utf-16") == "\u00e9"
+    doc = {"a": [1, 2.5, None, True], "b": {"c": "\u00e9"}}
+    push.send_json(doc)
+    assert pull.recv_json() == doc
+    obj = {"t": (1, 2), "s": {3, 4}, "b": b"\x00\xff"}
+    push.send_pyobj(obj)
+    assert pull.recv_pyobj() == obj
+    push.send_pyobj(obj, protocol=2)
+    raw = pull.recv()
+    assert pickle.loads(raw) == obj
+
+
+def test_send_multipart_rejects_non_buffer_atomically(ctx, endpoint):
+    pull, addr = bound(ctx, zmqx.PULL, endpoint)
+    push = connected(ctx, zmqx.PUSH, addr)
+    for bad in ([b"a", 123, b"c"], [b"a", b"b", "str"], [object()], [b"a", None]):
+        with pytest.raises(TypeError):
+            push.send_multipart(bad)
+    push.send_multipart([b"ok", b"x"])
+    # had any part of the rejected messages gone out, it would prefix this message
+    assert pull.recv_multipart() == [b"ok", b"x"]
+    with pytest.raises(zmqx.Again):
+        pull.recv(zmqx.NOBLOCK)
