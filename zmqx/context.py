@@ -26,7 +26,9 @@ class Context(_ContextCore):
         object.__setattr__(self, "sockopts", {})
 
     def __del__(self):
-        if not self.closed and self._pid_ok():
+        import sys
+
+        if not self.closed and not sys.is_finalizing():
             try:
                 # sockets are closed by their own finalizers; nothing may block here
                 for s in self._open_sockets():
@@ -34,9 +36,6 @@ class Context(_ContextCore):
                 self.term()
             except Exception:
                 pass
-
-    def _pid_ok(self):
-        return True
 
     @classmethod
     def instance(cls, io_threads=1):
