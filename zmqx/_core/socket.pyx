@@ -526,7 +526,7 @@ cdef class Socket:
         """Bind tcp://addr to a port the OS picks; returns the port."""
         if min_port == 49152 and max_port == 65536:
             self.bind("%s:*" % addr)
-            return int(self._last_endpoint.decode().rsplit(":", 1)[-1])
+            return int(self._last_endpoint.decode().rpartition(":")[2])
         import random
         for _ in range(max_tries):
             port = random.randrange(min_port, max_port)

@@ -1,0 +1,139 @@
+"""Endpoint forms: tcp wildcards, hostnames, IPv6, ipc paths (wildcard, abstract, takeover
+of a dead process's socket file), inproc name rules."""
+
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+import zmqx as zmq
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def roundtrip(ctx, bind_ep, connect_ep=None, **opts):
+    pull = ctx.socket(zmq.PULL)
+    push = ctx.socket(zmq.PUSH)
+    for k, v in opts.items():
+        pull.set(getattr(zmq, k), v)
+        push.set(getattr(zmq, k), v)
+    pull.rcvtimeo = 5000
+    pull.bind(bind_ep)
+    last = pull.last_endpoint.decode()
+    push.connect(connect_ep(last) if connect_ep else last)
+    push.send(b"ping")
+    assert pull.recv() == b"ping"
+    push.close(0)
+    pull.close(0)
+    return last
+
+
+def test_tcp_wildcard_host_reports_concrete_port(ctx):
+    last = roundtrip(ctx, "tcp://*:*", lambda ep: "tcp://127.0.0.1:" + ep.rsplit(":", 1)[1])
+    host, port = last[len("tcp://"):].rsplit(":", 1)
+    assert host == "0.0.0.0" and int(port) > 0
+
+
+def test_tcp_port_zero_is_a_wildcard(ctx):
+    last = roundtrip(ctx, "tcp://127.0.0.1:0")
+    assert int(last.rsplit(":", 1)[1]) > 0
+
+
+def test_tcp_connect_by_hostname(ctx):
+    roundtrip(ctx, "tcp://127.0.0.1:*", lambda ep: "tcp://localhost:" + ep.rsplit(":", 1)[1])
+
+
+def _has_ipv6_loopback():
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        s.bind(("::1", 0))
+        s.close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback")
+def test_tcp_ipv6_loopback(ctx):
+    last = roundtrip(ctx, "tcp://[::1]:*", IPV6=1)
+    assert last.startswith("tcp://[::1]:")
+
+
+def test_bind_to_random_port(ctx):
+    s = ctx.socket(zmq.PULL)
+    port = s.bind_to_random_port("tcp://127.0.0.1")
+    assert s.last_endpoint == b"tcp://127.0.0.1:%d" % port
+    s.close()
+
+
+def test_ipc_wildcard_gets_a_temp_path(ctx):
+    last = roundtrip(ctx, "ipc://*")
+    path = last[len("ipc://"):]
+    assert path.startswith("/")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux abstract namespace")
+def test_ipc_abstract_name(ctx):
+    name = f"@zmqx-test-{os.getpid()}-{id(ctx)}"
+    last = roundtrip(ctx, "ipc://" + name)
+    assert last == "ipc://" + name
+
+
+def test_ipc_path_of_a_dead_process_can_be_taken_over(ctx, ipc_dir):
+    path = os.path.join(ipc_dir, "sock")
+    # a process binds and dies without cleaning up (os._exit skips every finalizer)
+    code = (
+        "import zmqx, os; c = zmqx.Context(); s = c.socket(zmqx.PULL); "
+        f"s.bind('ipc://{path}'); os._exit(0)"
+    )
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=30)
+    assert os.path.exists(path)
+    roundtrip(ctx, "ipc://" + path)
+
+
+def test_ipc_path_held_by_a_live_socket_is_in_use(ctx, ipc_dir):
+    path = "ipc://" + os.path.join(ipc_dir, "live")
+    a = ctx.socket(zmq.PULL)
+    a.bind(path)
+    b = ctx.socket(zmq.PULL)
+    with pytest.raises(zmq.ZMQError) as e:
+        b.bind(path)
+    assert e.value.errno == zmq.EADDRINUSE
+    a.close()
+    b.bind(path)        # released on close
+    b.close()
+
+
+def test_ipc_socket_file_removed_on_close(ctx, ipc_dir):
+    path = os.path.join(ipc_dir, "gone")
+    s = ctx.socket(zmq.PULL)
+    s.bind("ipc://" + path)
+    assert os.path.exists(path)
+    s.close()
+    assert not os.path.exists(path)
+
+
+def test_unsupported_transport(ctx):
+    s = ctx.socket(zmq.PUSH)
+    with pytest.raises(zmq.ZMQError) as e:
+        s.connect("pgm://eth0;239.192.1.1:5555")
+    assert e.value.errno == zmq.EPROTONOSUPPORT
+    s.close()
+
+
+def test_inproc_connect_before_bind_and_name_reuse(ctx):
+    push = ctx.socket(zmq.PUSH)
+    push.connect("inproc://later")
+    push.send(b"queued before bind")
+    pull = ctx.socket(zmq.PULL)
+    pull.rcvtimeo = 5000
+    pull.bind("inproc://later")
+    assert pull.recv() == b"queued before bind"
+    pull.close()
+    again = ctx.socket(zmq.PULL)
+    again.bind("inproc://later")      # the name is free again after close
+    again.close()
+    push.close(0)
