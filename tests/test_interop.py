@@ -5,6 +5,7 @@ PAIR<->PAIR both ways; frame sizes around the short/long boundary and up to 4 Mi
 small messages in order; connect-before-bind across implementations; reconnect to a new
 libzmq peer on the same address; incompatible socket types; IPv6 loopback."""
 
+import contextlib
 import os
 import random
 import socket
@@ -22,13 +23,37 @@ pytestmark = pytest.mark.timeout(60)
 TIMEOUT_MS = 10000
 
 
+class _KeepSockets:
+    """A pyzmq context that keeps every socket it made open until it is destroyed."""
+
+    def __init__(self, zctx):
+        self._zctx = zctx
+        self._kept = []
+
+    def socket(self, *args, **kwargs):
+        s = self._zctx.socket(*args, **kwargs)
+        self._kept.append(s)
+        return s
+
+    def __getattr__(self, name):
+        return getattr(self._zctx, name)
+
+
+@pytest.fixture
+def zctx(zctx):
+    return _KeepSockets(zctx)
+
+
 @pytest.fixture
 def ctx(zctx, ctx):
-    """conftest's zmqx context, set up after (so torn down before) the pyzmq one: the zmqx
-    I/O thread is joined before libzmq drops the connections. Tearing down in the other
-    order races zmqx's socket close against the peer's EOF, which hits the I/O-thread
-    use-after-free proven by test_robustness.py::test_close_racing_peer_eof_does_not_crash."""
+    """conftest's zmqx context, set up after (so terminated before) the pyzmq one, whose
+    sockets are not closed by garbage collection when the test returns: no libzmq peer
+    hangs up while zmqx is closing its sockets. That race crashes zmqx's I/O thread (a
+    use-after-free proven by test_robustness.py::test_close_racing_peer_eof_does_not_crash)
+    and would make these tests flaky for a reason that is not theirs."""
     return ctx
+
+
 SIZES = [0, 1, 255, 256, 65536, 4 * 1024 * 1024]
 
 
@@ -319,12 +344,13 @@ def test_bound_zmqx_accepts_replacement_pyzmq_peer(ctx, zctx, wire_endpoint):
     zs = _setup(ctx.socket(zmqx.PULL))
     zs.bind(wire_endpoint)
     endpoint = _last(zs)
-    for round_ in range(3):
+    for round_ in range(4):
         ps = _setup(zctx.socket(zmq.PUSH))
         ps.connect(endpoint)
         ps.send_multipart([b"round", b"%d" % round_])
         assert zs.recv_multipart() == [b"round", b"%d" % round_]
-        ps.close(linger=0)
+        if round_ < 3:          # the last one stays until teardown
+            _close_pyzmq_and_wait(ps)
 
 
 # ---------------------------------------------------------------- incompatible types
@@ -346,32 +372,98 @@ def _wait_handshake_failure(monitor):
 
 
 def test_incompatible_push_to_pyzmq_push(ctx, zctx, wire_endpoint):
-    """zmqx PUSH connected to a bound pyzmq PUSH: the handshake fails, nothing crashes,
-    and the zmqx PUSH then works with a compatible PULL."""
+    """zmqx PUSH connected to a bound pyzmq PUSH (the handshake fails) and to a pyzmq PULL:
+    nothing crashes, and once the bad endpoint is disconnected every message goes to the
+    PULL. libzmq terminates the endpoint's pipes inside zmq_disconnect(), so not one
+    message sent after disconnect() returns may be routed to it. (Several rounds: a
+    lagging implementation only loses messages when its I/O thread is slower than the
+    sender.)"""
     bad = _setup(zctx.socket(zmq.PUSH))
     bad.bind(wire_endpoint)
     bad_ep = _last(bad)
     mon = bad.get_monitor_socket()
-    zs = _setup(ctx.socket(zmqx.PUSH))
-    zs.connect(bad_ep)
-    zs.send(b"lost")           # queued on the connect pipe; never delivered
-    _wait_handshake_failure(mon)
-    bad.disable_monitor()
-    assert bad.poll(0) == 0
-
-    # after disconnect() returns, nothing may be routed to that endpoint (libzmq
-    # terminates its pipes inside zmq_disconnect)
-    zs.disconnect(bad_ep)
     good = _setup(zctx.socket(zmq.PULL))
     good.bind("tcp://127.0.0.1:*")
-    zs.connect(_last(good))
-    for i in range(10):
-        zs.send(b"ok%d" % i)
+    for round_ in range(8):
+        zs = _setup(ctx.socket(zmqx.PUSH))
+        zs.reconnect_ivl = -1        # one failed handshake, then quiet (no reconnects)
+        zs.connect(bad_ep)
+        zs.connect(_last(good))
+        _wait_handshake_failure(mon)
+        assert bad.poll(0) == 0
+
+        zs.disconnect(bad_ep)
+        for i in range(10):
+            zs.send(b"ok%d" % i)
+        got = []
+        while len(got) < 10 and good.poll(2000):
+            got.append(good.recv())
+        assert got == [b"ok%d" % i for i in range(10)], f"round {round_}"
+        assert good.poll(0) == 0
+        zs.close()
+    bad.disable_monitor()
+
+
+def _thread_ids():
+    return set(os.listdir("/proc/self/task"))
+
+
+@contextlib.contextmanager
+def _starved(tids):
+    """Put the calling thread and the threads `tids` on one CPU, `tids` at SCHED_IDLE:
+    they run only while the calling thread is blocked. This makes "the I/O thread is
+    slower than the application" deterministic."""
+    mine = os.sched_getaffinity(0)
+    cpu = min(mine)
+    os.sched_setaffinity(0, {cpu})
+    try:
+        for t in tids:
+            os.sched_setaffinity(int(t), {cpu})
+            os.sched_setscheduler(int(t), os.SCHED_IDLE, os.sched_param(0))
+        yield
+    finally:
+        os.sched_setaffinity(0, mine)
+        for t in tids:
+            try:
+                os.sched_setscheduler(int(t), os.SCHED_OTHER, os.sched_param(0))
+                os.sched_setaffinity(int(t), mine)
+            except OSError:
+                pass        # the thread ends with the context anyway
+
+
+@pytest.mark.skipif(not (hasattr(os, "sched_setaffinity") and hasattr(os, "SCHED_IDLE")
+                         and os.path.isdir("/proc/self/task")),
+                    reason="needs Linux thread scheduling controls")
+def test_disconnect_stops_routing_at_once(ctx, zctx, wire_endpoint):
+    """After disconnect() returns, PUSH must not route to that endpoint any more, even if
+    the I/O thread has not run yet: libzmq terminates the endpoint's pipes inside
+    zmq_disconnect(), in the caller's thread. Connect to two PULLs, disconnect one while
+    the zmqx I/O thread is starved, send: every message must reach the other PULL."""
+    good = _setup(zctx.socket(zmq.PULL))
+    good.bind("tcp://127.0.0.1:*")
+    other = _setup(zctx.socket(zmq.PULL))
+    other.bind(wire_endpoint)
+    other_ep = _last(other)
+    before = _thread_ids()
+    zs = _setup(ctx.socket(zmqx.PUSH))
+    zs.connect(_last(good))          # starts the context's I/O thread
+    io_threads = _thread_ids() - before
+    assert io_threads
+    zs.connect(other_ep)
+    # both connections up: each PULL gets one of these
+    zs.send(b"warm-up-1")
+    zs.send(b"warm-up-2")
+    assert sorted([good.recv(), other.recv()]) == [b"warm-up-1", b"warm-up-2"]
+
+    with _starved(io_threads):
+        zs.disconnect(other_ep)
+        for i in range(10):
+            zs.send(b"m%d" % i)
     got = []
-    while len(got) < 10 and good.poll(2000):
+    while len(got) < 10 and good.poll(1000):
         got.append(good.recv())
-    assert got == [b"ok%d" % i for i in range(10)]
-    assert good.poll(50) == 0
+    assert got == [b"m%d" % i for i in range(10)]
+    assert other.poll(0) == 0
 
 
 def test_incompatible_pub_to_pyzmq_pull(ctx, zctx, wire_endpoint):
@@ -382,6 +474,7 @@ def test_incompatible_pub_to_pyzmq_pull(ctx, zctx, wire_endpoint):
     ep = _last(pull)
     mon = pull.get_monitor_socket()
     pub = _setup(ctx.socket(zmqx.PUB))
+    pub.reconnect_ivl = -1       # one failed handshake, then quiet
     pub.connect(ep)
     _wait_handshake_failure(mon)
     for i in range(20):
@@ -415,6 +508,7 @@ def test_incompatible_pyzmq_connects_to_zmqx(ctx, zctx, wire_endpoint):
     zs.bind(wire_endpoint)
     ep = _last(zs)
     pub = _setup(zctx.socket(zmq.PUB))
+    pub.reconnect_ivl = -1       # one failed handshake, then quiet
     mon = pub.get_monitor_socket()
     pub.connect(ep)
     _wait_handshake_failure(mon)

@@ -3,7 +3,9 @@
 Everything synchronises on events (a blocking recv bounded by RCVTIMEO, poll with a
 timeout, a reply, a peer's EOF); nothing sleeps. tcp ports are chosen by the OS and ipc
 paths live in per-test temp dirs (see conftest.py)."""
+import contextlib
 import errno
+import gc
 import os
 import pickle
 import socket
@@ -75,9 +77,18 @@ def fixed_endpoint(transport, ipc_dir):
     return endpoint_for(transport, ipc_dir)
 
 
-def assert_errno(exc_info, code):
-    assert isinstance(exc_info.value, zmqx.ZMQError)
-    assert exc_info.value.errno == code, (exc_info.value.errno, code, exc_info.value)
+@contextlib.contextmanager
+def raises_errno(code):
+    """Like pytest.raises(ZMQError) plus an errno check, without keeping the exception
+    (and so the test's frame and its sockets) alive in a reference cycle: sockets freed
+    by the cyclic GC are not closed properly (see test_socket_freed_by_gc...)."""
+    try:
+        yield
+    except zmqx.ZMQError as e:
+        if code is not None:
+            assert e.errno == code, f"errno {e.errno} ({e}), expected {code}"
+    else:
+        pytest.fail(f"did not raise ZMQError (errno {code})")
 
 
 def assert_quiet(s, ms=QUIET_MS):
@@ -132,6 +143,17 @@ def wait_eof(w):
                 return
     finally:
         w.close()
+
+
+def _run_python(code, *args, timeout=20):
+    import subprocess
+    import sys
+
+    pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(zmqx.__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [pkg_parent] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
+                          text=True, timeout=timeout, env=env, cwd=pkg_parent)
 
 
 # ================================================================ 1. basic send/recv
@@ -540,18 +562,14 @@ def test_rcvtimeo_and_noblock(ctx, endpoint, with_peer):
 def test_wrong_direction_enotsup(ctx, endpoint):
     pull, addr = bound(ctx, zmqx.PULL, endpoint)
     push = connected(ctx, zmqx.PUSH, addr)
-    with pytest.raises(zmqx.ZMQError) as ei:
+    with raises_errno(errno.ENOTSUP):
         pull.send(b"x")
-    assert_errno(ei, errno.ENOTSUP)
-    with pytest.raises(zmqx.ZMQError) as ei:
+    with raises_errno(errno.ENOTSUP):
         pull.send_multipart([b"x", b"y"])
-    assert_errno(ei, errno.ENOTSUP)
-    with pytest.raises(zmqx.ZMQError) as ei:
+    with raises_errno(errno.ENOTSUP):
         push.recv()
-    assert_errno(ei, errno.ENOTSUP)
-    with pytest.raises(zmqx.ZMQError) as ei:
+    with raises_errno(errno.ENOTSUP):
         push.recv(zmqx.NOBLOCK)
-    assert_errno(ei, errno.ENOTSUP)
     # both still work
     push.send_multipart([b"still", b"fine"])
     assert pull.recv_multipart() == [b"still", b"fine"]
@@ -574,17 +592,15 @@ def test_closed_socket_enotsock(ctx, endpoint):
         lambda: s.poll(0),
     ]
     for call in calls:
-        with pytest.raises(zmqx.ZMQError) as ei:
+        with raises_errno(errno.ENOTSOCK):
             call()
-        assert_errno(ei, errno.ENOTSOCK)
 
 
 def test_bind_eaddrinuse(ctx, endpoint, transport, ipc_dir):
     first, addr = bound(ctx, zmqx.PULL, endpoint)
     second = sock(ctx, zmqx.PULL)
-    with pytest.raises(zmqx.ZMQError) as ei:
+    with raises_errno(errno.EADDRINUSE):
         second.bind(addr)
-    assert_errno(ei, errno.EADDRINUSE)
     # nothing was disturbed: the first still receives, the second can bind elsewhere
     push = connected(ctx, zmqx.PUSH, addr)
     push.send(b"to first")
@@ -607,10 +623,8 @@ def test_bind_eaddrinuse(ctx, endpoint, transport, ipc_dir):
 ])
 def test_bad_endpoints(ctx, endpoint, method, ep, code):
     s = sock(ctx, zmqx.PUSH)
-    with pytest.raises(zmqx.ZMQError) as ei:
+    with raises_errno(code):
         getattr(s, method)(ep)
-    if code is not None:
-        assert_errno(ei, code)
     # the socket is untouched and still usable
     pull, addr = bound(ctx, zmqx.PULL, endpoint)
     s.connect(addr)
@@ -623,9 +637,8 @@ def test_unbind_disconnect_unknown_enoent(ctx, endpoint):
     for method, ep in [("unbind", "tcp://127.0.0.1:1"), ("disconnect", "tcp://127.0.0.1:1"),
                        ("unbind", "inproc://never-bound"), ("disconnect", "ipc:///nonexistent/x"),
                        ("disconnect", addr)]:
-        with pytest.raises(zmqx.ZMQError) as ei:
+        with raises_errno(errno.ENOENT):
             getattr(s, method)(ep)
-        assert_errno(ei, errno.ENOENT)
     push = connected(ctx, zmqx.PUSH, addr)
     push.send(b"still bound")
     assert s.recv() == b"still bound"
@@ -675,9 +688,8 @@ def test_unbind(ctx, endpoint):
     assert successor.recv() == b"for the new binder"
     assert_quiet(pull, 50)
     # unbinding again: the endpoint is unknown now
-    with pytest.raises(zmqx.ZMQError) as ei:
+    with raises_errno(errno.ENOENT):
         pull.unbind(addr)
-    assert_errno(ei, errno.ENOENT)
 
 
 def test_unbind_wildcard_tcp(ctx):
@@ -690,28 +702,87 @@ def test_unbind_wildcard_tcp(ctx):
 
 
 def test_disconnect(ctx, transport, ipc_dir):
-    p1, a1 = bound(ctx, zmqx.PULL, endpoint_for(transport, ipc_dir))
-    p2, a2 = bound(ctx, zmqx.PULL, endpoint_for(transport, ipc_dir))
-    push = sock(ctx, zmqx.PUSH)
-    push.connect(a1)
-    push.connect(a2)
-    push.send(b"r0")
-    push.send(b"r1")
-    assert p1.recv() == b"r0"
-    assert p2.recv() == b"r1"
-    push.disconnect(a1)
-    for i in range(10):
-        push.send(b"%d" % i)
-    assert [p2.recv() for _ in range(10)] == [b"%d" % i for i in range(10)]
-    assert_quiet(p1)
-    with pytest.raises(zmqx.ZMQError) as ei:
+    """After disconnect() returns, the PUSH routes nothing to that peer: every later
+    message reaches the remaining peer (libzmq terminates the pipe synchronously).
+    A few rounds, as a wrong implementation loses messages only while the I/O thread
+    has not caught up."""
+    for _ in range(5):
+        p1, a1 = bound(ctx, zmqx.PULL, endpoint_for(transport, ipc_dir))
+        p2, a2 = bound(ctx, zmqx.PULL, endpoint_for(transport, ipc_dir))
+        push = sock(ctx, zmqx.PUSH)
+        push.connect(a1)
+        push.connect(a2)
+        push.send(b"r0")
+        push.send(b"r1")
+        assert p1.recv() == b"r0"
+        assert p2.recv() == b"r1"
         push.disconnect(a1)
-    assert_errno(ei, errno.ENOENT)
+        msgs = [b"%d" % i for i in range(10)]
+        for m in msgs:
+            push.send(m)
+        got = []
+        p2.rcvtimeo = 2000
+        try:
+            while len(got) < len(msgs):
+                got.append(p2.recv())
+        except zmqx.Again:
+            pass
+        assert got == msgs, f"messages sent after disconnect() were lost: got {got}"
+        with pytest.raises(zmqx.Again):
+            p1.recv(zmqx.NOBLOCK)
+        with raises_errno(errno.ENOENT):
+            push.disconnect(a1)
+        for x in (push, p1, p2):
+            x.close()
+
+
+def test_disconnect_last_peer_then_no_peer(ctx, endpoint):
+    pull, addr = bound(ctx, zmqx.PULL, endpoint)
+    push = connected(ctx, zmqx.PUSH, addr)
+    push.send(b"x")
+    assert pull.recv() == b"x"
+    push.disconnect(addr)
+    assert_quiet(pull, 50)
+    # reconnecting works, and the new pipe carries traffic
+    push.connect(addr)
+    push.send(b"y")
+    assert pull.recv() == b"y"
 
 
 # ================================================================ 10. LINGER
 
+CLOSE_SCRIPT = """
+import sys, zmqx
+endpoint, rounds = sys.argv[1], int(sys.argv[2])
+expected = [b"%d" % i for i in range(1000)]
+for r in range(rounds):
+    ctx = zmqx.Context()
+    pull = ctx.socket(zmqx.PULL)
+    pull.rcvtimeo = 5000
+    pull.bind(endpoint)
+    push = ctx.socket(zmqx.PUSH)
+    push.sndtimeo = 5000
+    push.connect(pull.getsockopt(zmqx.LAST_ENDPOINT))
+    for m in expected:
+        push.send(m)
+    push.close()            # LINGER -1 (default): what is queued still goes out
+    got = [pull.recv() for _ in expected]
+    assert got == expected, r
+    pull.close()
+    ctx.term()
+print("delivered", rounds, flush=True)
+"""
+
+
 def test_close_delivers_queued_messages(ctx, endpoint):
+    """PUSH sends 1000 messages and closes at once (LINGER -1): the PULL gets all 1000.
+    Over a wire this runs many rounds in a subprocess, since a failure here has been a
+    crash of the I/O thread (use-after-free of the lingering session), not an assert."""
+    if not endpoint.startswith("inproc"):
+        r = _run_python(CLOSE_SCRIPT, endpoint, "300", timeout=25)
+        assert r.returncode == 0, f"exit status {r.returncode}: {r.stderr[-2000:]}"
+        assert "delivered 300" in r.stdout
+        return
     pull, addr = bound(ctx, zmqx.PULL, endpoint)
     push = ctx.socket(zmqx.PUSH)
     push.sndtimeo = WAIT_MS
@@ -719,7 +790,7 @@ def test_close_delivers_queued_messages(ctx, endpoint):
     push.connect(addr)
     for i in range(1000):
         push.send(b"%d" % i)
-    push.close()              # linger -1: everything queued still goes out
+    push.close()
     assert [pull.recv() for _ in range(1000)] == [b"%d" % i for i in range(1000)]
 
 
@@ -792,9 +863,8 @@ def test_reconnect_options_round_trip(ctx):
     assert s.getsockopt(zmqx.RECONNECT_IVL_MAX) == 4000
     s.reconnect_ivl = -1          # -1: no reconnection
     assert s.reconnect_ivl == -1
-    with pytest.raises(zmqx.ZMQError) as ei:
+    with raises_errno(errno.EINVAL):
         s.setsockopt(zmqx.RECONNECT_IVL_MAX, -5)
-    assert_errno(ei, errno.EINVAL)
     s.close()
 
 
@@ -882,18 +952,18 @@ def test_context_manager(ipc_dir):
     assert c.closed
 
 
-def test_context_manager_closes_leftover_sockets(transport, ipc_dir):
+def test_context_manager_closes_leftover_sockets(ipc_dir):
     """pyzmq's Context.__exit__ is destroy(): leftover sockets are closed, not waited on."""
     c = zmqx.Context()
     s = c.socket(zmqx.PULL)
-    s.bind(endpoint_for(transport, ipc_dir))
+    s.bind(endpoint_for("tcp", ipc_dir))
 
     def use():
         with c:
             pass
 
     try:
-        run_with_deadline(use, 5)
+        run_with_deadline(use, 2)
         assert s.closed
         assert c.closed
     finally:
@@ -924,6 +994,48 @@ def test_destroy_closes_all_sockets(transport, ipc_dir):
     run_with_deadline(lambda: c.destroy(linger=0), 10)
     assert all(s.closed for s in socks)
     assert c.closed
+
+
+GC_SCRIPT = """
+import gc, os, sys, threading, zmqx
+c = zmqx.Context()
+s = c.socket(zmqx.PULL)
+s.bind(sys.argv[1])
+cycle = [s]
+cycle.append(cycle)          # only the cyclic garbage collector can free the socket now
+del s, cycle
+gc.collect()
+t = threading.Thread(target=c.term, daemon=True)
+t.start()
+t.join(2)
+print("open:", len(c._open_sockets()), "term:", "hung" if t.is_alive() else "returned", flush=True)
+os._exit(0)
+"""
+
+
+@pytest.mark.parametrize("transport", ["inproc", "tcp"])
+def test_socket_freed_by_gc_is_closed(transport, ipc_dir):
+    """A socket that only the cyclic garbage collector frees must be closed and
+    deregistered like one freed by `del`: otherwise term() waits for it forever.
+    (In a subprocess: the hung term must not leak into the rest of the suite.)"""
+    r = _run_python(GC_SCRIPT, endpoint_for(transport, ipc_dir))
+    assert r.returncode == 0, r.stderr
+    assert "open: 0 term: returned" in r.stdout, r.stdout + r.stderr
+
+
+def test_interpreter_exit_is_clean():
+    """A finished program leaves nothing on stderr (no 'Exception ignored in __del__')."""
+    code = (
+        "import zmqx\n"
+        "c = zmqx.Context()\n"
+        "pull = c.socket(zmqx.PULL); pull.bind('inproc://x')\n"
+        "push = c.socket(zmqx.PUSH); push.connect('inproc://x')\n"
+        "push.send(b'x'); assert pull.recv() == b'x'\n"
+        "pull.close(); push.close(); c.term()\n"
+    )
+    r = _run_python(code)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""
 
 
 # ================================================================ 13. options
@@ -977,21 +1089,18 @@ def test_attribute_options(ctx):
     assert s.get(zmqx.MAXMSGSIZE) == -1
     with pytest.raises(AttributeError):
         s.no_such_option
-    with pytest.raises(zmqx.ZMQError) as ei:
+    with raises_errno(errno.EINVAL):
         s.sndhwm = -1
-    assert_errno(ei, errno.EINVAL)
     s.close()
 
 
 def test_unknown_option_einval(ctx):
     s = ctx.socket(zmqx.PUSH)
     for opt in (9999, -1):
-        with pytest.raises(zmqx.ZMQError) as ei:
+        with raises_errno(errno.EINVAL):
             s.setsockopt(opt, 1)
-        assert_errno(ei, errno.EINVAL)
-        with pytest.raises(zmqx.ZMQError) as ei:
+        with raises_errno(errno.EINVAL):
             s.getsockopt(opt)
-        assert_errno(ei, errno.EINVAL)
     with pytest.raises(TypeError):
         s.setsockopt(zmqx.LINGER, b"0")
     # the socket is fine afterwards
@@ -1019,9 +1128,8 @@ def test_routing_id(ctx):
         s.set_string(zmqx.ROUTING_ID, b"bytes")
     with pytest.raises(TypeError):
         s.get_string(zmqx.LINGER)
-    with pytest.raises(zmqx.ZMQError) as ei:
+    with raises_errno(errno.EINVAL):
         s.setsockopt(zmqx.ROUTING_ID, b"x" * 256)
-    assert_errno(ei, errno.EINVAL)
     assert s.getsockopt(zmqx.ROUTING_ID) == b"via-attr"
     s.close()
 

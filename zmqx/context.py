@@ -1,8 +1,8 @@
 """Context: pyzmq's sugar over the Cython core (socket factory, default options,
 context manager, the process-wide instance)."""
 
-import atexit
 import os
+import sys
 import threading
 
 from . import constants as _c
@@ -26,8 +26,6 @@ class Context(_ContextCore):
         object.__setattr__(self, "sockopts", {})
 
     def __del__(self):
-        import sys
-
         if not self.closed and not sys.is_finalizing():
             try:
                 # sockets are closed by their own finalizers; nothing may block here
@@ -139,7 +137,8 @@ class Context(_ContextCore):
         return self
 
     def __exit__(self, *args):
-        self.destroy() if any(args) else self.term()
+        # as pyzmq: leftover sockets are closed, not waited for
+        self.destroy()
 
     def __repr__(self):
         closed = " closed" if self.closed else ""

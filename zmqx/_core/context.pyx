@@ -157,5 +157,6 @@ cdef class Context:
 
     def _unbind_inproc(self, name, sock):
         with self._lock:
-            if self._inproc.get(name) is sock:
+            ref = self._inproc.get(name)
+            if ref is not None and ref() in (sock, None):
                 del self._inproc[name]

@@ -41,9 +41,12 @@ ctypedef struct zx_opts:
     int heartbeat_ivl
     int heartbeat_ttl
     int heartbeat_timeout
+    int connect_timeout
     int immediate
     unsigned char identity[256]
     size_t identity_len
+    unsigned char connect_rid[256]     # CONNECT_ROUTING_ID given to this connect()
+    size_t connect_rid_len
 
 cdef struct zx_iothread
 
@@ -54,6 +57,7 @@ cdef struct zx_listener:
     zx_sockbase *sb
     zx_iothread *io
     zx_opts opts
+    bint dead
     zx_listener *next
 
 cdef struct zx_session:
@@ -94,7 +98,14 @@ cdef struct zx_session:
     bint out_idle
     # timers
     int64_t timer_at
+    int64_t last_rx                # heartbeats: when the peer was last heard
+    int64_t next_ping
+    int64_t ping_deadline          # HEARTBEAT_TIMEOUT: close if silent past this
+    int64_t ttl_deadline           # peer's TTL: close if silent past this
     int cur_ivl
+    bint attach_on_handshake       # IMMEDIATE (and ROUTER): no link until connected
+    bint dead                      # destroyed; memory freed after the current event batch
+    bint had_connection
     bint socket_gone
     int64_t linger_at          # -1: linger forever
     zx_session *prev
@@ -107,6 +118,8 @@ cdef struct zx_iothread:
     zx_thread_t thread
     zx_listener *listeners
     zx_session *sessions
+    zx_session *zombies            # destroyed this round: freed after the event batch
+    zx_listener *dead_listeners
     int nsessions
     bint stopping
     bint started

@@ -1,7 +1,7 @@
 # The I/O thread's poll loop and the per-connection ZMTP engine. Everything here runs
 # without the GIL and touches no Python object: the app threads talk to it only through
 # links (pipes) and mailboxes.
-from libc.stdint cimport int64_t, uint8_t, uint64_t
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint64_t
 from libc.stdlib cimport malloc, free, calloc, rand
 from libc.string cimport memcpy, memset, memmove
 from zmqx._core.atomic cimport zx_load, zx_store
@@ -119,28 +119,59 @@ cdef void _io_main(void *arg) noexcept nogil:
                 zx_sig_drain(&io.mb.sig)
                 _process_commands(io)
             elif kind == ZX_OBJ_LISTENER:
-                _listener_accept(<zx_listener *>events[i].ptr)
+                if not (<zx_listener *>events[i].ptr).dead:
+                    _listener_accept(<zx_listener *>events[i].ptr)
             elif kind == ZX_OBJ_SESSION:
-                _session_event(<zx_session *>events[i].ptr, events[i].events)
+                # an earlier event of this batch may have destroyed it
+                if not (<zx_session *>events[i].ptr).dead:
+                    _session_event(<zx_session *>events[i].ptr, events[i].events)
         _run_timers(io)
+        _free_zombies(io)
     # stopped: close whatever listeners remain
     while io.listeners != NULL:
         _listener_close(io, io.listeners)
+    _free_zombies(io)
+
+
+cdef void _free_zombies(zx_iothread *io) noexcept nogil:
+    cdef zx_session *s
+    cdef zx_listener *l
+    while io.zombies != NULL:
+        s = io.zombies
+        io.zombies = s.next
+        free(s.stage)
+        free(s)
+    while io.dead_listeners != NULL:
+        l = io.dead_listeners
+        io.dead_listeners = l.next
+        free(l)
+
+
+cdef inline void _earliest(int64_t *best, int64_t t) noexcept nogil:
+    if t > 0 and (best[0] <= 0 or t < best[0]):
+        best[0] = t
+
+
+cdef int64_t _session_deadline(zx_session *s) noexcept nogil:
+    cdef int64_t best = 0
+    _earliest(&best, s.timer_at)
+    if s.socket_gone and s.linger_at >= 0:
+        _earliest(&best, s.linger_at if s.linger_at > 0 else 1)
+    if s.state == ZX_S_ACTIVE:
+        _earliest(&best, s.next_ping)
+        _earliest(&best, s.ping_deadline)
+        _earliest(&best, s.ttl_deadline)
+    return best
 
 
 cdef int _next_timeout(zx_iothread *io) noexcept nogil:
     cdef zx_session *s = io.sessions
-    cdef int64_t best = -1
-    cdef int64_t t
+    cdef int64_t best = 0
     cdef int64_t now
     while s != NULL:
-        t = s.timer_at
-        if s.linger_at >= 0 and s.socket_gone and (t == 0 or s.linger_at < t):
-            t = s.linger_at
-        if t > 0 and (best < 0 or t < best):
-            best = t
+        _earliest(&best, _session_deadline(s))
         s = s.next
-    if best < 0:
+    if best <= 0:
         return -1
     now = zx_now_ms()
     if best <= now:
@@ -164,7 +195,28 @@ cdef void _run_timers(zx_iothread *io) noexcept nogil:
                 _session_connect(s)
             elif s.state == ZX_S_HANDSHAKE or s.state == ZX_S_CONNECTING:
                 _session_fail(s)          # handshake or connect timed out
+        elif s.state == ZX_S_ACTIVE:
+            if (s.ping_deadline > 0 and s.ping_deadline <= now) or \
+                    (s.ttl_deadline > 0 and s.ttl_deadline <= now):
+                _session_fail(s)          # the peer went silent
+            elif s.next_ping > 0 and s.next_ping <= now:
+                _session_send_ping(s, now)
         s = nxt
+
+
+cdef void _session_send_ping(zx_session *s, int64_t now) noexcept nogil:
+    cdef unsigned char buf[32]
+    cdef size_t k
+    cdef int ttl = s.opts.heartbeat_ttl // 100
+    if ttl > 65535:
+        ttl = 65535
+    k = zx_ping_encode(buf, sizeof(buf), <uint16_t>ttl, NULL, 0)
+    _stage_raw(s, buf, k)
+    s.next_ping = now + s.opts.heartbeat_ivl
+    if s.ping_deadline == 0:
+        s.ping_deadline = now + (s.opts.heartbeat_timeout if s.opts.heartbeat_timeout > 0
+                                 else s.opts.heartbeat_ivl)
+    _session_write(s)
 
 
 cdef void _process_commands(zx_iothread *io) noexcept nogil:
@@ -262,7 +314,9 @@ cdef void _listener_close(zx_iothread *io, zx_listener *l) noexcept nogil:
             _session_destroy(s)
         s = nxt
     zx_sockbase_unref(l.sb)
-    free(l)
+    l.dead = True
+    l.next = io.dead_listeners
+    io.dead_listeners = l
 
 
 cdef void _set_sockopts(int fd, zx_opts *o, int family) noexcept nogil:
@@ -350,6 +404,8 @@ cdef void _session_connect(zx_session *s) noexcept nogil:
         return
     if zx_errno() == EINPROGRESS:
         s.state = ZX_S_CONNECTING
+        if s.opts.connect_timeout > 0:
+            s.timer_at = zx_now_ms() + s.opts.connect_timeout
         _session_set_events(s, ZX_EV_OUT)
         return
     close(s.fd)
@@ -424,7 +480,7 @@ cdef void _session_event(zx_session *s, int ev) noexcept nogil:
     if s.state == ZX_S_ACTIVE:
         if ev & ZX_EV_OUT:
             _session_write(s)
-            if s.fd < 0 or s.state != ZX_S_ACTIVE:
+            if s.dead or s.fd < 0 or s.state != ZX_S_ACTIVE:
                 return
         if ev & (ZX_EV_IN | ZX_EV_ERR):
             _session_input(s, True)
@@ -463,11 +519,15 @@ cdef void _session_input(zx_session *s, bint do_read) noexcept nogil:
     cdef size_t consumed
     cdef int reads = 0
     while True:
+        if s.dead or s.fd < 0:
+            return                  # destroyed on the way (e.g. lingering and drained)
         if s.state == ZX_S_ACTIVE:
             if s.big_active:
                 pass
             else:
                 rc = _session_decode(s)
+                if s.dead:
+                    return
                 if rc < 0:
                     _session_fail(s)
                     return
@@ -498,6 +558,8 @@ cdef void _session_input(zx_session *s, bint do_read) noexcept nogil:
                 return
             _session_fail(s)
             return
+        s.ping_deadline = 0
+        s.ttl_deadline = 0
         if s.big_active:
             s.big_filled += n
             if s.big_filled == s.big.size:
@@ -555,6 +617,8 @@ cdef int _session_decode(zx_session *s) noexcept nogil:
             if _session_command(s, p + hdrlen, size) < 0:
                 result = -1
                 break
+            if s.dead:
+                return 0
             s.rstart += hdrlen + size
             continue
         if size + hdrlen <= avail:
@@ -603,17 +667,32 @@ cdef int _session_command(zx_session *s, const unsigned char *body, size_t n) no
     cdef size_t namelen, datalen, ctxlen, k
     cdef uint16_t ttl
     cdef unsigned char buf[64]
+    cdef zx_msg m
     if zx_command_split(body, n, &name, &namelen, &data, &datalen) != ZX_OK:
         return -1
     if zx_command_is(name, namelen, "PING"):
         if zx_ping_decode(data, datalen, &ttl, &ctx, &ctxlen) != ZX_OK:
             return -1
+        if ttl > 0 and s.ttl_deadline == 0:
+            s.ttl_deadline = zx_now_ms() + <int64_t>ttl * 100
         k = zx_pong_encode(buf, sizeof(buf), ctx, ctxlen)
         _stage_raw(s, buf, k)
         _session_write(s)
         return 0
     if zx_command_is(name, namelen, "ERROR"):
         return -1
+    if zx_command_is(name, namelen, "SUBSCRIBE") or zx_command_is(name, namelen, "CANCEL"):
+        # subscriptions reach a PUB/XPUB socket as messages: 1 or 0, then the topic
+        if s.opts.socktype != ZX_PUB and s.opts.socktype != ZX_XPUB:
+            return 0
+        if zx_msg_init_size(&m, datalen + 1) < 0:
+            return -1
+        zx_msg_data(&m)[0] = 1 if namelen == 9 else 0
+        if datalen:
+            memcpy(zx_msg_data(&m) + 1, data, datalen)
+        if _deliver(s, &m) < 0:
+            return -1
+        return 0
     # PONG, and commands we do not know: ignored (ZMTP says unknown commands are not fatal)
     return 0
 
@@ -621,6 +700,7 @@ cdef int _session_command(zx_session *s, const unsigned char *body, size_t n) no
 cdef int _session_handshake_done(zx_session *s) noexcept nogil:
     # returns -1 if the session was destroyed
     cdef zx_link *link
+    cdef int64_t now = zx_now_ms()
     s.timer_at = 0
     s.cur_ivl = s.opts.reconnect_ivl
     if s.hs_sent < s.hs.outlen:
@@ -630,30 +710,47 @@ cdef int _session_handshake_done(zx_session *s) noexcept nogil:
         if s.sb.closed:
             _session_destroy(s)
             return -1
-        # accepted connection: the link is born now and handed to the socket
+        # accepted (or IMMEDIATE) connection: the link is born now and handed to the socket
         link = zx_link_new(s.opts.sndhwm, s.opts.rcvhwm)
         if link == NULL:
             _session_destroy(s)
             return -1
         link.socktype[0] = s.opts.socktype
-        link.socktype[1] = s.hs.peer_socktype
         memcpy(link.rid[0], s.opts.identity, s.opts.identity_len)
         link.rid_len[0] = s.opts.identity_len
-        memcpy(link.rid[1], s.hs.peer_identity, s.hs.peer_identity_len)
-        link.rid_len[1] = s.hs.peer_identity_len
+        _link_set_peer(s, link)
         link.owner[1] = s
+        link.user = s.endpoint_id
         zx_link_set_waker(link, 1, zx_io_wake, s.io, NULL)
         s.link = link
         zx_mailbox_post(&s.sb.mb, ZX_CMD_ATTACH, link, 0)
     else:
-        s.link.socktype[1] = s.hs.peer_socktype
-        memcpy(s.link.rid[1], s.hs.peer_identity, s.hs.peer_identity_len)
-        s.link.rid_len[1] = s.hs.peer_identity_len
+        _link_set_peer(s, s.link)
+        if s.had_connection:
+            # the same link survived a reconnect: subscribers must resend their topics
+            zx_link_ref(s.link)
+            zx_mailbox_post(&s.sb.mb, ZX_CMD_HICCUP, s.link, 0)
+    s.had_connection = True
     s.state = ZX_S_ACTIVE
     s.out_idle = False
+    s.ping_deadline = 0
+    s.ttl_deadline = 0
+    s.next_ping = now + s.opts.heartbeat_ivl if s.opts.heartbeat_ivl > 0 else 0
     _session_set_events(s, ZX_EV_IN)
     _session_write(s)
+    if s.dead:
+        return -1
     return 0
+
+
+cdef void _link_set_peer(zx_session *s, zx_link *link) noexcept nogil:
+    link.socktype[1] = s.hs.peer_socktype
+    if s.opts.connect_rid_len:
+        memcpy(link.rid[1], s.opts.connect_rid, s.opts.connect_rid_len)
+        link.rid_len[1] = s.opts.connect_rid_len
+    else:
+        memcpy(link.rid[1], s.hs.peer_identity, s.hs.peer_identity_len)
+        link.rid_len[1] = s.hs.peer_identity_len
 
 
 # ---------------------------------------------------------------- output
@@ -709,6 +806,10 @@ cdef void _session_fill(zx_session *s) noexcept nogil:
             zx_msg_close(&m)
             continue
         s.out_more = (m.flags & ZX_MSG_MORE) != 0
+        if (m.flags & ZX_MSG_SUBSCRIPTION) and s.hs.peer_minor >= 1 and m.size >= 1 \
+                and not s.out_more:
+            _stage_subscription(s, &m)
+            continue
         hl = zx_frame_header_encode(hdr, ZX_FLAG_MORE if s.out_more else 0, m.size)
         _stage_raw(s, hdr, hl)
         if m.size <= SMALL_BODY:
@@ -721,6 +822,31 @@ cdef void _session_fill(zx_session *s) noexcept nogil:
             s.iov_n += 1
             memcpy(&s.held[s.held_n], &m, sizeof(zx_msg))
             s.held_n += 1
+
+
+cdef void _stage_subscription(zx_session *s, zx_msg *m) noexcept nogil:
+    # 3.1: SUBSCRIBE/CANCEL commands; the topic follows the name (3.0 peers get the
+    # message form, first byte 1 or 0, unchanged)
+    cdef unsigned char hdr[9]
+    cdef unsigned char *body = zx_msg_data(m)
+    cdef bint sub = body[0] == 1
+    cdef size_t namelen = 9 if sub else 6
+    cdef size_t topic = m.size - 1
+    cdef size_t hl = zx_frame_header_encode(hdr, ZX_FLAG_COMMAND, 1 + namelen + topic)
+    cdef unsigned char nl = <unsigned char>namelen
+    _stage_raw(s, hdr, hl)
+    _stage_raw(s, &nl, 1)
+    _stage_raw(s, <const unsigned char *>("SUBSCRIBE" if sub else "CANCEL"), namelen)
+    if topic <= SMALL_BODY:
+        if topic:
+            _stage_raw(s, body + 1, topic)
+        zx_msg_close(m)
+    else:
+        s.iov[s.iov_n].iov_base = body + 1
+        s.iov[s.iov_n].iov_len = topic
+        s.iov_n += 1
+        memcpy(&s.held[s.held_n], m, sizeof(zx_msg))
+        s.held_n += 1
 
 
 cdef void _session_write(zx_session *s) noexcept nogil:
@@ -808,20 +934,41 @@ cdef void _session_close_fd(zx_session *s) noexcept nogil:
 
 # the connection failed or the peer misbehaved: reconnect (connect side) or go away
 cdef void _session_fail(zx_session *s) noexcept nogil:
+    if s.dead:
+        return
     _session_close_fd(s)
     s.timer_at = 0
+    s.next_ping = s.ping_deadline = s.ttl_deadline = 0
     if s.is_connect:
         if s.socket_gone and (s.linger_at == 0 or _out_drained(s)):
             _session_destroy(s)
-        else:
-            _session_schedule_reconnect(s)
+            return
+        if s.attach_on_handshake and s.link != NULL:
+            _session_detach_link(s)
+        _session_schedule_reconnect(s)
         return
     _session_destroy(s)
+
+
+cdef void _session_detach_link(zx_session *s) noexcept nogil:
+    # the socket drains what arrived, then drops the link; a new one comes with the
+    # next connection
+    cdef zx_link *link = s.link
+    link.owner[1] = NULL
+    zx_store(&link.gone[1], 1)
+    if not s.socket_gone:
+        zx_mailbox_post(&s.sb.mb, ZX_CMD_TERM, link, 0)
+    zx_link_unref(link)
+    s.link = NULL
+    s.out_more = False
+    s.out_drop = False
 
 
 cdef void _session_destroy(zx_session *s) noexcept nogil:
     cdef zx_iothread *io = s.io
     cdef zx_link *link = s.link
+    if s.dead:
+        return
     _session_close_fd(s)
     if s.prev != NULL:
         s.prev.next = s.next
@@ -831,12 +978,8 @@ cdef void _session_destroy(zx_session *s) noexcept nogil:
         s.next.prev = s.prev
     io.nsessions -= 1
     if link != NULL:
-        link.owner[1] = NULL
-        zx_store(&link.gone[1], 1)
-        if not s.socket_gone:
-            zx_mailbox_post(&s.sb.mb, ZX_CMD_TERM, link, 0)
-        zx_link_unref(link)
-    s.link = NULL
+        _session_detach_link(s)
     zx_sockbase_unref(s.sb)
-    free(s.stage)
-    free(s)
+    s.dead = True
+    s.next = io.zombies
+    io.zombies = s

@@ -17,6 +17,7 @@ cdef enum:
     # to a socket
     ZX_CMD_ATTACH = 1          # ptr: zx_link*, arg: our side
     ZX_CMD_TERM = 2            # ptr: zx_link*: the peer went away
+    ZX_CMD_HICCUP = 3          # ptr: zx_link*: reconnected; resend subscriptions
     # to an I/O thread
     ZX_CMD_ADD_LISTENER = 10   # ptr: zx_listener*
     ZX_CMD_ADD_SESSION = 11    # ptr: zx_session* (connecting)

@@ -8,7 +8,7 @@ from zmqx._core.atomic cimport zx_add, zx_load, zx_store
 cdef enum:
     ZX_VSM_SIZE = 112          # inline bytes: zx_msg is 128 bytes, two cache lines
     ZX_MSG_MORE = 1
-    ZX_MSG_COMMAND = 2         # internal: a subscription or other command travelling a pipe
+    ZX_MSG_SUBSCRIPTION = 2    # a (un)subscription (first byte 1/0): a command for 3.1 peers
 
 ctypedef void (*zx_free_fn)(void *blk) noexcept nogil
 

@@ -2,6 +2,8 @@
 # to wait on the socket's signaler. Per message: no syscall, no malloc, no GIL release in
 # steady state (the signaler is only written when the other side sleeps).
 import os
+import weakref
+cimport cython
 
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_CheckExact, PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_ANY_CONTIGUOUS
@@ -18,6 +20,8 @@ from zmqx._core.msg cimport *
 from zmqx._core.msg cimport Frame, MessageTracker
 from zmqx._core.io_thread cimport *
 from zmqx._core.context cimport Context
+from zmqx._core.trie cimport (zx_trie, zx_trie_new, zx_trie_free, zx_trie_add, zx_trie_rm,
+                              zx_trie_match, zx_trie_foreach, zx_trie_cb)
 from zmqx._core.zmtp cimport (zx_socktype_compatible, ZX_PAIR, ZX_PUB, ZX_SUB, ZX_REQ,
                               ZX_REP, ZX_DEALER, ZX_ROUTER, ZX_PULL, ZX_PUSH, ZX_XPUB,
                               ZX_XSUB, ZX_STREAM)
@@ -32,6 +36,9 @@ cdef int EINVAL_ = _errno.EINVAL
 cdef int ENOTSUP_ = _errno.ENOTSUP
 cdef int ENOTSOCK_ = _errno.ENOTSOCK
 cdef int ENOENT_ = _errno.ENOENT
+cdef int EHOSTUNREACH_ = _errno.EHOSTUNREACH
+from zmqx.constants import EFSM as _EFSM
+cdef int EFSM_ = _EFSM
 
 # option numbers (libzmq's)
 cdef enum:
@@ -70,6 +77,20 @@ cdef enum:
     O_HEARTBEAT_TTL = 76
     O_HEARTBEAT_TIMEOUT = 77
     O_CONNECT_TIMEOUT = 79
+    O_ROUTER_MANDATORY = 33
+    O_XPUB_VERBOSE = 40
+    O_ROUTER_RAW = 41
+    O_PROBE_ROUTER = 51
+    O_REQ_CORRELATE = 52
+    O_REQ_RELAXED = 53
+    O_CONFLATE = 54
+    O_ROUTER_HANDOVER = 56
+    O_CONNECT_ROUTING_ID = 61
+    O_XPUB_NODROP = 69
+    O_XPUB_MANUAL = 71
+    O_XPUB_WELCOME_MSG = 72
+    O_INVERT_MATCHING = 74
+    O_XPUB_VERBOSER = 78
     O_HWM = 1
 
 cdef enum:
@@ -95,10 +116,13 @@ cdef bint _can_recv(int t) noexcept nogil:
     return t != ZX_PUSH and t != ZX_PUB
 
 
+@cython.no_gc_clear      # __dealloc__ needs self.context to deregister and close
 cdef class Socket:
 
     def __cinit__(self, *args, **kwargs):
         self.sb = NULL
+        self.subs = NULL
+        self.has_prefetched = False
         self.slots = NULL
         self.nslots = 0
         self.cap = 0
@@ -145,8 +169,34 @@ cdef class Socket:
         self.need_reap = False
         self.next_endpoint_id = 1
         self._endpoints = {}
+        self._dead_eids = set()
         self._last_endpoint = b""
         self._pid = os.getpid()
+        self._rids = []
+        self._routes = {}
+        self._pending_in = []
+        self.out_drop = False
+        self.out_dist = False
+        zx_msg_init(&self.prefetched)
+        self.has_prefetched = False
+        self._envelope = None
+        self.reply_link = NULL
+        self.req_waiting = self.rep_replying = self.req_body_started = False
+        self.req_id = 0
+        self.req_correlate = self.req_relaxed = False
+        self.router_mandatory = self.router_handover = self.probe_router = False
+        self.connect_rid = None
+        self.next_rid = 0x6B8B4567      # libzmq starts from a random value too
+        self.xpub_verbose = self.xpub_verboser = self.xpub_nodrop = self.xpub_manual = False
+        self.xpub_welcome = None
+        self.xpub_last_link = NULL
+        self.invert_matching = False
+        self.conflate = False
+        self.subs = NULL
+        if socket_type in (ZX_SUB, ZX_XSUB, ZX_XPUB):
+            self.subs = zx_trie_new()
+            if self.subs == NULL:
+                raise MemoryError()
 
     def __dealloc__(self):
         if not self._closed and self._pid == os.getpid():
@@ -154,6 +204,9 @@ cdef class Socket:
                 self._close(self._linger)
             except BaseException:
                 pass
+        if self.subs != NULL:
+            zx_trie_free(self.subs)
+            self.subs = NULL
 
     # ------------------------------------------------------------ plumbing
 
@@ -175,18 +228,26 @@ cdef class Socket:
         while zx_mailbox_take(&self.sb.mb, &cmd):
             link = <zx_link *>cmd.ptr
             if cmd.type == ZX_CMD_ATTACH:
-                self._add_slot(link, <int>cmd.arg, link.owner[1] != NULL and cmd.arg == 0
-                               and link.release[1] == NULL)
+                if cmd.arg == 0 and link.release[1] == NULL and link.user in self._dead_eids:
+                    zx_store(&link.gone[1], 1)   # its endpoint was closed meanwhile
+                self._add_slot(link, <int>cmd.arg, cmd.arg == 0 and link.release[1] == NULL)
             elif cmd.type == ZX_CMD_TERM:
                 for i in range(self.nslots):
                     if self.slots[i].link == link:
-                        self.slots[i].dying = True
+                        if not self.slots[i].dying:
+                            self.slots[i].dying = True
+                            self._slot_detached(i)
                         self.need_reap = True
                         break
+            elif cmd.type == ZX_CMD_HICCUP:
+                if not self._closed:
+                    self._hiccup(link)
+                zx_link_unref(link)
         return 0
 
     cdef int _add_slot(self, zx_link *link, int side, bint io) except -1:
         cdef zx_slot *ns
+        cdef int idx
         if self.nslots == self.cap:
             ns = <zx_slot *>realloc(self.slots, sizeof(zx_slot) * (self.cap * 2 + 4))
             if ns == NULL:
@@ -195,13 +256,18 @@ cdef class Socket:
             self.cap = self.cap * 2 + 4
         zx_sockbase_ref(self.sb)
         zx_link_set_waker(link, side, zx_sockbase_wake, self.sb, zx_sockbase_unref)
-        self.slots[self.nslots].link = link
-        self.slots[self.nslots].side = side
-        self.slots[self.nslots].dying = zx_load(&link.gone[1 - side]) != 0
-        self.slots[self.nslots].io = io
-        if self.slots[self.nslots].dying:
-            self.need_reap = True
+        idx = self.nslots
+        memset(&self.slots[idx], 0, sizeof(zx_slot))
+        self.slots[idx].link = link
+        self.slots[idx].side = side
+        self.slots[idx].io = io
         self.nslots += 1
+        self._rids.append(None)
+        if zx_load(&link.gone[1 - side]):
+            self.slots[idx].dying = True
+            self.need_reap = True
+        else:
+            self._slot_attached(idx)
         # wake ourselves: messages may already be waiting in the new link
         zx_sig_send(&self.sb.mb.sig)
         return 0
@@ -210,22 +276,39 @@ cdef class Socket:
         # drop links whose peer went away once everything they sent has been read
         cdef int i = 0
         cdef zx_link *link
+        cdef bint changed = False
         self.need_reap = False
         while i < self.nslots:
             if self.slots[i].dying and i != self.cur_in and i != self.cur_out:
                 link = self.slots[i].link
-                if not zx_pipe_readable(zx_link_in(link, self.slots[i].side)):
+                if self.slots[i].refused or not zx_pipe_readable(zx_link_in(link, self.slots[i].side)):
                     zx_store(&link.gone[self.slots[i].side], 1)
+                    if self.slots[i].subs != NULL:
+                        zx_trie_free(self.slots[i].subs)
+                    if link == self.reply_link:
+                        self.reply_link = NULL
+                    if link == self.xpub_last_link:
+                        self.xpub_last_link = NULL
                     zx_link_unref(link)
                     memmove(&self.slots[i], &self.slots[i + 1], sizeof(zx_slot) * (self.nslots - i - 1))
+                    del self._rids[i]
                     self.nslots -= 1
                     if self.cur_in > i:
                         self.cur_in -= 1
                     if self.cur_out > i:
                         self.cur_out -= 1
+                    changed = True
                     continue
                 self.need_reap = True
             i += 1
+        if changed:
+            if self.socket_type == ZX_ROUTER:
+                self._routes = {rid: k for k, rid in enumerate(self._rids) if rid is not None}
+            if self.nslots:
+                self.lb_next %= self.nslots
+                self.fq_next %= self.nslots
+            else:
+                self.lb_next = self.fq_next = 0
 
     cdef int _wait(self, int64_t deadline) except -1:
         # returns 1 on timeout; 0 after a wake-up (the caller re-checks everything)
@@ -257,7 +340,7 @@ cdef class Socket:
         if self.sb != NULL:
             zx_sig_send(&self.sb.mb.sig)
 
-    # ------------------------------------------------------------ routing
+    # ------------------------------------------------------------ routing primitives
 
     cdef int _pick_out(self) noexcept:
         # load-balance: the next live link whose pipe is under HWM
@@ -280,95 +363,220 @@ cdef class Socket:
                 return i
         return -1
 
-    cdef int _send_msg(self, zx_msg *m, int flags) except -1:
-        # takes ownership of *m whatever happens
-        cdef int idx
-        cdef int64_t deadline
-        cdef zx_slot *s
-        cdef bint more = (flags & F_SNDMORE) != 0
-        try:
-            self._check()
-            if not _can_send(self.socket_type):
-                raise ZMQError(ENOTSUP_)
-            if self.cur_out >= 0:
-                idx = self.cur_out
-            else:
-                if self.need_reap:
-                    self._reap()
-                idx = self._pick_out()
-                if idx < 0:
-                    deadline = 0 if flags & F_DONTWAIT else _deadline(self.sndtimeo)
-                    while True:
-                        if self._wait(deadline):
-                            raise Again()
-                        self._check()
-                        if self.need_reap:
-                            self._reap()
-                        idx = self._pick_out()
-                        if idx >= 0:
-                            break
-            s = &self.slots[idx]
-            m.flags = ZX_MSG_MORE if more else 0
-            if s.dying:
-                zx_msg_close(m)            # the peer left half-way through: drop the rest
-            elif zx_pipe_write(zx_link_out(s.link, s.side), m) < 0:
-                raise MemoryError()
-            if more:
-                self.cur_out = idx
-            else:
-                self.cur_out = -1
-                zx_pipe_flush(zx_link_out(s.link, s.side), s.link)
-        finally:
+    cdef int _write_slot(self, int idx, zx_msg *m, bint more) except -1:
+        # moves *m into the slot's pipe (dropped if the peer is gone); flushes at the end
+        cdef zx_slot *s = &self.slots[idx]
+        cdef zx_pipe *p = zx_link_out(s.link, s.side)
+        if more:
+            m.flags |= ZX_MSG_MORE
+        else:
+            m.flags &= ~ZX_MSG_MORE
+        if s.dying:
             zx_msg_close(m)
+            return 0
+        if zx_pipe_write(p, m) < 0:
+            zx_msg_close(m)
+            raise MemoryError()
+        if not more:
+            zx_pipe_flush(p, s.link)
         return 0
 
-    cdef int _recv_msg(self, zx_msg *m, int flags) except -1:
+    cdef int _fq_read(self, zx_msg *m, int *idx) except -1:
+        # fair-queue: one frame; a message's frames all come from the same link
         cdef int n, k, i
-        cdef int64_t deadline = -2
         cdef zx_slot *s
-        self._check()
-        if not _can_recv(self.socket_type):
-            raise ZMQError(ENOTSUP_)
+        cdef zx_pipe *p
+        cdef zx_msg newer
         if self.cur_in >= 0:
             s = &self.slots[self.cur_in]
+            idx[0] = self.cur_in
             if zx_pipe_read(zx_link_in(s.link, s.side), m, s.link):
-                self.rcvmore = (m.flags & ZX_MSG_MORE) != 0
-                if not self.rcvmore:
+                if not (m.flags & ZX_MSG_MORE):
                     self.cur_in = -1
-                return 0
-            # cannot happen: messages are published whole
-            self.cur_in = -1
-        while True:
-            if self.need_reap:
-                self._reap()
-            n = self.nslots
-            for k in range(n):
-                i = (self.fq_next + k) % n
-                s = &self.slots[i]
-                if zx_pipe_read(zx_link_in(s.link, s.side), m, s.link):
-                    self.rcvmore = (m.flags & ZX_MSG_MORE) != 0
-                    if self.rcvmore:
-                        self.cur_in = i
-                    self.fq_next = (i + 1) % n
-                    return 0
-                if s.dying:
+                return 1
+            self.cur_in = -1           # cannot happen: messages are published whole
+        n = self.nslots
+        for k in range(n):
+            i = (self.fq_next + k) % n
+            s = &self.slots[i]
+            if s.refused:
+                continue
+            p = zx_link_in(s.link, s.side)
+            if zx_pipe_read(p, m, s.link):
+                if m.flags & ZX_MSG_MORE:
+                    self.cur_in = i
+                elif self.conflate:
+                    # keep only the newest single-part message
+                    while zx_pipe_readable(p):
+                        zx_pipe_read(p, &newer, s.link)
+                        zx_msg_close(m)
+                        memcpy(m, &newer, sizeof(zx_msg))
+                        if m.flags & ZX_MSG_MORE:
+                            self.cur_in = i
+                            break
+                self.fq_next = (i + 1) % n
+                idx[0] = i
+                return 1
+            if s.dying:
+                self.need_reap = True
+        return 0
+
+    cdef int _slot_attached(self, int idx) except -1:
+        cdef int t = self.socket_type
+        cdef zx_slot *s = &self.slots[idx]
+        cdef zx_msg m
+        cdef int i
+        if t == ZX_PAIR and self.nslots > 1:
+            # PAIR is exclusive: a second peer is refused, as libzmq does
+            for i in range(self.nslots - 1):
+                if not self.slots[i].dying:
+                    s.dying = True
+                    s.refused = True
+                    zx_store(&s.link.gone[s.side], 1)
+                    if not s.io and s.link.release_arg[1 - s.side] != NULL:
+                        zx_mailbox_post(&(<zx_sockbase *>s.link.release_arg[1 - s.side]).mb,
+                                        ZX_CMD_TERM, s.link, 0)
                     self.need_reap = True
+                    return 0
+        if t == ZX_PUB or t == ZX_XPUB:
+            s.subs = zx_trie_new()
+            if s.subs == NULL:
+                raise MemoryError()
+            if self.xpub_welcome is not None:
+                if zx_msg_init_copy(&m, <char *>self.xpub_welcome, len(self.xpub_welcome)) < 0:
+                    raise MemoryError()
+                self._write_slot(idx, &m, False)
+        elif t == ZX_SUB or t == ZX_XSUB:
+            self._hiccup(s.link)
+        elif t == ZX_ROUTER:
+            _router_attach(self, idx)
+        if self.probe_router and (t == ZX_ROUTER or t == ZX_DEALER):
+            zx_msg_init(&m)
+            self._write_slot(idx, &m, False)
+        return 0
+
+    cdef int _slot_detached(self, int idx) except -1:
+        # the peer went away (its remaining messages are still read)
+        cdef int t = self.socket_type
+        if t == ZX_ROUTER:
+            rid = self._rids[idx]
+            if rid is not None and self._routes.get(rid) == idx:
+                del self._routes[rid]
+            self._rids[idx] = None
+        elif t == ZX_XPUB and self.slots[idx].subs != NULL:
+            _xpub_drop_subs(self, idx)
+        return 0
+
+    cdef int _hiccup(self, zx_link *link) except -1:
+        # (re)send every subscription to one link
+        cdef int i
+        if self.subs == NULL:
+            return 0
+        for i in range(self.nslots):
+            if self.slots[i].link == link and not self.slots[i].dying:
+                _resend_subs(self, i)
+        return 0
+
+    # ------------------------------------------------------------ send / recv loops
+
+    cdef int _send_msg(self, zx_msg *m, int flags) except -1:
+        # takes ownership of *m whatever happens
+        cdef int64_t deadline = -2
+        try:
+            self._check()
+            while True:
+                if self.need_reap and self.cur_out < 0:
+                    self._reap()
+                if self._xsend(m, flags):
+                    return 0
+                if deadline == -2:
+                    deadline = 0 if flags & F_DONTWAIT else _deadline(self.sndtimeo)
+                if self._wait(deadline):
+                    raise Again()
+                self._check()
+        finally:
+            zx_msg_close(m)
+
+    cdef int _recv_msg(self, zx_msg *m, int flags) except -1:
+        cdef int64_t deadline = -2
+        self._check()
+        while True:
+            if self.need_reap and self.cur_in < 0:
+                self._reap()
+            if self._xrecv(m):
+                self.rcvmore = (m.flags & ZX_MSG_MORE) != 0
+                return 0
             if deadline == -2:
                 deadline = 0 if flags & F_DONTWAIT else _deadline(self.rcvtimeo)
             if self._wait(deadline):
                 raise Again()
             self._check()
 
+    cdef int _xsend(self, zx_msg *m, int flags) except -1:
+        # 1: sent (or dropped by the pattern's rules); 0: must wait
+        cdef int t = self.socket_type
+        cdef int idx
+        cdef bint more = (flags & F_SNDMORE) != 0
+        if t == ZX_PUSH or t == ZX_PAIR or t == ZX_DEALER:
+            if self.cur_out >= 0:
+                idx = self.cur_out
+            else:
+                idx = self._pick_out()
+                if idx < 0:
+                    return 0
+            self._write_slot(idx, m, more)
+            self.cur_out = idx if more else -1
+            return 1
+        if t == ZX_PUB or t == ZX_XPUB:
+            return _pub_send(self, m, more)
+        if t == ZX_ROUTER:
+            return _router_send(self, m, more)
+        if t == ZX_REQ:
+            return _req_send(self, m, more)
+        if t == ZX_REP:
+            return _rep_send(self, m, more)
+        if t == ZX_XSUB:
+            return _xsub_send(self, m, more)
+        raise ZMQError(ENOTSUP_)
+
+    cdef int _xrecv(self, zx_msg *m) except -1:
+        # 1: a frame is in *m; 0: nothing to read now
+        cdef int t = self.socket_type
+        cdef int idx
+        if t == ZX_PULL or t == ZX_PAIR or t == ZX_DEALER:
+            return self._fq_read(m, &idx)
+        if t == ZX_SUB or t == ZX_XSUB:
+            return _sub_recv(self, m)
+        if t == ZX_ROUTER:
+            return _router_recv(self, m)
+        if t == ZX_REQ:
+            return _req_recv(self, m)
+        if t == ZX_REP:
+            return _rep_recv(self, m)
+        if t == ZX_XPUB:
+            return _xpub_recv(self, m)
+        raise ZMQError(ENOTSUP_)
+
     cdef int _poll_events(self) except -1:
         cdef int ev = 0
-        cdef int i
+        cdef int i, t = self.socket_type
         cdef zx_slot *s
         self._check()
-        if self.need_reap:
+        if self.need_reap and self.cur_in < 0 and self.cur_out < 0:
             self._reap()
-        if _can_recv(self.socket_type):
-            if self.cur_in >= 0:
+        if t == ZX_PUB or t == ZX_XPUB:
+            self._pub_process_subs(t == ZX_XPUB)
+            ev |= P_POLLOUT
+            if t == ZX_XPUB and self._pending_in:
                 ev |= P_POLLIN
+            return ev
+        if _can_recv(t):
+            if self.cur_in >= 0 or self.has_prefetched:
+                ev |= P_POLLIN
+            elif t == ZX_REQ and not self.req_waiting:
+                pass
+            elif t == ZX_REP and self.rep_replying:
+                pass
             else:
                 for i in range(self.nslots):
                     s = &self.slots[i]
@@ -380,10 +588,31 @@ cdef class Socket:
                     if zx_pipe_readable(zx_link_in(s.link, s.side)):
                         ev |= P_POLLIN
                         break
-        if _can_send(self.socket_type):
-            if self.cur_out >= 0 or self._pick_out() >= 0:
+        if _can_send(t):
+            if t == ZX_REQ and self.req_waiting and not self.req_relaxed:
+                pass
+            elif t == ZX_REP:
+                if self.rep_replying:
+                    ev |= P_POLLOUT
+            elif t == ZX_ROUTER or t == ZX_XSUB:
+                ev |= P_POLLOUT
+            elif self.cur_out >= 0 or self._pick_out() >= 0:
                 ev |= P_POLLOUT
         return ev
+
+    cdef int _pub_process_subs(self, bint for_app) except -1:
+        return _pub_read_upstream(self)
+
+    cdef int _send_subscription(self, int idx, bint subscribe, const unsigned char *p, size_t n) except -1:
+        cdef zx_msg m
+        if zx_msg_init_size(&m, n + 1) < 0:
+            raise MemoryError()
+        zx_msg_data(&m)[0] = 1 if subscribe else 0
+        if n:
+            memcpy(zx_msg_data(&m) + 1, p, n)
+        m.flags = ZX_MSG_SUBSCRIPTION
+        self._write_slot(idx, &m, False)
+        return 0
 
     # ------------------------------------------------------------ messages
 
@@ -590,17 +819,27 @@ cdef class Socket:
             sun.sun_family = AF_UNIX
             memcpy(sun.sun_path, <char *>path, len(path))
             s.addrlen = <socklen_t>(2 + len(path) + (0 if path.startswith(b"\0") else 1))
-        link = zx_link_new(self.opts.sndhwm, self.opts.rcvhwm)
-        if link == NULL:
-            free(s)
-            raise MemoryError()
-        link.socktype[0] = self.socket_type
-        memcpy(link.rid[0], self.opts.identity, self.opts.identity_len)
-        link.rid_len[0] = self.opts.identity_len
-        link.owner[1] = s
-        zx_link_set_waker(link, 1, zx_io_wake, io, NULL)
-        s.link = link
-        self._add_slot(link, 0, True)
+        if self.connect_rid is not None:
+            memcpy(s.opts.connect_rid, <char *>self.connect_rid, len(self.connect_rid))
+            s.opts.connect_rid_len = len(self.connect_rid)
+            self.connect_rid = None
+        # a ROUTER can't route to a peer it can't name yet, and IMMEDIATE queues nothing
+        # for peers that aren't there: both get their link when the handshake completes
+        s.attach_on_handshake = self.opts.immediate or self.socket_type == ZX_ROUTER
+        if not s.attach_on_handshake:
+            link = zx_link_new(self.opts.sndhwm, self.opts.rcvhwm)
+            if link == NULL:
+                free(s.stage)
+                free(s)
+                raise MemoryError()
+            link.socktype[0] = self.socket_type
+            memcpy(link.rid[0], self.opts.identity, self.opts.identity_len)
+            link.rid_len[0] = self.opts.identity_len
+            link.owner[1] = s
+            link.user = eid
+            zx_link_set_waker(link, 1, zx_io_wake, io, NULL)
+            s.link = link
+            self._add_slot(link, 0, True)
         zx_mailbox_post(&io.mb, ZX_CMD_ADD_SESSION, s, 0)
         key = addr.encode() if isinstance(addr, str) else addr
         self._endpoints.setdefault(key, []).append(("connect", <object>eid, (<size_t>io, None)))
@@ -608,6 +847,8 @@ cdef class Socket:
 
     def _close_endpoint(self, addr, str kind):
         cdef zx_iothread *io
+        cdef int i
+        cdef int64_t eid
         self._check()
         key = addr.encode() if isinstance(addr, str) else addr
         eps = self._endpoints.get(key)
@@ -635,6 +876,14 @@ cdef class Socket:
         io = <zx_iothread *><size_t>match[2][0]
         zx_sockbase_ref(self.sb)
         zx_mailbox_post(&io.mb, ZX_CMD_CLOSE_ENDPOINT, self.sb, <int64_t>match[1])
+        # as in libzmq, the endpoint's links stop taking messages before this returns
+        eid = <int64_t>match[1]
+        self._dead_eids.add(eid)
+        for i in range(self.nslots):
+            if self.slots[i].io and self.slots[i].link.user == eid and not self.slots[i].dying:
+                self.slots[i].dying = True
+                self._slot_detached(i)
+                self.need_reap = True
         if match[2][1]:
             try:
                 os.unlink(match[2][1])
@@ -652,12 +901,18 @@ cdef class Socket:
     def _bind_inproc(self, name):
         ctx = self.context
         with ctx._lock:
-            if name in ctx._inproc:
+            ref = ctx._inproc.get(name)
+            if ref is not None and ref() is not None:
                 raise ZMQError(_errno.EADDRINUSE)
-            ctx._inproc[name] = self
+            # weak: a socket the app dropped must still be collectable (and so closed)
+            ctx._inproc[name] = weakref.ref(self)
             pending = ctx._pending.pop(name, [])
-        for addr, peer in pending:
-            self._accept_inproc(addr, peer)
+        for addr, peer_ref in pending:
+            peer = peer_ref()
+            if peer is not None:
+                self._accept_inproc(addr, peer)
+            else:
+                _drop_pending_link(addr)
 
     cdef int _accept_inproc_link(self, zx_link *link, Socket peer) except -1:
         # complete a link that `peer` created (peer is side 0, we are side 1)
@@ -695,14 +950,21 @@ cdef class Socket:
         link.socktype[0] = self.socket_type
         memcpy(link.rid[0], self.opts.identity, self.opts.identity_len)
         link.rid_len[0] = self.opts.identity_len
+        connect_rid = self.connect_rid
+        self.connect_rid = None
         with ctx._lock:
-            binder = ctx._inproc.get(name)
+            ref = ctx._inproc.get(name)
+            binder = ref() if ref is not None else None
             if binder is None:
-                ctx._pending.setdefault(name, []).append((<size_t>link, self))
+                ctx._pending.setdefault(name, []).append((<size_t>link, weakref.ref(self)))
         if binder is not None:
             self._connect_to_binder(link, binder)
-            return
-        self._add_slot(link, 0, False)
+        else:
+            self._add_slot(link, 0, False)
+        if connect_rid is not None:
+            # our name for the peer overrides the one it announces
+            memcpy(link.rid[1], <char *>connect_rid, len(connect_rid))
+            link.rid_len[1] = len(connect_rid)
 
     cdef int _connect_to_binder(self, zx_link *link, Socket binder) except -1:
         binder._accept_inproc_link(link, self)
@@ -758,10 +1020,17 @@ cdef class Socket:
                 peer = <zx_sockbase *>link.release_arg[1 - self.slots[i].side]
                 if peer != NULL and peer != self.sb and not zx_load(&link.gone[1 - self.slots[i].side]):
                     zx_mailbox_post(&peer.mb, ZX_CMD_TERM, link, 0)
+            if self.slots[i].subs != NULL:
+                zx_trie_free(self.slots[i].subs)
             zx_link_unref(link)
         self.nslots = 0
         free(self.slots)
         self.slots = NULL
+        self._rids = []
+        self._routes = {}
+        if self.has_prefetched:
+            zx_msg_close(&self.prefetched)
+            self.has_prefetched = False
         # endpoints: inproc names, ipc files, then the I/O threads' listeners and sessions
         for key, eps in list(self._endpoints.items()):
             for ep in eps:
@@ -778,7 +1047,7 @@ cdef class Socket:
             for name in list(ctx._pending):
                 keep = []
                 for addr, psock in ctx._pending[name]:
-                    if psock is self:
+                    if psock() is self or psock() is None:
                         link = <zx_link *><size_t>addr
                         zx_store(&link.gone[1], 1)
                         zx_link_unref(link)
@@ -817,8 +1086,29 @@ cdef class Socket:
             memcpy(self.opts.identity, <char *>b, len(b))
             self.opts.identity_len = len(b)
             return
-        if option in (O_SUBSCRIBE, O_UNSUBSCRIBE):
-            raise ZMQError(EINVAL_)
+        if option == O_SUBSCRIBE or option == O_UNSUBSCRIBE:
+            if isinstance(optval, str):
+                raise TypeError("unicode not allowed, use setsockopt_string")
+            b = bytes(optval)
+            self._check()
+            if self.socket_type == ZX_SUB:
+                _sub_set(self, option == O_SUBSCRIBE, b)
+            elif self.socket_type == ZX_XPUB and self.xpub_manual:
+                _xpub_manual_set(self, option == O_SUBSCRIBE, b)
+            else:
+                raise ZMQError(EINVAL_)
+            return
+        if option == O_CONNECT_ROUTING_ID:
+            b = bytes(optval)
+            if self.socket_type not in (ZX_ROUTER, ZX_STREAM) or len(b) == 0 or len(b) > 255:
+                raise ZMQError(EINVAL_)
+            self.connect_rid = b
+            return
+        if option == O_XPUB_WELCOME_MSG:
+            if self.socket_type != ZX_XPUB:
+                raise ZMQError(EINVAL_)
+            self.xpub_welcome = bytes(optval) if optval else None
+            return
         if isinstance(optval, (bytes, str)):
             raise TypeError("option %d takes an int, not %r" % (option, type(optval).__name__))
         if option == O_SNDHWM:
@@ -874,6 +1164,29 @@ cdef class Socket:
             self.opts.immediate = 1 if optval else 0
         elif option == O_CONNECT_TIMEOUT:
             self.connect_timeout = optval
+            self.opts.connect_timeout = optval
+        elif option == O_ROUTER_MANDATORY and self.socket_type == ZX_ROUTER:
+            self.router_mandatory = bool(optval)
+        elif option == O_ROUTER_HANDOVER and self.socket_type == ZX_ROUTER:
+            self.router_handover = bool(optval)
+        elif option == O_PROBE_ROUTER and self.socket_type in (ZX_ROUTER, ZX_DEALER, ZX_REQ):
+            self.probe_router = bool(optval)
+        elif option == O_REQ_CORRELATE and self.socket_type == ZX_REQ:
+            self.req_correlate = bool(optval)
+        elif option == O_REQ_RELAXED and self.socket_type == ZX_REQ:
+            self.req_relaxed = bool(optval)
+        elif option == O_XPUB_VERBOSE and self.socket_type == ZX_XPUB:
+            self.xpub_verbose = bool(optval)
+        elif option == O_XPUB_VERBOSER and self.socket_type == ZX_XPUB:
+            self.xpub_verboser = bool(optval)
+        elif option == O_XPUB_NODROP and self.socket_type in (ZX_XPUB, ZX_PUB):
+            self.xpub_nodrop = bool(optval)
+        elif option == O_XPUB_MANUAL and self.socket_type == ZX_XPUB:
+            self.xpub_manual = bool(optval)
+        elif option == O_INVERT_MATCHING and self.socket_type in (ZX_PUB, ZX_XPUB, ZX_SUB, ZX_XSUB):
+            self.invert_matching = bool(optval)
+        elif option == O_CONFLATE and self.socket_type in (ZX_PUB, ZX_SUB, ZX_PUSH, ZX_PULL, ZX_DEALER, ZX_XPUB, ZX_XSUB):
+            self.conflate = bool(optval)
         elif option == O_HEARTBEAT_IVL:
             self.opts.heartbeat_ivl = optval
         elif option == O_HEARTBEAT_TTL:
@@ -950,6 +1263,28 @@ cdef class Socket:
             return self.opts.heartbeat_timeout
         if option == O_MECHANISM:
             return 0
+        if option == O_ROUTER_MANDATORY and self.socket_type == ZX_ROUTER:
+            return int(self.router_mandatory)
+        if option == O_ROUTER_HANDOVER and self.socket_type == ZX_ROUTER:
+            return int(self.router_handover)
+        if option == O_PROBE_ROUTER:
+            return int(self.probe_router)
+        if option == O_REQ_CORRELATE:
+            return int(self.req_correlate)
+        if option == O_REQ_RELAXED:
+            return int(self.req_relaxed)
+        if option == O_XPUB_VERBOSE:
+            return int(self.xpub_verbose)
+        if option == O_XPUB_VERBOSER:
+            return int(self.xpub_verboser)
+        if option == O_XPUB_NODROP:
+            return int(self.xpub_nodrop)
+        if option == O_XPUB_MANUAL:
+            return int(self.xpub_manual)
+        if option == O_INVERT_MATCHING:
+            return int(self.invert_matching)
+        if option == O_CONFLATE:
+            return int(self.conflate)
         if option == O_AFFINITY or option == O_RATE or option == O_RECOVERY_IVL:
             return 0
         raise ZMQError(EINVAL_)
@@ -963,3 +1298,14 @@ cdef class Socket:
     def _drain_signaler(self):
         if self.sb != NULL:
             zx_sig_drain(&self.sb.mb.sig)
+
+
+cdef void _drop_pending_link(size_t addr) noexcept:
+    cdef zx_link *link = <zx_link *>addr
+    zx_store(&link.gone[1], 1)
+    zx_link_unref(link)
+
+
+include "patterns/pubsub.pxi"
+include "patterns/reqrep.pxi"
+include "patterns/router.pxi"
