@@ -449,21 +449,22 @@ def test_disconnect_stops_routing_at_once(ctx, zctx, wire_endpoint):
     zs.connect(_last(good))          # starts the context's I/O thread
     io_threads = _thread_ids() - before
     assert io_threads
-    zs.connect(other_ep)
-    # both connections up: each PULL gets one of these
-    zs.send(b"warm-up-1")
-    zs.send(b"warm-up-2")
-    assert sorted([good.recv(), other.recv()]) == [b"warm-up-1", b"warm-up-2"]
+    for round_ in range(3):
+        zs.connect(other_ep)
+        # PUSH alternates over its two pipes: each PULL gets one of these
+        zs.send(b"warm-up-1")
+        zs.send(b"warm-up-2")
+        assert sorted([good.recv(), other.recv()]) == [b"warm-up-1", b"warm-up-2"]
 
-    with _starved(io_threads):
-        zs.disconnect(other_ep)
-        for i in range(10):
-            zs.send(b"m%d" % i)
-    got = []
-    while len(got) < 10 and good.poll(1000):
-        got.append(good.recv())
-    assert got == [b"m%d" % i for i in range(10)]
-    assert other.poll(0) == 0
+        with _starved(io_threads):
+            zs.disconnect(other_ep)
+            for i in range(10):
+                zs.send(b"m%d" % i)
+        got = []
+        while len(got) < 10 and good.poll(1000):
+            got.append(good.recv())
+        assert got == [b"m%d" % i for i in range(10)], f"round {round_}"
+        assert other.poll(0) == 0
 
 
 def test_incompatible_pub_to_pyzmq_pull(ctx, zctx, wire_endpoint):

@@ -128,6 +128,10 @@ def raw_witness(addr):
         w = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         w.settimeout(WAIT_MS / 1000)
         w.connect(ipc_path(addr))
+    # the listener has accepted us once its ZMTP greeting arrives (signature byte 0xFF);
+    # before that the connection may sit in the backlog, and a connection accepted after
+    # close() began is dropped at once, which would not prove the listener is gone
+    assert w.recv(1) == b"\xff"
     return w
 
 

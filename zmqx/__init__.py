@@ -52,3 +52,4 @@ def get_includes():
     import os
 
     return [os.path.join(os.path.dirname(__file__), "_core")]
+from ._core.proxy import proxy, proxy_steerable  # noqa: F401,E402

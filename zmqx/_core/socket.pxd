@@ -75,6 +75,9 @@ cdef class Socket:
     cdef zx_link *xpub_last_link
     cdef bint invert_matching
     cdef bint conflate
+    cdef bint fd_exported         # the app took FD: keep it level-triggered
+    cdef bint fd_ready            # we know the signaler is readable
+    cdef long _gen                # fork generation at creation
 
     cdef int _check(self) except -1
     cdef int _process_commands(self) except -1
@@ -92,6 +95,10 @@ cdef class Socket:
     cdef int _send_msg(self, zx_msg *m, int flags) except -1
     cdef int _recv_msg(self, zx_msg *m, int flags) except -1
     cdef int _poll_events(self) except -1
+    cdef int _try_recv(self, zx_msg *m) except -1
+    cdef int _sync_fd(self) except -1
+    cdef bint _in_ready(self) noexcept
+    cdef bint _poll_events_in(self) except -1
     cdef int _accept_inproc_link(self, zx_link *link, Socket peer) except -1
     cdef int _connect_to_binder(self, zx_link *link, Socket binder) except -1
     # patterns

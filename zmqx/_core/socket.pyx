@@ -99,6 +99,19 @@ cdef enum:
     P_POLLIN = 1
     P_POLLOUT = 2
 
+# bumped in a forked child: sockets made before the fork refuse to work there
+cdef long _fork_gen = 0
+
+
+def _after_fork_in_child():
+    global _fork_gen
+    _fork_gen += 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 cdef int64_t _deadline(int timeout_ms) noexcept nogil:
     # -1: wait forever; 0: don't wait; else an absolute monotonic time
     if timeout_ms < 0:
@@ -170,6 +183,9 @@ cdef class Socket:
         self.next_endpoint_id = 1
         self._endpoints = {}
         self._dead_eids = set()
+        self._gen = _fork_gen
+        self.fd_exported = False
+        self.fd_ready = False
         self._last_endpoint = b""
         self._pid = os.getpid()
         self._rids = []
@@ -199,7 +215,7 @@ cdef class Socket:
                 raise MemoryError()
 
     def __dealloc__(self):
-        if not self._closed and self._pid == os.getpid():
+        if not self._closed and self._gen == _fork_gen:
             try:
                 self._close(self._linger)
             except BaseException:
@@ -213,6 +229,8 @@ cdef class Socket:
     cdef int _check(self) except -1:
         if self._closed:
             raise ZMQError(ENOTSOCK_)
+        if self._gen != _fork_gen:
+            raise ZMQError(ENOTSUP_, "socket was created before fork(): make a new Context in the child")
         if self.context.terminated():
             raise ContextTerminated()
         if zx_release_nonempty():
@@ -315,6 +333,7 @@ cdef class Socket:
         cdef int64_t now
         cdef int timeout, rc
         cdef pollfd pfd
+        cdef zx_sockbase *sb
         if deadline == 0:
             return 1
         if deadline > 0:
@@ -326,13 +345,21 @@ cdef class Socket:
                 timeout = 500
         else:
             timeout = 500
-        pfd.fd = self.sb.mb.sig.r
+        # another thread may close this socket meanwhile: hold the sockbase (and so the
+        # fd) until the wait is over, then notice the close
+        sb = self.sb
+        zx_sockbase_ref(sb)
+        pfd.fd = sb.mb.sig.r
         pfd.events = POLLIN
         pfd.revents = 0
         with nogil:
             rc = zx_poll_fds(&pfd, 1, timeout)
         if rc > 0:
-            zx_sig_drain(&self.sb.mb.sig)
+            zx_sig_drain(&sb.mb.sig)
+            self.fd_ready = False
+        zx_sockbase_unref(sb)
+        if self._closed:
+            raise ZMQError(ENOTSOCK_)
         PyErr_CheckSignals()
         return 0
 
@@ -488,6 +515,8 @@ cdef class Socket:
                 if self.need_reap and self.cur_out < 0:
                     self._reap()
                 if self._xsend(m, flags):
+                    if self.fd_exported:
+                        self._sync_fd()
                     return 0
                 if deadline == -2:
                     deadline = 0 if flags & F_DONTWAIT else _deadline(self.sndtimeo)
@@ -505,6 +534,8 @@ cdef class Socket:
                 self._reap()
             if self._xrecv(m):
                 self.rcvmore = (m.flags & ZX_MSG_MORE) != 0
+                if self.fd_exported:
+                    self._sync_fd()
                 return 0
             if deadline == -2:
                 deadline = 0 if flags & F_DONTWAIT else _deadline(self.rcvtimeo)
@@ -599,6 +630,47 @@ cdef class Socket:
             elif self.cur_out >= 0 or self._pick_out() >= 0:
                 ev |= P_POLLOUT
         return ev
+
+    cdef int _try_recv(self, zx_msg *m) except -1:
+        # one frame if there is one, without waiting and without raising Again
+        self._check()
+        if self.need_reap and self.cur_in < 0:
+            self._reap()
+        if self._xrecv(m):
+            self.rcvmore = (m.flags & ZX_MSG_MORE) != 0
+            return 1
+        return 0
+
+    cdef bint _in_ready(self) noexcept:
+        cdef int i
+        cdef zx_slot *s
+        if self.cur_in >= 0 or self.has_prefetched or self._pending_in:
+            return True
+        for i in range(self.nslots):
+            s = &self.slots[i]
+            if not s.refused and zx_pipe_readable(zx_link_in(s.link, s.side)):
+                return True
+        return False
+
+    cdef int _sync_fd(self) except -1:
+        # FD is level-triggered: readable exactly while a message waits. Writers signal
+        # only a reader that armed its pipes, so: drain first, then look (which arms)
+        if self.sb == NULL or not _can_recv(self.socket_type):
+            return 0
+        if self._in_ready():
+            if not self.fd_ready:
+                zx_sig_send(&self.sb.mb.sig)
+                self.fd_ready = True
+            return 0
+        zx_sig_drain(&self.sb.mb.sig)
+        self.fd_ready = False
+        if self._poll_events_in():
+            zx_sig_send(&self.sb.mb.sig)
+            self.fd_ready = True
+        return 0
+
+    cdef bint _poll_events_in(self) except -1:
+        return (self._poll_events() & P_POLLIN) != 0
 
     cdef int _pub_process_subs(self, bint for_app) except -1:
         return _pub_read_upstream(self)
@@ -1011,6 +1083,13 @@ cdef class Socket:
         cdef Context ctx = self.context
         if self._closed:
             return
+        if self._gen != _fork_gen:
+            # inherited from the parent: its threads and links are not ours to touch
+            self._closed = True
+            self.sb = NULL
+            self.slots = NULL
+            self.nslots = 0
+            return
         self._closed = True
         zx_store(&self.sb.closed, 1)
         for i in range(self.nslots):
@@ -1210,8 +1289,14 @@ cdef class Socket:
         if option == O_LAST_ENDPOINT:
             return self._last_endpoint
         if option == O_EVENTS:
-            return self._poll_events()
+            ev = self._poll_events()
+            if self.fd_exported:
+                self._sync_fd()
+            return ev
         if option == O_FD:
+            if not self.fd_exported:
+                self.fd_exported = True
+                self._sync_fd()
             return self.sb.mb.sig.r
         if option == O_ROUTING_ID:
             return PyBytes_FromStringAndSize(<char *>self.opts.identity, self.opts.identity_len)
