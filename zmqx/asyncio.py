@@ -1,0 +1,337 @@
+"""asyncio API (pyzmq's zmq.asyncio): Context, Socket and Poller whose send/recv/poll
+return Futures.
+
+Differences from pyzmq, on purpose:
+- No loop.add_reader: one waker thread per event loop waits (GIL released) on the fds of
+  sockets that have pending futures and calls loop.call_soon_threadsafe once per wake-up.
+  So it works on every loop, including the Proactor loop on Windows and uvloop.
+- Each call first tries the operation without waiting; only if it would block is the
+  future queued. A wake-up then serves every queued future it can, in order.
+- A cancelled recv never loses a message: messages are taken from the socket only in the
+  loop thread and only for a future that is still pending.
+"""
+
+import asyncio
+import collections
+import os
+import select
+import threading
+import weakref
+
+import zmqx as _zmq
+from zmqx.constants import DONTWAIT, POLLIN, POLLOUT, RCVTIMEO, SNDTIMEO
+from zmqx.error import Again, ZMQError
+
+__all__ = ["Context", "Socket", "Poller"]
+
+_RECV, _RECV_MULTIPART, _SEND, _SEND_MULTIPART, _POLL = range(5)
+
+
+class _Waker:
+    """One per event loop: a thread that waits on fds and reports them ready, once each."""
+
+    _by_loop = weakref.WeakKeyDictionary()
+    _lock = threading.Lock()
+
+    @classmethod
+    def for_loop(cls, loop):
+        with cls._lock:
+            w = cls._by_loop.get(loop)
+            if w is None or w._closed:
+                w = cls._by_loop[loop] = cls(loop)
+            return w
+
+    def __init__(self, loop):
+        self._loop = loop
+        self._watch = {}              # fd -> callback (one-shot)
+        self._mutex = threading.Lock()
+        self._closed = False
+        self._r, self._w = os.pipe()
+        os.set_blocking(self._r, False)
+        os.set_blocking(self._w, False)
+        self._thread = threading.Thread(target=self._run, name="zmqx-asyncio-waker", daemon=True)
+        self._thread.start()
+
+    def watch(self, fd, callback):
+        with self._mutex:
+            new = fd not in self._watch
+            self._watch[fd] = callback
+        if new:
+            try:
+                os.write(self._w, b"x")
+            except BlockingIOError:
+                pass        # already awake
+
+    def unwatch(self, fd):
+        with self._mutex:
+            self._watch.pop(fd, None)
+
+    def _run(self):
+        while not self._closed:
+            p = select.poll()
+            p.register(self._r, select.POLLIN)
+            with self._mutex:
+                fds = list(self._watch)
+            for fd in fds:
+                try:
+                    p.register(fd, select.POLLIN)
+                except (OSError, ValueError):
+                    pass
+            try:
+                ready = p.poll(1000)
+            except InterruptedError:
+                continue
+            fire = []
+            with self._mutex:
+                for fd, ev in ready:
+                    if fd == self._r:
+                        try:
+                            os.read(self._r, 4096)
+                        except BlockingIOError:
+                            pass
+                        continue
+                    cb = self._watch.pop(fd, None)
+                    if cb is not None:
+                        fire.append(cb)
+            if fire:
+                if self._loop.is_closed():
+                    self._closed = True
+                    break
+                try:
+                    self._loop.call_soon_threadsafe(_fire_all, fire)
+                except RuntimeError:          # the loop was closed meanwhile
+                    self._closed = True
+                    break
+        os.close(self._r)
+        os.close(self._w)
+
+
+def _fire_all(callbacks):
+    for cb in callbacks:
+        cb()
+
+
+class Socket(_zmq.Socket):
+    """A zmqx socket whose send/recv/poll return asyncio Futures."""
+
+    def __init__(self, context=None, socket_type=-1, **kwargs):
+        super().__init__(context, socket_type, **kwargs)
+        self._waiters = collections.deque()     # (future, kind, args), in call order
+        self._waker = None
+        self._watching = False
+
+    # -- plumbing ------------------------------------------------------------
+    def _loop_waker(self):
+        if self._waker is None:
+            self._waker = _Waker.for_loop(asyncio.get_running_loop())
+        return self._waker
+
+    def _watch(self):
+        if not self._watching and not self.closed:
+            self._watching = True
+            self._loop_waker().watch(self._signaler_fd(), self._on_ready)
+
+    def _attempt(self, kind, args):
+        flags = args[1] | DONTWAIT
+        if kind == _RECV:
+            return _zmq.Socket.recv(self, flags, *args[2:])
+        if kind == _RECV_MULTIPART:
+            return _zmq.Socket.recv_multipart(self, flags, *args[2:])
+        if kind == _SEND:
+            return _zmq.Socket.send(self, args[0], flags, *args[2:])
+        if kind == _SEND_MULTIPART:
+            return _zmq.Socket.send_multipart(self, args[0], flags, *args[2:])
+        # poll: args = (None, flags)
+        ev = _zmq.Socket.poll(self, 0, args[1])
+        if not ev:
+            raise Again()
+        return ev
+
+    def _on_ready(self):
+        # in the loop thread: serve queued futures in order while operations succeed
+        self._watching = False
+        if self.closed:
+            self._fail_all(ZMQError(_zmq.ENOTSOCK))
+            return
+        self._drain_signaler()        # drain first: the attempts below re-arm the wake-ups
+        blocked_in = blocked_out = False
+        pending = collections.deque()
+        while self._waiters:
+            fut, kind, args = self._waiters.popleft()
+            if fut.done():            # cancelled or timed out: it must not take a message
+                continue
+            is_in = kind in (_RECV, _RECV_MULTIPART) or (kind == _POLL and args[1] & POLLIN)
+            if (is_in and blocked_in) or (not is_in and blocked_out):
+                pending.append((fut, kind, args))
+                continue
+            try:
+                result = self._attempt(kind, args)
+            except Again:
+                pending.append((fut, kind, args))
+                if is_in:
+                    blocked_in = True
+                else:
+                    blocked_out = True
+                continue
+            except Exception as e:
+                fut.set_exception(e)
+                continue
+            fut.set_result(result)
+        self._waiters = pending
+        if pending:
+            self._watch()
+
+    def _fail_all(self, exc):
+        while self._waiters:
+            fut, _, _ = self._waiters.popleft()
+            if not fut.done():
+                fut.set_exception(exc)
+
+    def _queue(self, kind, args, timeout_opt):
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        if not self._waiters:
+            # the fast path: no future waits ahead of us, so just try
+            try:
+                fut.set_result(self._attempt(kind, args))
+                return fut
+            except Again:
+                if args[1] & DONTWAIT:
+                    fut.set_exception(Again())
+                    return fut
+            except Exception as e:
+                fut.set_exception(e)
+                return fut
+        self._waiters.append((fut, kind, args))
+        timeout = self.get(timeout_opt) if timeout_opt is not None else -1
+        if timeout >= 0:
+            loop.call_later(timeout / 1000.0, _expire, fut)
+        self._watch()
+        return fut
+
+    # -- the API ---------------------------------------------------------------
+    def recv(self, flags=0, copy=True, track=False):
+        return self._queue(_RECV, (None, flags, copy, track), RCVTIMEO)
+
+    def recv_multipart(self, flags=0, copy=True, track=False):
+        return self._queue(_RECV_MULTIPART, (None, flags, copy, track), RCVTIMEO)
+
+    def send(self, data, flags=0, copy=True, track=False, **kwargs):
+        return self._queue(_SEND, (data, flags, copy, track), SNDTIMEO)
+
+    def send_multipart(self, msg_parts, flags=0, copy=True, track=False, **kwargs):
+        return self._queue(_SEND_MULTIPART, (list(msg_parts), flags, copy, track), SNDTIMEO)
+
+    def poll(self, timeout=None, flags=POLLIN):
+        loop = asyncio.get_running_loop()
+        ev = _zmq.Socket.poll(self, 0, flags)
+        if ev or timeout == 0:
+            fut = loop.create_future()
+            fut.set_result(ev)
+            return fut
+        fut = self._queue(_POLL, (None, flags), None)
+        if timeout is not None and timeout >= 0:
+            loop.call_later(timeout / 1000.0, _resolve, fut, 0)
+        return fut
+
+    async def recv_string(self, flags=0, encoding="utf-8"):
+        return (await self.recv(flags)).decode(encoding)
+
+    async def send_string(self, u, flags=0, copy=True, encoding="utf-8", **kwargs):
+        return await self.send(u.encode(encoding), flags=flags, copy=copy)
+
+    async def recv_json(self, flags=0, **kwargs):
+        import json
+
+        return json.loads(await self.recv(flags), **kwargs)
+
+    async def send_json(self, obj, flags=0, **kwargs):
+        import json
+
+        return await self.send(json.dumps(obj, **kwargs).encode("utf8"), flags=flags)
+
+    async def recv_pyobj(self, flags=0):
+        import pickle
+
+        return pickle.loads(await self.recv(flags))
+
+    async def send_pyobj(self, obj, flags=0, protocol=-1, **kwargs):
+        import pickle
+
+        return await self.send(pickle.dumps(obj, protocol), flags=flags)
+
+    def close(self, linger=None):
+        if not self.closed:
+            if self._waker is not None:
+                self._waker.unwatch(self._signaler_fd())
+            super().close(linger)
+            for fut, _, _ in self._waiters:
+                if not fut.done():
+                    fut.cancel()
+            self._waiters.clear()
+
+
+def _expire(fut):
+    if not fut.done():
+        fut.set_exception(Again())
+
+
+def _resolve(fut, value):
+    if not fut.done():
+        fut.set_result(value)
+
+
+class Context(_zmq.Context):
+    """A zmqx Context whose sockets are asyncio sockets."""
+
+    _socket_class = Socket
+    _instance = None
+
+
+class Poller(_zmq.Poller):
+    """poll() returns a Future of [(socket, events)]."""
+
+    def poll(self, timeout=None):
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        ready = _zmq.Poller.poll(self, 0)
+        if ready or timeout == 0:
+            fut.set_result(ready)
+            return fut
+        waker = _Waker.for_loop(loop)
+        watched = []
+
+        def check():
+            if fut.done():
+                return
+            ready = _zmq.Poller.poll(self, 0)
+            if ready:
+                finish(ready)
+                return
+            rewatch()
+
+        def finish(result):
+            for fd in watched:
+                waker.unwatch(fd)
+            if not fut.done():
+                fut.set_result(result)
+
+        def rewatch():
+            watched.clear()
+            for obj, _flags in self.sockets:
+                if isinstance(obj, _zmq.Socket):
+                    obj._drain_signaler()
+                    fd = obj._signaler_fd()
+                else:
+                    fd = obj if isinstance(obj, int) else obj.fileno()
+                watched.append(fd)
+                waker.watch(fd, check)
+            # a message may have arrived between the check and the drain
+            ready = _zmq.Poller.poll(self, 0)
+            if ready:
+                finish(ready)
+
+        rewatch()
+        if timeout is not None and timeout >= 0:
+            loop.call_later(timeout / 1000.0, lambda: finish([]))
+        return fut
