@@ -162,6 +162,11 @@ def test_push_pull_frame_sizes(ctx, zctx, wire_endpoint, direction, binder):
     sender.send_multipart(multipart[::-1])
     assert receiver.recv_multipart() == multipart[::-1]
 
+    # many frames in one message, empty ones included
+    many = [b"%d" % i if i % 3 else b"" for i in range(1000)]
+    sender.send_multipart(many)
+    assert receiver.recv_multipart() == many
+
 
 @pytest.mark.parametrize("binder", BINDERS)
 @pytest.mark.parametrize("direction", DIRECTIONS)

@@ -174,6 +174,19 @@ def recv_until(s, marker):
         out.append(m)
 
 
+def recv_touching(s, *others):
+    """recv on s, meanwhile letting `others` process their commands. A socket attaches a
+    connection it accepted only when the app calls into it (as in libzmq): a bound SUB
+    sends its subscriptions to a new XPUB peer on its next call, a bound XPUB sends its
+    welcome message on its next call."""
+    for _ in range(WAIT_MS // 10):
+        if s.poll(10, zmqx.POLLIN):
+            return s.recv()
+        for o in others:
+            o.poll(0)
+    pytest.fail("nothing arrived")
+
+
 def xpub_expect(xpub, *expected):
     got = [xpub.recv() for _ in expected]
     assert got == list(expected)
@@ -218,10 +231,10 @@ def test_subscribe_str_bytes_and_setsockopt(ctx, endpoint, pub_binds):
     assert recv_until(sub, b"end2") == [b"u-2"]
 
 
-def test_subscribe_int_is_a_type_error(ctx, endpoint):
+def test_subscribe_int_is_a_type_error(ctx, ipc_dir):
     """pyzmq raises TypeError for a non-bytes topic. bytes(12) would silently subscribe
     to twelve NUL bytes instead."""
-    pub, addr = bound(ctx, zmqx.PUB, endpoint)
+    pub, addr = bound(ctx, zmqx.PUB, endpoint_for("inproc", ipc_dir))
     sub = connected(ctx, zmqx.SUB, addr)
     with pytest.raises(TypeError):
         sub.subscribe(12)
@@ -414,3 +427,269 @@ def test_subscriptions_made_after_connect_and_before(ctx, endpoint, pub_binds):
     pub.send(b"x")
     pub.send(b"after-end")
     assert recv_until(sub, b"after-end") == [b"before-1", b"after-1"]
+
+
+# ================================================================ XPUB/XSUB
+
+def test_xpub_sees_subscribe_and_unsubscribe(ctx, endpoint, pub_binds):
+    xpub, sub = pubsub(ctx, endpoint, pub_binds, pub_kind=zmqx.XPUB)
+    sub.subscribe(b"topic")
+    assert recv_touching(xpub, sub) == b"\x01topic"
+    sub.subscribe(b"")
+    assert xpub.recv() == b"\x01"
+    sub.unsubscribe(b"topic")
+    assert xpub.recv() == b"\x00topic"
+    assert not xpub.rcvmore
+    xpub.send(b"hello")                      # and the XPUB publishes to it
+    assert sub.recv() == b"hello"
+
+
+@pytest.mark.parametrize("mode", ["default", "verbose", "verboser"])
+def test_xpub_duplicate_subscriptions(ctx, endpoint, mode):
+    xpub, addr = bound(ctx, zmqx.XPUB, endpoint)
+    if mode == "verbose":
+        xpub.setsockopt(zmqx.XPUB_VERBOSE, 1)
+        assert xpub.getsockopt(zmqx.XPUB_VERBOSE) == 1
+    elif mode == "verboser":
+        xpub.setsockopt(zmqx.XPUB_VERBOSER, 1)
+        assert xpub.getsockopt(zmqx.XPUB_VERBOSER) == 1
+    sub1 = connected(ctx, zmqx.SUB, addr)
+    sub2 = connected(ctx, zmqx.SUB, addr)
+    sub1.subscribe(b"t")
+    assert xpub.recv() == b"\x01t"
+    sub2.subscribe(b"t")                     # a duplicate, from another subscriber
+    sub2.subscribe(b"m")                     # marker: travels after it on sub2's link
+    if mode == "default":
+        xpub_expect(xpub, b"\x01m")
+    else:
+        xpub_expect(xpub, b"\x01t", b"\x01m")
+    sub2.unsubscribe(b"t")                   # not the last subscriber of t
+    sub2.subscribe(b"n")
+    if mode == "verboser":
+        xpub_expect(xpub, b"\x00t", b"\x01n")
+    else:
+        xpub_expect(xpub, b"\x01n")
+    sub1.unsubscribe(b"t")                   # the last one: always reported
+    assert xpub.recv() == b"\x00t"
+
+
+@pytest.mark.parametrize("how", ["close", "disconnect"])
+def test_xpub_drops_subscriptions_of_departed_subscriber(ctx, endpoint, how):
+    xpub, addr = bound(ctx, zmqx.XPUB, endpoint)
+    sub1 = connected(ctx, zmqx.SUB, addr)
+    sub2 = connected(ctx, zmqx.SUB, addr)
+    sub1.subscribe(b"t")
+    sub1.subscribe(b"only1")
+    xpub_expect(xpub, b"\x01t", b"\x01only1")
+    sub2.subscribe(b"t")
+    sub2.subscribe(b"two")
+    xpub_expect(xpub, b"\x01two")
+    if how == "close":
+        sub1.close()
+    else:
+        sub1.disconnect(addr)
+    assert xpub.recv() == b"\x00only1"       # t is still wanted by sub2
+    sub2.subscribe(b"mark")
+    assert xpub.recv() == b"\x01mark"        # ...so no \x00t came with it
+    xpub.send(b"t-1")
+    assert sub2.recv() == b"t-1"
+    sub2.close()
+    got = {xpub.recv() for _ in range(3)}
+    assert got == {b"\x00t", b"\x00two", b"\x00mark"}
+    assert xpub.poll(QUIET_MS, zmqx.POLLIN) == 0
+
+
+def test_xsub_send_subscribes_upstream(ctx, endpoint, pub_binds):
+    pub, xsub = pubsub(ctx, endpoint, pub_binds, sub_kind=zmqx.XSUB)
+    xsub.send(b"\x01a")
+    xsub.send(b"\x01s")
+    sync_sub(pub, xsub, b"s")
+    for m in (b"a1", b"b1", b"ba", b"a2"):
+        pub.send(m)
+    pub.send(b"s-end")
+    assert recv_until(xsub, b"s-end") == [b"a1", b"a2"]
+    xsub.send(b"\x00a")
+    xsub.send(b"\x01u")
+    sync_sub(pub, xsub, b"u")
+    pub.send(b"a3")
+    pub.send(b"u-end")
+    assert recv_until(xsub, b"u-end") == []
+
+
+def test_xsub_to_xpub_subscriptions_and_user_messages(ctx, endpoint, pub_binds):
+    xpub, xsub = pubsub(ctx, endpoint, pub_binds, pub_kind=zmqx.XPUB, sub_kind=zmqx.XSUB)
+    xsub.send(b"\x01abc")
+    assert recv_touching(xpub, xsub) == b"\x01abc"
+    xsub.send(b"plain message")              # not a subscription: reaches the XPUB app
+    assert xpub.recv() == b"plain message"
+    xsub.send_multipart([b"\x01multi", b"part"])  # multipart is never a subscription
+    assert xpub.recv_multipart() == [b"\x01multi", b"part"]
+    xpub.send(b"abc-1")
+    xpub.send(b"multi-1")
+    xpub.send(b"abc-2")
+    assert xsub.recv() == b"abc-1"
+    assert xsub.recv() == b"abc-2"
+    xsub.send(b"\x00abc")
+    assert xpub.recv() == b"\x00abc"
+
+
+def test_xpub_welcome_message(ctx, endpoint, pub_binds):
+    xpub = sock(ctx, zmqx.XPUB)
+    xpub.setsockopt(zmqx.XPUB_WELCOME_MSG, b"W-hello")
+    sub = sock(ctx, zmqx.SUB)
+    sub.subscribe(b"W")
+    link(xpub, sub, endpoint, "a" if pub_binds else "b")
+    assert recv_touching(xpub, sub) == b"\x01W"
+    assert sub.recv() == b"W-hello"
+    xpub.send(b"W-next")
+    assert sub.recv() == b"W-next"
+
+
+def test_xpub_welcome_message_filtered_by_subscriber(ctx, endpoint):
+    xpub, addr = bound(ctx, zmqx.XPUB, endpoint)
+    xpub.setsockopt(zmqx.XPUB_WELCOME_MSG, b"W-hello")
+    sub = connected(ctx, zmqx.SUB, addr)
+    sub.subscribe(b"x")
+    assert xpub.recv() == b"\x01x"
+    xpub.send(b"x-end")
+    assert sub.recv() == b"x-end"            # the welcome went to it but didn't match
+
+
+def test_xpub_manual(ctx, endpoint, pub_binds):
+    xpub = sock(ctx, zmqx.XPUB, xpub_manual=1)
+    assert xpub.getsockopt(zmqx.XPUB_MANUAL) == 1
+    sub = sock(ctx, zmqx.SUB)
+    link(xpub, sub, endpoint, "a" if pub_binds else "b")
+    sub.subscribe(b"t")
+    assert recv_touching(xpub, sub) == b"\x01t"
+    xpub.send(b"t0")                          # not subscribed yet: the app decides
+    xpub.setsockopt(zmqx.SUBSCRIBE, b"t")
+    xpub.send(b"t1")
+    assert sub.recv() == b"t1"
+    sub.subscribe(b"t")                       # duplicates reach the app in manual mode
+    assert xpub.recv() == b"\x01t"
+    sub.unsubscribe(b"t")
+    sub.unsubscribe(b"t")
+    assert xpub.recv() == b"\x00t"
+    # the app grants a different topic for the next request
+    sub.subscribe(b"")
+    assert xpub.recv() == b"\x01"
+    xpub.setsockopt(zmqx.SUBSCRIBE, b"only")
+    xpub.setsockopt(zmqx.UNSUBSCRIBE, b"t")
+    xpub.send(b"t2")
+    xpub.send(b"other")
+    xpub.send(b"only-1")
+    assert sub.recv() == b"only-1"
+
+
+def test_xpub_nodrop_raises_again_at_hwm(ctx, endpoint):
+    """XPUB_NODROP: at HWM send(NOBLOCK) raises Again (and a blocking send honours
+    SNDTIMEO) instead of dropping; nothing sent is lost."""
+    small = dict(sndhwm=5, rcvhwm=5, sndbuf=4096, rcvbuf=4096)
+    pub, addr = bound(ctx, zmqx.XPUB, endpoint, xpub_nodrop=1, **small)
+    assert pub.getsockopt(zmqx.XPUB_NODROP) == 1
+    sub = connected(ctx, zmqx.SUB, addr, **small)
+    sub.subscribe(b"")
+    sync_sub(pub, sub, b"")
+    body = b"x" * 16384
+    sent = 0
+    with pytest.raises(zmqx.Again):
+        while sent < 5000:
+            pub.send(b"%06d" % sent + body, zmqx.NOBLOCK)
+            sent += 1
+    assert sent < 5000
+    # a blocking send waits SNDTIMEO for room (over ipc/tcp the I/O thread may still
+    # make some by filling the kernel buffers: keep going until nothing moves)
+    pub.sndtimeo = 100
+    for _ in range(1000):
+        t0 = time.monotonic()
+        try:
+            pub.send(b"%06d" % sent + body)
+        except zmqx.Again:
+            assert time.monotonic() - t0 >= 0.08
+            break
+        sent += 1
+    else:
+        pytest.fail("a blocking send never timed out")
+    got = [int(sub.recv()[:6]) for _ in range(sent)]
+    assert got == list(range(sent))           # nothing was dropped
+    pub.sndtimeo = WAIT_MS
+    pub.send(b"after")                         # room again
+    assert sub.recv() == b"after"
+
+
+def test_pub_honours_xpub_nodrop_like_libzmq(ctx, ipc_dir):
+    """libzmq's PUB is an XPUB: it accepts XPUB_NODROP and then raises Again at HWM
+    (pyzmq 27.3 / libzmq 4.3.5: Again after 10 sends with HWM 5+5 over inproc). zmqx
+    accepts the option on a PUB but ignores it and silently drops."""
+    pub, addr = bound(ctx, zmqx.PUB, endpoint_for("inproc", ipc_dir), xpub_nodrop=1,
+                      sndhwm=5)
+    assert pub.getsockopt(zmqx.XPUB_NODROP) == 1
+    sub = connected(ctx, zmqx.SUB, addr, rcvhwm=5)
+    sub.subscribe(b"")
+    sync_sub(pub, sub, b"")
+    sent = 0
+    with pytest.raises(zmqx.Again):
+        while sent < 1000:
+            pub.send(b"%06d" % sent, zmqx.NOBLOCK)
+            sent += 1
+    assert [int(sub.recv()) for _ in range(sent)] == list(range(sent))
+
+
+@pytest.mark.parametrize("kind", ["XPUB", "PUB"])
+def test_invert_matching(ctx, endpoint, pub_binds, kind):
+    pub, sub = pubsub(ctx, endpoint, pub_binds, pub_kind=getattr(zmqx, kind),
+                      pub_opts=dict(invert_matching=1), sub_opts=dict(invert_matching=1))
+    assert pub.getsockopt(zmqx.INVERT_MATCHING) == 1
+    assert sub.getsockopt(zmqx.INVERT_MATCHING) == 1
+    sub.subscribe(b"a")
+    if kind == "XPUB":
+        assert recv_touching(pub, sub) == b"\x01a"        # the XPUB knows: it filters (inverted)
+    else:
+        sync_sub(pub, sub, b"probe")         # not matching "a": delivered
+    for m in (b"a1", b"b1", b"ab", b"ba", b"", b"a"):
+        pub.send(m)
+    pub.send(b"end")
+    assert recv_until(sub, b"end") == [b"b1", b"ba", b""]
+
+
+def test_subscription_forwarding_proxy(ctx, transport, ipc_dir):
+    """The guide's proxy: XSUB frontend connected to a PUB, XPUB backend, subscriptions
+    forwarded upstream and messages downstream by a Poller loop."""
+    pub, pub_addr = bound(ctx, zmqx.PUB, endpoint_for(transport, ipc_dir))
+    frontend = connected(ctx, zmqx.XSUB, pub_addr)
+    backend, back_addr = bound(ctx, zmqx.XPUB, endpoint_for(transport, ipc_dir))
+    sub = connected(ctx, zmqx.SUB, back_addr)
+    sub.subscribe(b"t")
+    poller = zmqx.Poller()
+    poller.register(frontend, zmqx.POLLIN)
+    poller.register(backend, zmqx.POLLIN)
+    upstream = []
+
+    def pump(timeout):
+        for s, _ in poller.poll(timeout):
+            msg = s.recv_multipart()
+            if s is backend:
+                upstream.append(msg)
+                frontend.send_multipart(msg)
+            else:
+                backend.send_multipart(msg)
+
+    for _ in range(WAIT_MS // 10):
+        pub.send(b"t-probe")
+        pump(10)
+        if sub.poll(0, zmqx.POLLIN):
+            break
+    else:
+        pytest.fail("the subscription never crossed the proxy")
+    assert upstream[0] == [b"\x01t"]
+    pub.send(b"u-1")                           # nobody downstream wants it
+    pub.send(b"t-1")
+    pub.send(b"t-end")
+    got = []
+    while b"t-end" not in got:
+        pump(10)
+        while sub.poll(0, zmqx.POLLIN):
+            got.append(sub.recv())
+    assert set(got) <= {b"t-probe", b"t-1", b"t-end"}
+    assert got[-2:] == [b"t-1", b"t-end"]

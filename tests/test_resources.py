@@ -31,6 +31,16 @@ def _fds():
     return len(os.listdir("/proc/self/fd"))
 
 
+def _fd_targets():
+    out = []
+    for f in sorted(os.listdir("/proc/self/fd"), key=int):
+        try:
+            out.append(f + " -> " + os.readlink("/proc/self/fd/" + f))
+        except OSError:
+            pass        # the directory's own fd, gone already
+    return out
+
+
 def _tasks():
     return len(os.listdir("/proc/self/task"))
 
@@ -61,7 +71,7 @@ def _assert_back_to(baseline, what):
     gc.collect()
     fds, tasks = baseline
     assert _settled(_fds, fds) == fds, (
-        f"{what}: fds {fds} -> {_fds()}: {sorted(os.listdir('/proc/self/fd'))}")
+        f"{what}: fds {fds} -> {_fds()}: {_fd_targets()}")
     assert _settled(_tasks, tasks) == tasks, f"{what}: tasks {tasks} -> {_tasks()}"
 
 
@@ -156,10 +166,9 @@ def test_term_releases_every_fd(ipc_dir):
         s.close()
     ctx.term()
     assert ctx.closed
-    fds = _settled(_fds, base[0])
+    fds = _settled(_fds, base[0], timeout=1.0)
     assert fds == base[0], (
-        f"terminated context still holds {fds - base[0]} fd(s): "
-        f"{[os.readlink('/proc/self/fd/' + f) for f in sorted(os.listdir('/proc/self/fd'))]}")
+        f"terminated context still holds {fds - base[0]} fd(s): {_fd_targets()}")
     del ctx
     _assert_back_to(base, "terminated context")
 

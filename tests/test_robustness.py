@@ -31,8 +31,6 @@ from zmqx._core.zmtp import (
     encode_ready,
 )
 
-from conftest import endpoint_for
-
 zmq = pytest.importorskip("zmq")
 from zmq.utils.monitor import recv_monitor_message  # noqa: E402
 
@@ -40,6 +38,12 @@ pytestmark = pytest.mark.timeout(60)
 
 MAXMSGSIZE = 1000
 TIMEOUT_S = 5.0
+
+
+def endpoint_for(transport, ipc_dir):
+    if transport == "ipc":
+        return f"ipc://{ipc_dir}/robust-{uuid.uuid4().hex[:12]}"
+    return "tcp://127.0.0.1:*"
 
 
 # ---------------------------------------------------------------- raw peer
@@ -432,16 +436,24 @@ def _frame(flags, body, long_form):
     return bytes([flags, len(body)]) + body
 
 
-_frames = st.builds(
+_message_frames = st.builds(_frame, st.sampled_from([0x00, 0x01]), st.binary(max_size=300),
+                           st.booleans())
+_command_frames = st.builds(
     _frame,
-    st.sampled_from([0x00, 0x01, 0x04, 0x05, 0x08, 0x80, 0x41]),
-    st.one_of(st.binary(max_size=40),
-              st.sampled_from([b"\x04PING\x00\x00ctx", b"\x05ERROR\x00", b"\x04PONG",
-                               b"\x06FOOBAR", b"\x00", b""])),
+    st.sampled_from([0x04, 0x04, 0x05]),          # 0x05: a command with MORE (illegal)
+    st.sampled_from([b"\x04PING\x00\x00ctx", b"\x04PING\x00", b"\x04PING", b"\x05ERROR\x00",
+                     b"\x04PONG", b"\x06FOOBAR", b"\x06FOOBARdata", b"\x00", b"",
+                     b"\x09SUBSCRIBEtopic", b"\x05READY", b"\xffshort"]),
     st.booleans(),
 )
-_chunks = st.lists(st.one_of(st.binary(min_size=1, max_size=64), _frames), min_size=1,
-                   max_size=8).map(b"".join)
+_bad_frames = st.builds(_frame, st.sampled_from([0x08, 0x10, 0x80, 0x41, 0x06 | 0x01]),
+                        st.binary(max_size=20), st.booleans())
+_blobs = st.binary(min_size=1, max_size=64)
+_chunks = st.lists(
+    st.one_of(_message_frames, _message_frames, _message_frames, _command_frames,
+              _bad_frames, _blobs),
+    min_size=1, max_size=10,
+).map(b"".join)
 
 
 @pytest.fixture(scope="module")

@@ -97,7 +97,8 @@ cdef class Context:
     cdef void socket_closed(self, object sock):
         self._sockets.discard(sock)
         zx_add(&self._nsockets, -1)
-        zx_sig_send(&self._term_sig)
+        if self._term_sig.w >= 0:
+            zx_sig_send(&self._term_sig)
 
     def _register_socket(self, sock):
         if self._pid != os.getpid():
@@ -147,6 +148,7 @@ cdef class Context:
             self._nio = 0
         zx_release_pending()
         self._closed = True
+        zx_sig_close(&self._term_sig)      # a terminated context holds no fd
 
     def _set_io_threads(self, int n):
         if n < 1:

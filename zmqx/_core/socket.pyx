@@ -121,6 +121,15 @@ cdef int64_t _deadline(int timeout_ms) noexcept nogil:
     return zx_now_ms() + timeout_ms
 
 
+cdef bytes _bytes_opt(object optval):
+    # bytes-valued options take a buffer: not str (use set_string), not int
+    if isinstance(optval, str):
+        raise TypeError("unicode not allowed, use setsockopt_string")
+    if isinstance(optval, int):
+        raise TypeError("option value must be bytes, not int")
+    return bytes(memoryview(optval))
+
+
 cdef bint _can_send(int t) noexcept nogil:
     return t != ZX_PULL and t != ZX_SUB
 
@@ -1157,18 +1166,14 @@ cdef class Socket:
         if self._closed:
             raise ZMQError(ENOTSOCK_)
         if option == O_ROUTING_ID:
-            if isinstance(optval, str):
-                raise TypeError("unicode not allowed, use setsockopt_string")
-            b = bytes(optval)
+            b = _bytes_opt(optval)
             if len(b) > 255 or (len(b) > 0 and b[0] == 0):
                 raise ZMQError(EINVAL_)
             memcpy(self.opts.identity, <char *>b, len(b))
             self.opts.identity_len = len(b)
             return
         if option == O_SUBSCRIBE or option == O_UNSUBSCRIBE:
-            if isinstance(optval, str):
-                raise TypeError("unicode not allowed, use setsockopt_string")
-            b = bytes(optval)
+            b = _bytes_opt(optval)
             self._check()
             if self.socket_type == ZX_SUB:
                 _sub_set(self, option == O_SUBSCRIBE, b)
@@ -1178,7 +1183,7 @@ cdef class Socket:
                 raise ZMQError(EINVAL_)
             return
         if option == O_CONNECT_ROUTING_ID:
-            b = bytes(optval)
+            b = _bytes_opt(optval)
             if self.socket_type not in (ZX_ROUTER, ZX_STREAM) or len(b) == 0 or len(b) > 255:
                 raise ZMQError(EINVAL_)
             self.connect_rid = b
@@ -1186,7 +1191,7 @@ cdef class Socket:
         if option == O_XPUB_WELCOME_MSG:
             if self.socket_type != ZX_XPUB:
                 raise ZMQError(EINVAL_)
-            self.xpub_welcome = bytes(optval) if optval else None
+            self.xpub_welcome = _bytes_opt(optval) if optval else None
             return
         if isinstance(optval, (bytes, str)):
             raise TypeError("option %d takes an int, not %r" % (option, type(optval).__name__))

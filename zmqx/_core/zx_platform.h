@@ -99,9 +99,16 @@ static inline void zx_sig_send(zx_sigfd *s) {
 #endif
 }
 static inline void zx_sig_drain(zx_sigfd *s) {
+#ifdef __linux__
+    /* one read takes the whole eventfd counter */
+    uint64_t v;
+    ssize_t rc;
+    do { rc = read(s->r, &v, 8); } while (rc < 0 && errno == EINTR);
+#else
     char buf[64];
     ssize_t rc;
     do { rc = read(s->r, buf, sizeof buf); } while (rc > 0 || (rc < 0 && errno == EINTR));
+#endif
 }
 /* wait for readability of up to n fds; returns poll()'s result, -1/EINTR on signal */
 static inline int zx_poll_fds(struct pollfd *fds, int n, int timeout_ms) {
