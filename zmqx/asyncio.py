@@ -28,7 +28,9 @@ _RECV, _RECV_MULTIPART, _SEND, _SEND_MULTIPART, _POLL = range(5)
 
 
 class _Waker:
-    """One per event loop: a thread that waits on fds and reports them ready, once each."""
+    """One per event loop: a thread that waits on fds and reports each ready fd once to the
+    callbacks registered for it. The thread exits when nothing is watched (so it never
+    outlives its loop) and is started again on demand."""
 
     _by_loop = weakref.WeakKeyDictionary()
     _lock = threading.Lock()
@@ -37,48 +39,67 @@ class _Waker:
     def for_loop(cls, loop):
         with cls._lock:
             w = cls._by_loop.get(loop)
-            if w is None or w._closed:
+            if w is None:
                 w = cls._by_loop[loop] = cls(loop)
             return w
 
     def __init__(self, loop):
         self._loop = loop
-        self._watch = {}              # fd -> callback (one-shot)
+        self._watch = {}              # fd -> [callbacks] (one-shot)
         self._mutex = threading.Lock()
-        self._closed = False
+        self._thread = None
         self._r, self._w = os.pipe()
         os.set_blocking(self._r, False)
         os.set_blocking(self._w, False)
-        self._thread = threading.Thread(target=self._run, name="zmqx-asyncio-waker", daemon=True)
-        self._thread.start()
+        weakref.finalize(self, _close_fds, self._r, self._w)
 
     def watch(self, fd, callback):
         with self._mutex:
-            new = fd not in self._watch
-            self._watch[fd] = callback
-        if new:
-            try:
-                os.write(self._w, b"x")
-            except BlockingIOError:
-                pass        # already awake
+            cbs = self._watch.setdefault(fd, [])
+            if callback not in cbs:
+                cbs.append(callback)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="zmqx-asyncio-waker",
+                                                daemon=True)
+                self._thread.start()
+                return
+        try:
+            os.write(self._w, b"x")   # make the thread re-read the set
+        except BlockingIOError:
+            pass
 
-    def unwatch(self, fd):
+    def unwatch(self, fd, callback=None):
         with self._mutex:
-            self._watch.pop(fd, None)
+            cbs = self._watch.get(fd)
+            if cbs is None:
+                return
+            if callback is None:
+                del self._watch[fd]
+            elif callback in cbs:
+                cbs.remove(callback)
+                if not cbs:
+                    del self._watch[fd]
+        try:
+            os.write(self._w, b"x")
+        except BlockingIOError:
+            pass
 
     def _run(self):
-        while not self._closed:
+        while True:
+            with self._mutex:
+                if not self._watch or self._loop.is_closed():
+                    self._thread = None
+                    return
+                fds = list(self._watch)
             p = select.poll()
             p.register(self._r, select.POLLIN)
-            with self._mutex:
-                fds = list(self._watch)
             for fd in fds:
                 try:
                     p.register(fd, select.POLLIN)
                 except (OSError, ValueError):
                     pass
             try:
-                ready = p.poll(1000)
+                ready = p.poll(200)
             except InterruptedError:
                 continue
             fire = []
@@ -90,20 +111,21 @@ class _Waker:
                         except BlockingIOError:
                             pass
                         continue
-                    cb = self._watch.pop(fd, None)
-                    if cb is not None:
-                        fire.append(cb)
+                    fire.extend(self._watch.pop(fd, ()))
             if fire:
-                if self._loop.is_closed():
-                    self._closed = True
-                    break
                 try:
                     self._loop.call_soon_threadsafe(_fire_all, fire)
                 except RuntimeError:          # the loop was closed meanwhile
-                    self._closed = True
-                    break
-        os.close(self._r)
-        os.close(self._w)
+                    with self._mutex:
+                        self._watch.clear()
+
+
+def _close_fds(*fds):
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
 
 
 def _fire_all(callbacks):
@@ -122,8 +144,11 @@ class Socket(_zmq.Socket):
 
     # -- plumbing ------------------------------------------------------------
     def _loop_waker(self):
-        if self._waker is None:
-            self._waker = _Waker.for_loop(asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
+        if self._waker is None or self._waker._loop is not loop:
+            # first use, or the socket moved to another event loop
+            self._waker = _Waker.for_loop(loop)
+            self._watching = False
         return self._waker
 
     def _watch(self):
@@ -141,8 +166,8 @@ class Socket(_zmq.Socket):
             return _zmq.Socket.send(self, args[0], flags, *args[2:])
         if kind == _SEND_MULTIPART:
             return _zmq.Socket.send_multipart(self, args[0], flags, *args[2:])
-        # poll: args = (None, flags)
-        ev = _zmq.Socket.poll(self, 0, args[1])
+        # poll: args = (None, 0, poll flags)
+        ev = _zmq.Socket.poll(self, 0, args[2])
         if not ev:
             raise Again()
         return ev
@@ -160,7 +185,7 @@ class Socket(_zmq.Socket):
             fut, kind, args = self._waiters.popleft()
             if fut.done():            # cancelled or timed out: it must not take a message
                 continue
-            is_in = kind in (_RECV, _RECV_MULTIPART) or (kind == _POLL and args[1] & POLLIN)
+            is_in = kind in (_RECV, _RECV_MULTIPART) or (kind == _POLL and args[2] & POLLIN)
             if (is_in and blocked_in) or (not is_in and blocked_out):
                 pending.append((fut, kind, args))
                 continue
@@ -190,8 +215,8 @@ class Socket(_zmq.Socket):
     def _queue(self, kind, args, timeout_opt):
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
-        if not self._waiters:
-            # the fast path: no future waits ahead of us, so just try
+        if not self._waiters or args[1] & DONTWAIT:
+            # the fast path: no future waits ahead of us (or NOBLOCK), so just try
             try:
                 fut.set_result(self._attempt(kind, args))
                 return fut
@@ -229,7 +254,7 @@ class Socket(_zmq.Socket):
             fut = loop.create_future()
             fut.set_result(ev)
             return fut
-        fut = self._queue(_POLL, (None, flags), None)
+        fut = self._queue(_POLL, (None, 0, flags), None)
         if timeout is not None and timeout >= 0:
             loop.call_later(timeout / 1000.0, _resolve, fut, 0)
         return fut
@@ -263,7 +288,7 @@ class Socket(_zmq.Socket):
     def close(self, linger=None):
         if not self.closed:
             if self._waker is not None:
-                self._waker.unwatch(self._signaler_fd())
+                self._waker.unwatch(self._signaler_fd(), self._on_ready)
             super().close(linger)
             for fut, _, _ in self._waiters:
                 if not fut.done():
@@ -312,7 +337,7 @@ class Poller(_zmq.Poller):
 
         def finish(result):
             for fd in watched:
-                waker.unwatch(fd)
+                waker.unwatch(fd, check)
             if not fut.done():
                 fut.set_result(result)
 

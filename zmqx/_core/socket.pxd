@@ -96,6 +96,8 @@ cdef class Socket:
     cdef int _recv_msg(self, zx_msg *m, int flags) except -1
     cdef int _poll_events(self) except -1
     cdef int _try_recv(self, zx_msg *m) except -1
+    cdef object _recv_one(self, int flags, bint copy)
+    cdef object _send_one(self, object data, int flags, bint copy, bint track)
     cdef int _sync_fd(self) except -1
     cdef bint _in_ready(self) noexcept
     cdef bint _poll_events_in(self) except -1

@@ -699,6 +699,9 @@ cdef class Socket:
 
     def send(self, data, int flags=0, copy=True, track=False, routing_id=None, group=None):
         """Send one frame: bytes, any contiguous buffer, or a Frame."""
+        return self._send_one(data, flags, copy, track)
+
+    cdef object _send_one(self, object data, int flags, bint copy, bint track):
         cdef zx_msg m
         cdef Py_buffer view
         cdef zx_block *b
@@ -737,6 +740,9 @@ cdef class Socket:
 
     def recv(self, int flags=0, copy=True, track=False):
         """Receive one frame: bytes (copy=True) or a Frame over the received buffer."""
+        return self._recv_one(flags, copy)
+
+    cdef object _recv_one(self, int flags, bint copy):
         cdef zx_msg m
         cdef object out
         zx_msg_init(&m)
@@ -765,14 +771,14 @@ cdef class Socket:
             raise ValueError("empty multipart message")
         last = None
         for i in range(n - 1):
-            self.send(parts[i], flags | F_SNDMORE, copy=copy, track=track)
-        return self.send(parts[n - 1], flags & ~F_SNDMORE, copy=copy, track=track)
+            self._send_one(parts[i], flags | F_SNDMORE, copy, track)
+        return self._send_one(parts[n - 1], flags & ~F_SNDMORE, copy, track)
 
     def recv_multipart(self, int flags=0, copy=True, track=False):
         """Receive every frame of one message."""
-        parts = [self.recv(flags, copy=copy, track=track)]
+        parts = [self._recv_one(flags, copy)]
         while self.rcvmore:
-            parts.append(self.recv(flags, copy=copy, track=track))
+            parts.append(self._recv_one(flags, copy))
         return parts
 
     def poll(self, timeout=None, int flags=P_POLLIN):
