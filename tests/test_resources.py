@@ -13,7 +13,6 @@ import pytest
 
 import zmqx
 from zmqx._core.msg import _drain_release_queue
-from zmqx._core.zmtp import encode_frame
 
 pytestmark = [
     pytest.mark.timeout(60),

@@ -75,8 +75,9 @@ def _format_tcp(family, ip, port):
     return f"tcp://{ip}:{port}"
 
 
-def bind_tcp(address, ipv6=False, backlog=100):
-    """Returns (fd, last_endpoint)."""
+def bind_tcp(address, ipv6=False, backlog=100, sndbuf=-1, rcvbuf=-1):
+    """Returns (fd, last_endpoint). Socket buffers are set before listen(), as libzmq
+    does: accepted connections inherit them and agree a matching TCP window scale."""
     host, port = _split_host_port(address)
     port = _port(port, True)
     family, ip = _resolve(host, port, ipv6, True)
@@ -86,6 +87,10 @@ def bind_tcp(address, ipv6=False, backlog=100):
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if family == socket.AF_INET6:
             s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if ipv6 else 1)
+        if sndbuf > 0:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
+        if rcvbuf > 0:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         s.bind((ip, port))
         s.listen(backlog)
         s.setblocking(False)

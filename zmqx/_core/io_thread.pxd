@@ -83,6 +83,7 @@ cdef struct zx_session:
     zx_msg big
     uint64_t big_filled
     bint big_active
+    bint big_command               # the large frame being read is a command
     bint in_blocked
     bint in_more
     # output

@@ -564,7 +564,16 @@ cdef void _session_input(zx_session *s, bint do_read) noexcept nogil:
             s.big_filled += n
             if s.big_filled == s.big.size:
                 s.big_active = False
-                if _deliver(s, &s.big) < 0:
+                if s.big_command:
+                    s.big_command = False
+                    rc = _session_command(s, zx_msg_data(&s.big), s.big.size)
+                    zx_msg_close(&s.big)
+                    if s.dead:
+                        return
+                    if rc < 0:
+                        _session_fail(s)
+                        return
+                elif _deliver(s, &s.big) < 0:
                     _session_fail(s)
                     return
                 zx_pipe_flush(zx_link_out(s.link, 1), s.link)
@@ -611,8 +620,17 @@ cdef int _session_decode(zx_session *s) noexcept nogil:
         if flags & ZX_FLAG_COMMAND:
             if size + hdrlen > avail:
                 if size + hdrlen > ZX_RBUF_SIZE:
-                    result = -1
-                    break
+                    # a command larger than the buffer (a long SUBSCRIBE topic): read it
+                    # into its own block, then handle it
+                    if zx_msg_init_size(&s.big, size) < 0:
+                        result = -1
+                        break
+                    memcpy(zx_msg_data(&s.big), p + hdrlen, avail - hdrlen)
+                    s.big_filled = avail - hdrlen
+                    s.big.flags = 0
+                    s.big_command = True
+                    s.big_active = True
+                    s.rstart = s.rend
                 break
             if _session_command(s, p + hdrlen, size) < 0:
                 result = -1
@@ -797,7 +815,8 @@ cdef void _session_fill(zx_session *s) noexcept nogil:
     cdef zx_msg m
     cdef unsigned char hdr[9]
     cdef size_t hl
-    while s.iov_n < ZX_IOV_MAX - 2 and s.stage_len + 9 + SMALL_BODY <= ZX_STAGE_SIZE:
+    # room for the largest piece one message stages: header, command name, small body
+    while s.iov_n < ZX_IOV_MAX - 4 and s.stage_len + 64 + SMALL_BODY <= ZX_STAGE_SIZE:
         if not zx_pipe_read(outp, &m, s.link):
             s.out_idle = True
             return
@@ -912,8 +931,8 @@ cdef void _session_close_fd(zx_session *s) noexcept nogil:
         close(s.fd)
     s.fd = -1
     s.events = -1
-    if s.big_active:
-        s.big_active = False
+    s.big_active = False
+    s.big_command = False
     zx_msg_close(&s.big)
     if s.rbuf != NULL:
         zx_block_unref(s.rbuf)

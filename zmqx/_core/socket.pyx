@@ -486,7 +486,7 @@ cdef class Socket:
             self._hiccup(s.link)
         elif t == ZX_ROUTER:
             _router_attach(self, idx)
-        if self.probe_router and (t == ZX_ROUTER or t == ZX_DEALER):
+        if self.probe_router and (t == ZX_ROUTER or t == ZX_DEALER or t == ZX_REQ):
             zx_msg_init(&m)
             self._write_slot(idx, &m, False)
         return 0
@@ -817,7 +817,8 @@ cdef class Socket:
             return
         unlink = None
         if transport == "tcp":
-            fd, last = _endpoint.bind_tcp(address, bool(self.ipv6), self.backlog)
+            fd, last = _endpoint.bind_tcp(address, bool(self.ipv6), self.backlog,
+                                          self.opts.sndbuf, self.opts.rcvbuf)
         else:
             fd, last, unlink = _endpoint.bind_ipc(address, self.backlog)
         try:
@@ -1004,8 +1005,9 @@ cdef class Socket:
     cdef int _accept_inproc_link(self, zx_link *link, Socket peer) except -1:
         # complete a link that `peer` created (peer is side 0, we are side 1)
         link.socktype[1] = self.socket_type
-        memcpy(link.rid[1], self.opts.identity, self.opts.identity_len)
-        link.rid_len[1] = self.opts.identity_len
+        if not link.rid_fixed[1]:          # unless the connecter named us itself
+            memcpy(link.rid[1], self.opts.identity, self.opts.identity_len)
+            link.rid_len[1] = self.opts.identity_len
         if peer.opts.sndhwm and self.opts.rcvhwm:
             zx_pipe_set_hwm(&link.pipes[0], peer.opts.sndhwm + self.opts.rcvhwm)
         else:
@@ -1039,6 +1041,11 @@ cdef class Socket:
         link.rid_len[0] = self.opts.identity_len
         connect_rid = self.connect_rid
         self.connect_rid = None
+        if connect_rid is not None:
+            # our name for the peer overrides the one it announces
+            memcpy(link.rid[1], <char *>connect_rid, len(connect_rid))
+            link.rid_len[1] = len(connect_rid)
+            link.rid_fixed[1] = True
         with ctx._lock:
             ref = ctx._inproc.get(name)
             binder = ref() if ref is not None else None
@@ -1048,10 +1055,6 @@ cdef class Socket:
             self._connect_to_binder(link, binder)
         else:
             self._add_slot(link, 0, False)
-        if connect_rid is not None:
-            # our name for the peer overrides the one it announces
-            memcpy(link.rid[1], <char *>connect_rid, len(connect_rid))
-            link.rid_len[1] = len(connect_rid)
 
     cdef int _connect_to_binder(self, zx_link *link, Socket binder) except -1:
         binder._accept_inproc_link(link, self)

@@ -90,7 +90,7 @@ cdef int _pub_send(Socket self, zx_msg *m, bint more) except -1:
             if s.matched and not zx_pipe_check_write(zx_link_out(s.link, s.side)):
                 s.matched = False
                 full = True
-        if full and self.xpub_nodrop and self.socket_type == ZX_XPUB:
+        if full and self.xpub_nodrop:
             return 0
     for i in range(self.nslots):
         if self.slots[i].matched:
@@ -138,9 +138,12 @@ cdef int _sub_set(Socket self, bint subscribe, bytes topic) except -1:
 
 
 cdef int _sub_recv(Socket self, zx_msg *m) except -1:
-    # drop whole messages whose first frame matches no subscription
+    # SUB drops whole messages whose first frame matches no subscription; XSUB filters
+    # nothing (libzmq's options.filter), its upstream PUB already did
     cdef int idx
     cdef bint starting
+    if self.socket_type == ZX_XSUB:
+        return self._fq_read(m, &idx)
     while True:
         starting = self.cur_in < 0
         if not self._fq_read(m, &idx):
