@@ -19,7 +19,16 @@ import threading
 import weakref
 
 import zmqx as _zmq
-from zmqx.constants import DONTWAIT, POLLIN, POLLOUT, RCVTIMEO, SNDTIMEO
+from zmqx.constants import POLLIN as _POLLIN_E, RCVTIMEO, SNDTIMEO
+
+# plain ints: IntFlag arithmetic costs more than the operations it decorates
+DONTWAIT = 1
+POLLIN = int(_POLLIN_E)
+_get_running_loop = asyncio.get_running_loop
+_core_recv = _zmq.Socket.recv
+_core_recv_multipart = _zmq.Socket.recv_multipart
+_core_send = _zmq.Socket.send
+_core_send_multipart = _zmq.Socket.send_multipart
 from zmqx.error import Again, ZMQError
 
 __all__ = ["Context", "Socket", "Poller"]
@@ -159,13 +168,13 @@ class Socket(_zmq.Socket):
     def _attempt(self, kind, args):
         flags = args[1] | DONTWAIT
         if kind == _RECV:
-            return _zmq.Socket.recv(self, flags, *args[2:])
+            return _core_recv(self, flags, args[2], args[3])
         if kind == _RECV_MULTIPART:
-            return _zmq.Socket.recv_multipart(self, flags, *args[2:])
+            return _core_recv_multipart(self, flags, args[2], args[3])
         if kind == _SEND:
-            return _zmq.Socket.send(self, args[0], flags, *args[2:])
+            return _core_send(self, args[0], flags, args[2], args[3])
         if kind == _SEND_MULTIPART:
-            return _zmq.Socket.send_multipart(self, args[0], flags, *args[2:])
+            return _core_send_multipart(self, args[0], flags, args[2], args[3])
         # poll: args = (None, 0, poll flags)
         ev = _zmq.Socket.poll(self, 0, args[2])
         if not ev:
@@ -213,7 +222,7 @@ class Socket(_zmq.Socket):
                 fut.set_exception(exc)
 
     def _queue(self, kind, args, timeout_opt):
-        loop = asyncio.get_running_loop()
+        loop = _get_running_loop()
         fut = loop.create_future()
         if not self._waiters or args[1] & DONTWAIT:
             # the fast path: no future waits ahead of us (or NOBLOCK), so just try
@@ -236,16 +245,41 @@ class Socket(_zmq.Socket):
 
     # -- the API ---------------------------------------------------------------
     def recv(self, flags=0, copy=True, track=False):
-        return self._queue(_RECV, (None, flags, copy, track), RCVTIMEO)
+        if not self._waiters:
+            # hot path: a message is usually there already
+            fut = _get_running_loop().create_future()
+            try:
+                fut.set_result(_core_recv(self, int(flags) | DONTWAIT, copy, track))
+                return fut
+            except Again:
+                if flags & DONTWAIT:
+                    fut.set_exception(Again())
+                    return fut
+            except Exception as e:
+                fut.set_exception(e)
+                return fut
+        return self._queue(_RECV, (None, int(flags), copy, track), RCVTIMEO)
 
     def recv_multipart(self, flags=0, copy=True, track=False):
-        return self._queue(_RECV_MULTIPART, (None, flags, copy, track), RCVTIMEO)
+        return self._queue(_RECV_MULTIPART, (None, int(flags), copy, track), RCVTIMEO)
 
     def send(self, data, flags=0, copy=True, track=False, **kwargs):
-        return self._queue(_SEND, (data, flags, copy, track), SNDTIMEO)
+        if not self._waiters:
+            fut = _get_running_loop().create_future()
+            try:
+                fut.set_result(_core_send(self, data, int(flags) | DONTWAIT, copy, track))
+                return fut
+            except Again:
+                if flags & DONTWAIT:
+                    fut.set_exception(Again())
+                    return fut
+            except Exception as e:
+                fut.set_exception(e)
+                return fut
+        return self._queue(_SEND, (data, int(flags), copy, track), SNDTIMEO)
 
     def send_multipart(self, msg_parts, flags=0, copy=True, track=False, **kwargs):
-        return self._queue(_SEND_MULTIPART, (list(msg_parts), flags, copy, track), SNDTIMEO)
+        return self._queue(_SEND_MULTIPART, (list(msg_parts), int(flags), copy, track), SNDTIMEO)
 
     def poll(self, timeout=None, flags=POLLIN):
         loop = asyncio.get_running_loop()
@@ -254,7 +288,7 @@ class Socket(_zmq.Socket):
             fut = loop.create_future()
             fut.set_result(ev)
             return fut
-        fut = self._queue(_POLL, (None, 0, flags), None)
+        fut = self._queue(_POLL, (None, 0, int(flags)), None)
         if timeout is not None and timeout >= 0:
             loop.call_later(timeout / 1000.0, _resolve, fut, 0)
         return fut

@@ -42,6 +42,7 @@ ctypedef struct zx_opts:
     int heartbeat_ttl
     int heartbeat_timeout
     int connect_timeout
+    int probe_router
     int immediate
     unsigned char identity[256]
     size_t identity_len

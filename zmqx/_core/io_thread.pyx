@@ -741,6 +741,11 @@ cdef int _session_handshake_done(zx_session *s) noexcept nogil:
         link.user = s.endpoint_id
         zx_link_set_waker(link, 1, zx_io_wake, s.io, NULL)
         s.link = link
+        if s.is_connect and s.opts.probe_router:
+            # libzmq queues the probe at connect(); a link born at the handshake sends it
+            # here, before the socket has even seen the link
+            _stage_raw(s, <const unsigned char *>"\x00\x00", 2)
+            link.probed = True
         zx_mailbox_post(&s.sb.mb, ZX_CMD_ATTACH, link, 0)
     else:
         _link_set_peer(s, s.link)

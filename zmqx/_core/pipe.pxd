@@ -226,6 +226,7 @@ ctypedef struct zx_link:
     unsigned char rid[2][256]      # routing id announced by each side (Identity)
     size_t rid_len[2]
     bint rid_fixed[2]              # rid[s] was given by CONNECT_ROUTING_ID, not announced
+    bint probed                    # the session already sent PROBE_ROUTER's empty message
     void *owner[2]                 # opaque per-side owner (session in the I/O thread)
     zx_release_fn release[2]       # drops each side's waker arg when the link dies
     void *release_arg[2]

@@ -486,7 +486,8 @@ cdef class Socket:
             self._hiccup(s.link)
         elif t == ZX_ROUTER:
             _router_attach(self, idx)
-        if self.probe_router and (t == ZX_ROUTER or t == ZX_DEALER or t == ZX_REQ):
+        if self.probe_router and (t == ZX_ROUTER or t == ZX_DEALER or t == ZX_REQ) \
+                and not s.link.probed:
             zx_msg_init(&m)
             self._write_slot(idx, &m, False)
         return 0
@@ -1264,6 +1265,7 @@ cdef class Socket:
             self.router_handover = bool(optval)
         elif option == O_PROBE_ROUTER and self.socket_type in (ZX_ROUTER, ZX_DEALER, ZX_REQ):
             self.probe_router = bool(optval)
+            self.opts.probe_router = 1 if optval else 0
         elif option == O_REQ_CORRELATE and self.socket_type == ZX_REQ:
             self.req_correlate = bool(optval)
         elif option == O_REQ_RELAXED and self.socket_type == ZX_REQ:

@@ -22,7 +22,8 @@ cdef int _write_bytes(Socket self, int idx, bytes data, bint more) except -1:
 
 
 cdef int _req_send(Socket self, zx_msg *m, bint more) except -1:
-    cdef int idx
+    cdef int idx, k
+    cdef zx_msg stale
     if not self.req_body_started:
         if self.req_waiting:
             if not self.req_relaxed:
@@ -33,6 +34,12 @@ cdef int _req_send(Socket self, zx_msg *m, bint more) except -1:
         idx = self._pick_out()
         if idx < 0:
             return 0
+        # as libzmq: a new request eats every message already queued, so an old stray
+        # reply can never pass for the answer to this one
+        while self.cur_in >= 0 or self._fq_read(&stale, &k):
+            if self.cur_in >= 0:
+                self._fq_read(&stale, &k)
+            zx_msg_close(&stale)
         if self.req_correlate:
             self.req_id += 1
             _write_bytes(self, idx, (<object>self.req_id).to_bytes(4, "big"), True)
