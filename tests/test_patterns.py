@@ -12,7 +12,6 @@ connection (ZeroMQ keeps order per connection), or a bounded probe loop for PUB/
 "slow joiner". Nothing sleeps."""
 import contextlib
 import errno
-import os
 import socket
 import time
 
@@ -238,8 +237,8 @@ def test_subscribe_str_bytes_and_setsockopt(ctx, endpoint, pub_binds):
 
 
 def test_subscribe_int_is_a_type_error(ctx, ipc_dir):
-    """pyzmq raises TypeError for a non-bytes topic. bytes(12) would silently subscribe
-    to twelve NUL bytes instead."""
+    """pyzmq raises TypeError for a non-bytes topic. Regression (before b3355e1):
+    bytes(12) silently subscribed to twelve NUL bytes instead."""
     pub, addr = bound(ctx, zmqx.PUB, endpoint_for("inproc", ipc_dir))
     sub = connected(ctx, zmqx.SUB, addr)
     with pytest.raises(TypeError):
@@ -543,9 +542,10 @@ def test_xsub_to_xpub_subscriptions_and_user_messages(ctx, endpoint, pub_binds):
 def test_queued_long_subscriptions_arrive_intact(ctx, transport, ipc_dir):
     """Subscriptions queued before the connection exists go out in one write batch:
     30 topics of 2048 bytes, a filler, one more 2048-byte topic. With the batch 2058 to
-    2066 bytes short of its 64 KiB stage, the SUBSCRIBE header was staged and its topic
-    silently dropped (9 + 2048 reserved per message, 9 + 10 + 2048 needed), corrupting
-    the stream (see test_patterns_interop.py for a libzmq peer)."""
+    2066 bytes short of its 64 KiB stage, the SUBSCRIBE header must not be staged
+    without its topic. Regression (3d6343f and before): 9 + 2048 bytes were reserved per
+    message but a SUBSCRIBE needs 9 + 10 + 2048; the topic was silently dropped after
+    its header, corrupting the stream (see test_patterns_interop.py: libzmq peer)."""
     for filler in (1443, 1446, 1449):
         addr = dead_endpoint(transport, ipc_dir)
         xsub = sock(ctx, zmqx.XSUB, reconnect_ivl=20)
@@ -584,7 +584,8 @@ def test_xpub_welcome_message(ctx, endpoint, pub_binds):
 def test_xsub_receives_welcome_message_unfiltered(ctx, endpoint):
     """libzmq's XSUB does not filter what arrives (only SUB does): a proxy's XSUB
     frontend passes an upstream XPUB's welcome message on (pyzmq 27.3: the XSUB gets
-    b"W-hello" without any subscription matching it). zmqx's XSUB filters it out."""
+    b"W-hello" without any subscription matching it). Regression (3d6343f and before):
+    zmqx's XSUB filtered like a SUB and dropped it."""
     xpub, addr = bound(ctx, zmqx.XPUB, endpoint)
     xpub.setsockopt(zmqx.XPUB_WELCOME_MSG, b"W-hello")
     xsub = connected(ctx, zmqx.XSUB, addr)
@@ -670,8 +671,9 @@ def test_xpub_nodrop_raises_again_at_hwm(ctx, endpoint):
 
 def test_pub_honours_xpub_nodrop_like_libzmq(ctx, ipc_dir):
     """libzmq's PUB is an XPUB: it accepts XPUB_NODROP and then raises Again at HWM
-    (pyzmq 27.3 / libzmq 4.3.5: Again after 10 sends with HWM 5+5 over inproc). zmqx
-    accepts the option on a PUB but ignores it and silently drops."""
+    (pyzmq 27.3 / libzmq 4.3.5: Again after 10 sends with HWM 5+5 over inproc).
+    Regression (3d6343f and before): zmqx accepted the option on a PUB, ignored it and
+    dropped."""
     pub, addr = bound(ctx, zmqx.PUB, endpoint_for("inproc", ipc_dir), xpub_nodrop=1,
                       sndhwm=5)
     assert pub.getsockopt(zmqx.XPUB_NODROP) == 1
@@ -918,25 +920,58 @@ def test_req_correlate_ignores_stale_replies(ctx, endpoint):
     assert req.recv() == b"answer to r4"
 
 
-def test_req_without_correlate_rejects_reply_from_other_peer(ctx, transport, ipc_dir):
-    """A REQ accepts its reply only from the peer it asked."""
+def test_req_accepts_reply_only_from_the_peer_it_asked(ctx, transport, ipc_dir):
     r1, a1 = bound(ctx, zmqx.ROUTER, endpoint_for(transport, ipc_dir))
     r2, a2 = bound(ctx, zmqx.ROUTER, endpoint_for(transport, ipc_dir))
     req = sock(ctx, zmqx.REQ, routing_id=b"R")
     req.connect(a1)
     req.connect(a2)
-    req.send(b"q")
     poller = zmqx.Poller()
     poller.register(r1, zmqx.POLLIN)
     poller.register(r2, zmqx.POLLIN)
-    (asked,) = dict(poller.poll(WAIT_MS))
-    other = r2 if asked is r1 else r1
-    assert asked.recv_multipart() == [b"R", b"", b"q"]
-    # the other ROUTER learns the REQ's id only once its connection is up: make sure it
-    # is, by making the REQ talk to it next
-    other.send_multipart([b"R", b"", b"impostor"])            # may or may not be routable
-    asked.send_multipart([b"R", b"", b"genuine"])
-    assert req.recv() == b"genuine"
+    req.send(b"q1")
+    (first,) = dict(poller.poll(WAIT_MS))
+    assert first.recv_multipart() == [b"R", b"", b"q1"]
+    first.send_multipart([b"R", b"", b"a1"])
+    assert req.recv() == b"a1"
+    req.send(b"q2")                               # round-robin: the other ROUTER
+    (second,) = dict(poller.poll(WAIT_MS))
+    assert second is not first
+    assert second.recv_multipart() == [b"R", b"", b"q2"]
+    first.send_multipart([b"R", b"", b"stray from the first"])   # routable, not asked
+    second.send_multipart([b"R", b"", b"a2"])
+    assert req.recv() == b"a2"
+
+
+@pytest.mark.parametrize("stale_from", ["other peer", "same peer"])
+def test_req_discards_stale_replies_on_new_request(ctx, ipc_dir, stale_from):
+    """libzmq's REQ drops every message already queued when a new request begins
+    (req.cpp: "REQ sends request to A, A replies, B replies too ... An hour later REQ
+    sends a request to B. B's old reply is used."). pyzmq 27.3 answers q3 with b"a3";
+    zmqx (3987474) hands out the stale message as the reply to the new request.
+    inproc only: there the stale message is queued at the REQ as soon as it is sent
+    (over ipc/tcp it could still be in flight, for libzmq too)."""
+    r1, a1 = bound(ctx, zmqx.ROUTER, endpoint_for("inproc", ipc_dir))
+    r2, a2 = bound(ctx, zmqx.ROUTER, endpoint_for("inproc", ipc_dir))
+    req = sock(ctx, zmqx.REQ, routing_id=b"R")
+    req.connect(a1)
+    req.connect(a2)
+    req.send(b"q1")
+    assert r1.recv_multipart() == [b"R", b"", b"q1"]
+    r1.send_multipart([b"R", b"", b"a1"])
+    if stale_from == "same peer":
+        r1.send_multipart([b"R", b"", b"a1 again"])      # a buggy server answers twice
+    assert req.recv() == b"a1"
+    req.send(b"q2")
+    assert r2.recv_multipart() == [b"R", b"", b"q2"]
+    if stale_from == "other peer":
+        r1.send_multipart([b"R", b"", b"stray"])          # r1 wasn't asked
+    r2.send_multipart([b"R", b"", b"a2"])
+    assert req.recv() == b"a2"
+    req.send(b"q3")                                       # round-robin: r1 again
+    assert r1.recv_multipart() == [b"R", b"", b"q3"]
+    r1.send_multipart([b"R", b"", b"a3"])
+    assert req.recv() == b"a3"
 
 
 # ================================================================ DEALER/ROUTER
@@ -1059,6 +1094,10 @@ def test_router_handover(ctx, endpoint, handover):
         router.send_multipart([b"X", b"to-new"])
         assert d2.recv() == b"to-new"
         assert_quiet(d1)
+        d1.send(b"late from the old one")                         # cut off: not delivered
+        d2.send(b"more from the new one")
+        assert router.recv_multipart() == [b"X", b"more from the new one"]
+        assert_quiet(router, 50)
     else:
         assert_quiet(router)                                       # d2 is refused
         router.send_multipart([b"X", b"to-old"])
@@ -1069,7 +1108,9 @@ def test_router_handover(ctx, endpoint, handover):
 @pytest.mark.parametrize("peer", ["ROUTER", "DEALER"])
 def test_connect_routing_id(ctx, endpoint, peer):
     """A connecting ROUTER names its peer with CONNECT_ROUTING_ID; the peer probes on
-    connection so the ROUTER knows when it is routable."""
+    connection so the ROUTER knows when it is routable. Regression (3d6343f and
+    before): over inproc the route was registered under the peer's announced (or a
+    generated) id, before CONNECT_ROUTING_ID was applied."""
     b, addr = bound(ctx, getattr(zmqx, peer), endpoint, routing_id=b"announced",
                     probe_router=1)
     a = sock(ctx, zmqx.ROUTER, routing_id=b"A")
@@ -1110,9 +1151,22 @@ def test_probe_router(ctx, endpoint, binder):
     assert router.recv_multipart() == [b"P", b"then"]
 
 
+@pytest.mark.parametrize("transport", ["ipc", "tcp"])
+def test_connecting_router_probes_without_further_calls(ctx, transport, ipc_dir):
+    """libzmq (pyzmq 27.3) queues a connecting ROUTER's probe at connect(): the bound
+    peer receives [b"A", b""] while the app only waits on the bound socket. zmqx
+    (3987474) attaches a connecting ROUTER's link when the handshake completes and
+    writes the probe only when the app next calls into that ROUTER: nothing arrives."""
+    bnd, addr = bound(ctx, zmqx.ROUTER, endpoint_for(transport, ipc_dir), rcvtimeo=1000)
+    conn = sock(ctx, zmqx.ROUTER, routing_id=b"A", probe_router=1)
+    conn.connect(addr)
+    assert bnd.recv_multipart() == [b"A", b""]
+
+
 def test_req_probe_router_like_libzmq(ctx, ipc_dir):
     """libzmq's REQ is a DEALER underneath and honours PROBE_ROUTER (pyzmq 27.3: the
-    ROUTER receives [b"P", b""]). zmqx accepts the option on a REQ but sends no probe."""
+    ROUTER receives [b"P", b""]). Regression (3d6343f and before): zmqx accepted the
+    option on a REQ but sent no probe."""
     router, addr = bound(ctx, zmqx.ROUTER, endpoint_for("inproc", ipc_dir))
     req = connected(ctx, zmqx.REQ, addr, routing_id=b"P", probe_router=1)
     assert req.getsockopt(zmqx.PROBE_ROUTER) == 1
@@ -1529,8 +1583,9 @@ def test_socket_options_round_trip(ctx):
 def test_small_socket_buffers_keep_tcp_flowing(ctx, side):
     """SNDBUF/RCVBUF of 4 KiB: 20 x 16 KiB still flow at once (libzmq 4.3.5 through
     pyzmq: ~3 ms either way). libzmq sets the buffers on the listening socket before
-    listen(); setting them on an accepted connection after the TCP handshake (window
-    scale already agreed) leaves Linux stalling on zero-window probes: seconds."""
+    listen(). Regression (3d6343f and before): zmqx set them on each accepted
+    connection after the TCP handshake (window scale already agreed), and Linux then
+    stalled on zero-window probes: 320 KiB took ~6.5 s."""
     bufs = dict(sndbuf=4096, rcvbuf=4096)
     pull, addr = bound(ctx, zmqx.PULL, "tcp://127.0.0.1:*",
                        **(bufs if side == "bound" else {}))

@@ -672,10 +672,11 @@ def test_dealer_dealer_across(ctx, zctx, wire_endpoint, zmqx_binds):
 def test_queued_long_subscriptions_reach_pyzmq_xpub_intact(ctx, zctx, transport, ipc_dir):
     """Subscriptions queued before the connection exists all go out in the first write
     batch once it does: 30 topics of 2048 bytes, a filler, another 2048-byte topic.
-    For fillers that leave the batch 2058..2066 bytes short of its 64 KiB stage, zmqx
-    staged the SUBSCRIBE header and then silently dropped the topic that no longer fit
-    (the stage reserves 9 + 2048 bytes per message, a SUBSCRIBE needs 9 + 10 + 2048),
-    corrupting the stream: libzmq saw 31 subscriptions and nothing after them."""
+    Regression (3d6343f and before): for fillers that left the batch 2058..2066 bytes
+    short of its 64 KiB stage, zmqx staged the SUBSCRIBE header and then silently
+    dropped the topic that no longer fit (9 + 2048 bytes reserved per message, a
+    SUBSCRIBE needs 9 + 10 + 2048), corrupting the stream: libzmq saw 31 subscriptions
+    and nothing after them."""
     for filler in (1443, 1446, 1449):
         if transport == "tcp":
             probe = socket.socket()
@@ -716,10 +717,10 @@ def _topic(size):
 @pytest.mark.parametrize("size", TOPIC_SIZES)
 def test_long_topic_from_pyzmq_sub(ctx, zctx, wire_endpoint, size):
     """SUBSCRIBE commands around the short/long frame boundary (a 246-byte topic makes
-    a 256-byte command) up to beyond 64 KiB. libzmq takes a 100000-byte topic from
-    libzmq; zmqx used to drop the connection for any command frame bigger than its
-    64 KiB read buffer (although its codec allows 1 MiB), so the subscriber was
-    disconnected over and over and never subscribed."""
+    a 256-byte command) up to beyond 64 KiB: libzmq takes a 100000-byte topic from
+    libzmq. Regression (3d6343f and before): zmqx dropped the connection for any
+    command frame bigger than its 64 KiB read buffer (although its codec allows
+    1 MiB), so the subscriber was disconnected over and over and never subscribed."""
     topic = _topic(size)
     xpub = zsock(ctx, "XPUB", rcvtimeo=1000)
     xpub.bind(wire_endpoint)

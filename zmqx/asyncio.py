@@ -161,9 +161,15 @@ class Socket(_zmq.Socket):
         return self._waker
 
     def _watch(self):
+        waker = self._loop_waker()
         if not self._watching and not self.closed:
             self._watching = True
-            self._loop_waker().watch(self._signaler_fd(), self._on_ready)
+            waker.watch(self._signaler_fd(), self._on_ready)
+
+    def _purge(self):
+        # futures that were cancelled or timed out no longer hold a place in the queue
+        while self._waiters and self._waiters[0][0].done():
+            self._waiters.popleft()
 
     def _attempt(self, kind, args):
         flags = args[1] | DONTWAIT
@@ -224,6 +230,7 @@ class Socket(_zmq.Socket):
     def _queue(self, kind, args, timeout_opt):
         loop = _get_running_loop()
         fut = loop.create_future()
+        self._purge()
         if not self._waiters or args[1] & DONTWAIT:
             # the fast path: no future waits ahead of us (or NOBLOCK), so just try
             try:
@@ -245,6 +252,8 @@ class Socket(_zmq.Socket):
 
     # -- the API ---------------------------------------------------------------
     def recv(self, flags=0, copy=True, track=False):
+        if self._waiters:
+            self._purge()
         if not self._waiters:
             # hot path: a message is usually there already
             fut = _get_running_loop().create_future()
@@ -264,6 +273,8 @@ class Socket(_zmq.Socket):
         return self._queue(_RECV_MULTIPART, (None, int(flags), copy, track), RCVTIMEO)
 
     def send(self, data, flags=0, copy=True, track=False, **kwargs):
+        if self._waiters:
+            self._purge()
         if not self._waiters:
             fut = _get_running_loop().create_future()
             try:
@@ -380,6 +391,9 @@ class Poller(_zmq.Poller):
             for obj, _flags in self.sockets:
                 if isinstance(obj, _zmq.Socket):
                     obj._drain_signaler()
+                    if isinstance(obj, Socket) and obj._waiters:
+                        # the drain may have taken the wake-up its own futures wait for
+                        loop.call_soon(obj._on_ready)
                     fd = obj._signaler_fd()
                 else:
                     fd = obj if isinstance(obj, int) else obj.fileno()
