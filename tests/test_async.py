@@ -439,6 +439,104 @@ def test_close_cancels_pending_futures(actx, endpoint):
     asyncio.run(main())
 
 
+def test_ctx_term_from_another_thread_fails_a_pending_recv(actx):
+    """A coroutine waiting in recv when another thread terminates the context gets
+    ContextTerminated, closes its socket, and term() returns."""
+    async def main():
+        pull = asock(actx, zmqx.PULL)
+        pull.bind(endpoint_for("tcp", None))
+        fut = pull.recv()
+        await settle()
+        assert not fut.done()
+        term = threading.Thread(target=actx.term, daemon=True)
+        term.start()
+        try:
+            with pytest.raises(zmqx.ContextTerminated):
+                await asyncio.wait_for(fut, WAIT)
+        finally:
+            pull.close()
+        return term
+
+    term = asyncio.run(main())
+    term.join(WAIT)
+    assert not term.is_alive() and actx.closed
+
+
+def test_event_loops_in_several_threads_at_once(actx):
+    """Each thread runs its own loop (and so its own waker) over its own sockets."""
+    NTHREADS, NMSG = 4, 200
+    results, errors = {}, []
+
+    def body(k):
+        async def main():
+            pull, push = pair_of(actx, zmqx.PULL, zmqx.PUSH, endpoint_for("inproc", None))
+            try:
+                async def reader():
+                    return [await pull.recv() for _ in range(NMSG)]
+
+                r = asyncio.ensure_future(reader())
+                await settle()
+                for i in range(NMSG):
+                    await push.send(b"%d/%d" % (k, i))
+                return await asyncio.wait_for(r, 20)
+            finally:
+                close_all(pull, push)
+
+        try:
+            results[k] = asyncio.run(main())
+        except BaseException as e:        # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=body, args=(k,)) for k in range(NTHREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+        assert not t.is_alive()
+    assert errors == []
+    for k in range(NTHREADS):
+        assert results[k] == [b"%d/%d" % (k, i) for i in range(NMSG)]
+
+
+def test_poll_pollout_waits_for_a_peer(actx):
+    async def main():
+        push = asock(actx, zmqx.PUSH)
+        push.bind(endpoint_for("tcp", None))
+        pull = asock(actx, zmqx.PULL)
+        try:
+            assert await push.poll(timeout=50, flags=zmqx.POLLOUT) == 0
+            fut = push.poll(timeout=int(WAIT * 1000), flags=zmqx.POLLOUT)
+            await settle()
+            assert not fut.done()
+            pull.connect(push.last_endpoint)
+            assert await asyncio.wait_for(fut, WAIT) == zmqx.POLLOUT
+            await push.send(b"x")
+            assert await asyncio.wait_for(pull.recv(), WAIT) == b"x"
+        finally:
+            close_all(push, pull)
+
+    asyncio.run(main())
+
+
+def test_send_multipart_blocked_at_hwm_is_delivered_whole_and_in_order(actx):
+    async def main():
+        pull = asock(actx, zmqx.PULL, rcvhwm=1)
+        pull.bind(endpoint_for("inproc", None))
+        push = asock(actx, zmqx.PUSH, sndhwm=1)
+        push.connect(pull.last_endpoint)
+        try:
+            futs = [push.send_multipart([b"%d" % i, b"a", b"b" * i]) for i in range(20)]
+            await settle()
+            assert not all(f.done() for f in futs), "HWM never blocked a send"
+            got = [await asyncio.wait_for(pull.recv_multipart(), WAIT) for _ in range(20)]
+            assert got == [[b"%d" % i, b"a", b"b" * i] for i in range(20)]
+            await asyncio.wait_for(asyncio.gather(*futs), WAIT)
+        finally:
+            close_all(pull, push)
+
+    asyncio.run(main())
+
+
 # ---------------------------------------------------------------- Poller
 
 def test_async_poller_over_two_sockets_and_a_pipe(actx, endpoint):
@@ -519,26 +617,34 @@ def test_async_poller_does_not_starve_a_pending_recv_on_the_same_socket(actx):
     asyncio.run(main())
 
 
-def test_recv_after_an_expired_recv_and_an_async_poller(actx):
-    """Sequential use: a recv that timed out (RCVTIMEO), then an async Poller over the
-    socket, then a recv with a message already queued must complete."""
-    async def main():
+@pytest.mark.parametrize("earlier", ["expired", "cancelled"])
+def test_recv_after_an_abandoned_recv_and_an_async_poller(actx, earlier):
+    """Sequential use: a recv that timed out (RCVTIMEO) or was cancelled, then a message
+    arrives and an async Poller reports it, then a recv must complete. (Repeated in fresh
+    loops: whether the waker thread sees the fd before the Poller drains it is a race.)"""
+    async def once(i):
         pull, push = pair_of(actx, zmqx.PULL, zmqx.PUSH, endpoint_for("inproc", None))
         try:
-            pull.rcvtimeo = 50
-            with pytest.raises(zmqx.Again):
-                await asyncio.wait_for(pull.recv(), WAIT)
-            pull.rcvtimeo = -1
+            if earlier == "expired":
+                pull.rcvtimeo = 50
+                with pytest.raises(zmqx.Again):
+                    await asyncio.wait_for(pull.recv(), WAIT)
+                pull.rcvtimeo = -1
+            else:
+                assert pull.recv().cancel()
             poller = zasync.Poller()
             poller.register(pull, zmqx.POLLIN)
-            pf = poller.poll(int(WAIT * 1000))
-            await push.send(b"queued")
-            assert await asyncio.wait_for(pf, WAIT) == [(pull, zmqx.POLLIN)]
-            assert await asyncio.wait_for(pull.recv(), WAIT) == b"queued"
+            await push.send(b"queued-%d" % i)
+            assert await asyncio.wait_for(poller.poll(int(WAIT * 1000)), WAIT) == [(pull, zmqx.POLLIN)]
+            try:
+                return await asyncio.wait_for(pull.recv(), 2.0)
+            except asyncio.TimeoutError:
+                return "recv never completed (a message was queued)"
         finally:
             close_all(pull, push)
 
-    asyncio.run(main())
+    for i in range(20):
+        assert asyncio.run(once(i)) == b"queued-%d" % i, f"iteration {i}"
 
 
 # ---------------------------------------------------------------- loops
@@ -773,6 +879,7 @@ def _parity_scenario(zmq, zasyncmod):
             await push.send(b"p")
             ready = await asyncio.wait_for(poller.poll(int(WAIT * 1000)), WAIT)
             out.append(("poller", [(s is pull, ev) for s, ev in ready]))
+            out.append(("after-poller", await asyncio.wait_for(pull.recv(), WAIT)))
             pending = pull.recv()
             pull.close(linger=0)
             await asyncio.sleep(0)

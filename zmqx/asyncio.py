@@ -165,6 +165,7 @@ class Socket(_zmq.Socket):
         if not self._watching and not self.closed:
             self._watching = True
             waker.watch(self._signaler_fd(), self._on_ready)
+            waker.watch(self._mailbox_fd(), self._on_ready)
 
     def _purge(self):
         # futures that were cancelled or timed out no longer hold a place in the queue
@@ -334,6 +335,7 @@ class Socket(_zmq.Socket):
         if not self.closed:
             if self._waker is not None:
                 self._waker.unwatch(self._signaler_fd(), self._on_ready)
+                self._waker.unwatch(self._mailbox_fd(), self._on_ready)
             super().close(linger)
             for fut, _, _ in self._waiters:
                 if not fut.done():
@@ -394,11 +396,12 @@ class Poller(_zmq.Poller):
                     if isinstance(obj, Socket) and obj._waiters:
                         # the drain may have taken the wake-up its own futures wait for
                         loop.call_soon(obj._on_ready)
-                    fd = obj._signaler_fd()
+                    fds = (obj._signaler_fd(), obj._mailbox_fd())
                 else:
-                    fd = obj if isinstance(obj, int) else obj.fileno()
-                watched.append(fd)
-                waker.watch(fd, check)
+                    fds = (obj if isinstance(obj, int) else obj.fileno(),)
+                for fd in fds:
+                    watched.append(fd)
+                    waker.watch(fd, check)
             # a message may have arrived between the check and the drain
             ready = _zmq.Poller.poll(self, 0)
             if ready:

@@ -54,7 +54,10 @@ class Context(_ContextCore):
 
     def socket(self, socket_type, socket_class=None, **kwargs):
         if self.closed:
-            raise ZMQError(_c.ENOTSUP)
+            if self._forked_child():
+                raise ZMQError(_c.ENOTSUP, "this Context was created before fork(): "
+                                           "create a new Context in the child process")
+            raise ZMQError(_c.ENOTSUP, "Context was terminated")
         cls = socket_class or self._socket_class
         s = cls(self, socket_type, **kwargs)
         for opt, value in self.sockopts.items():

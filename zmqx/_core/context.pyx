@@ -157,6 +157,9 @@ cdef class Context:
             raise ZMQError(EINVAL, "IO_THREADS must be set before the first tcp/ipc endpoint")
         self._io_threads = n
 
+    def _forked_child(self):
+        return self._pid != os.getpid()
+
     def _unbind_inproc(self, name, sock):
         with self._lock:
             ref = self._inproc.get(name)

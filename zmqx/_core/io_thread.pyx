@@ -740,19 +740,29 @@ cdef int _session_handshake_done(zx_session *s) noexcept nogil:
         link.owner[1] = s
         link.user = s.endpoint_id
         zx_link_set_waker(link, 1, zx_io_wake, s.io, NULL)
+        # the socket's side can be woken before it attaches the link
+        zx_sockbase_ref(s.sb)
+        zx_link_set_waker(link, 0, zx_sockbase_wake, s.sb, zx_sockbase_unref)
         s.link = link
         if s.is_connect and s.opts.probe_router:
             # libzmq queues the probe at connect(); a link born at the handshake sends it
             # here, before the socket has even seen the link
             _stage_raw(s, <const unsigned char *>"\x00\x00", 2)
             link.probed = True
-        zx_mailbox_post(&s.sb.mb, ZX_CMD_ATTACH, link, 0)
+        if zx_mailbox_post(&s.sb.mb, ZX_CMD_ATTACH, link, 0) < 0:
+            # the socket closed meanwhile: drop its share of the link, then ourselves
+            zx_store(&link.gone[0], 1)
+            zx_link_unref(link)
+            s.socket_gone = True
+            _session_destroy(s)
+            return -1
     else:
         _link_set_peer(s, s.link)
         if s.had_connection:
             # the same link survived a reconnect: subscribers must resend their topics
             zx_link_ref(s.link)
-            zx_mailbox_post(&s.sb.mb, ZX_CMD_HICCUP, s.link, 0)
+            if zx_mailbox_post(&s.sb.mb, ZX_CMD_HICCUP, s.link, 0) < 0:
+                zx_link_unref(s.link)
     s.had_connection = True
     s.state = ZX_S_ACTIVE
     s.out_idle = False

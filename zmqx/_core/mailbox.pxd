@@ -39,6 +39,7 @@ ctypedef struct zx_mailbox:
     int head
     int count
     int64_t pending            # atomic mirror of count: lock-free "anything to do?" check
+    bint closed                # no more commands accepted (the socket is closing)
     zx_sigfd sig
 
 cdef inline int zx_mailbox_init(zx_mailbox *mb) noexcept nogil:
@@ -55,10 +56,14 @@ cdef inline void zx_mailbox_destroy(zx_mailbox *mb) noexcept nogil:
     free(mb.items)
     mb.items = NULL
 
+# -1 if the mailbox is closed (or out of memory): the poster keeps what the command carried
 cdef inline int zx_mailbox_post(zx_mailbox *mb, int type, void *ptr, int64_t arg) noexcept nogil:
     cdef zx_cmd *items
     cdef int i, was_empty
     zx_mutex_lock(&mb.lock)
+    if mb.closed:
+        zx_mutex_unlock(&mb.lock)
+        return -1
     if mb.count == mb.cap:
         items = <zx_cmd *>malloc(sizeof(zx_cmd) * (mb.cap * 2 + 16))
         if items == NULL:
@@ -82,6 +87,11 @@ cdef inline int zx_mailbox_post(zx_mailbox *mb, int type, void *ptr, int64_t arg
         zx_sig_send(&mb.sig)
     return 0
 
+cdef inline void zx_mailbox_close(zx_mailbox *mb) noexcept nogil:
+    zx_mutex_lock(&mb.lock)
+    mb.closed = True
+    zx_mutex_unlock(&mb.lock)
+
 cdef inline int zx_mailbox_take(zx_mailbox *mb, zx_cmd *out) noexcept nogil:
     if zx_load(&mb.pending) == 0:
         return 0
@@ -101,7 +111,8 @@ ctypedef struct zx_sockbase:
     int64_t refs
     int64_t closed             # the socket was closed: sessions must not attach to it
     int socktype
-    zx_mailbox mb
+    zx_mailbox mb              # commands; its signaler also carries "may send again"
+    zx_sigfd rsig              # "a message may be waiting": what Socket.FD exposes
 
 cdef inline zx_sockbase *zx_sockbase_new(int socktype) noexcept nogil:
     cdef zx_sockbase *sb = <zx_sockbase *>malloc(sizeof(zx_sockbase))
@@ -110,7 +121,12 @@ cdef inline zx_sockbase *zx_sockbase_new(int socktype) noexcept nogil:
     memset(sb, 0, sizeof(zx_sockbase))
     sb.refs = 1
     sb.socktype = socktype
+    sb.rsig.r = sb.rsig.w = -1
     if zx_mailbox_init(&sb.mb) < 0:
+        free(sb)
+        return NULL
+    if zx_sig_open(&sb.rsig) < 0:
+        zx_mailbox_destroy(&sb.mb)
         free(sb)
         return NULL
     return sb
@@ -131,8 +147,13 @@ cdef inline void zx_sockbase_unref(void *arg) noexcept nogil:
             zx_store(&link.gone[cmd.arg], 1)
             zx_link_unref(link)
     zx_mailbox_destroy(&sb.mb)
+    zx_sig_close(&sb.rsig)
     free(sb)
 
-# pipe waker for a socket side: one write on the socket's signaler
+# pipe waker for a socket side: one write on the socket's signaler. Readability goes to
+# rsig (the level-triggered FD), writability to the mailbox signaler
 cdef inline void zx_sockbase_wake(void *arg, void *link, int what) noexcept nogil:
-    zx_sig_send(&(<zx_sockbase *>arg).mb.sig)
+    if what == 1:              # ZX_WAKE_READ
+        zx_sig_send(&(<zx_sockbase *>arg).rsig)
+    else:
+        zx_sig_send(&(<zx_sockbase *>arg).mb.sig)

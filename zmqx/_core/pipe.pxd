@@ -252,6 +252,10 @@ cdef inline zx_link *zx_link_new(int64_t hwm0, int64_t hwm1) noexcept nogil:
         zx_pipe_destroy(&l.pipes[0])
         free(l)
         return NULL
+    # readers start asleep: the first message wakes whoever owns the other side, even
+    # before that side has processed the link's arrival
+    l.pipes[0].reader_sleeping = 1
+    l.pipes[1].reader_sleeping = 1
     return l
 
 # side `side` is woken through (fn, arg); `release(arg)` runs when the link is freed

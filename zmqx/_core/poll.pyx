@@ -15,7 +15,8 @@ def zmq_poll(list items, timeout=-1):
     """items: [(zmqx Socket or fd, events)], timeout in ms (-1: forever).
     Returns [(item object, revents)] for the ready ones."""
     cdef Py_ssize_t n = len(items)
-    cdef pollfd *fds = <pollfd *>malloc(sizeof(pollfd) * (n + 1))
+    # two fds per item: a socket's readable signaler and its mailbox; a native fd + unused
+    cdef pollfd *fds = <pollfd *>malloc(sizeof(pollfd) * (2 * n + 1))
     cdef Py_ssize_t i
     cdef int rc, ev, wait_ms, want
     cdef long long deadline
@@ -32,12 +33,16 @@ def zmq_poll(list items, timeout=-1):
             obj, want = items[i]
             if isinstance(obj, Socket):
                 socks[i] = obj
-                fds[i].fd = (<Socket>obj)._signaler_fd()
-                fds[i].events = POLLIN
+                fds[2 * i].fd = (<Socket>obj)._signaler_fd()
+                fds[2 * i].events = POLLIN
+                fds[2 * i + 1].fd = (<Socket>obj)._mailbox_fd()
+                fds[2 * i + 1].events = POLLIN
             else:
                 fd = obj if isinstance(obj, int) else obj.fileno()
-                fds[i].fd = fd
-                fds[i].events = (POLLIN if want & Z_POLLIN else 0) | (POLLOUT if want & Z_POLLOUT else 0)
+                fds[2 * i].fd = fd
+                fds[2 * i].events = (POLLIN if want & Z_POLLIN else 0) | (POLLOUT if want & Z_POLLOUT else 0)
+                fds[2 * i + 1].fd = -1       # ignored by poll(2)
+                fds[2 * i + 1].events = 0
         first = True
         while True:
             result = []
@@ -58,24 +63,24 @@ def zmq_poll(list items, timeout=-1):
                     wait_ms = 0
                 if wait_ms > 500:
                     wait_ms = 500
-            for i in range(n):
+            for i in range(2 * n):
                 fds[i].revents = 0
             with nogil:
-                rc = zx_poll_fds(fds, <int>n, wait_ms)
+                rc = zx_poll_fds(fds, <int>(2 * n), wait_ms)
             PyErr_CheckSignals()
             if rc > 0:
                 for i in range(n):
-                    if fds[i].revents == 0:
+                    if fds[2 * i].revents == 0 and fds[2 * i + 1].revents == 0:
                         continue
                     if socks[i] is not None:
                         (<Socket>socks[i])._drain_signaler()
                     else:
                         ev = 0
-                        if fds[i].revents & POLLIN:
+                        if fds[2 * i].revents & POLLIN:
                             ev |= Z_POLLIN
-                        if fds[i].revents & POLLOUT:
+                        if fds[2 * i].revents & POLLOUT:
                             ev |= Z_POLLOUT
-                        if fds[i].revents & (POLLERR | POLLHUP | POLLNVAL):
+                        if fds[2 * i].revents & (POLLERR | POLLHUP | POLLNVAL):
                             ev |= Z_POLLERR
                         ev &= items[i][1] | Z_POLLERR
                         if ev:
@@ -85,7 +90,8 @@ def zmq_poll(list items, timeout=-1):
                 if rc > 0:
                     seen = {id(r[0]) for r in result}
                     for i in range(n):
-                        if socks[i] is not None and fds[i].revents and id(items[i][0]) not in seen:
+                        if socks[i] is not None and (fds[2 * i].revents or fds[2 * i + 1].revents) \
+                                and id(items[i][0]) not in seen:
                             s = <Socket>socks[i]
                             ev = s._poll_events() & items[i][1]
                             if ev:

@@ -6,6 +6,10 @@ from zmqx._core.msg cimport zx_msg, zx_msg_init, zx_msg_close, zx_msg_copy, zx_m
 from zmqx._core.socket cimport Socket
 from zmqx._core.poll import zmq_poll
 
+cdef bint _receives(Socket s):
+    return s.socket_type != 8 and s.socket_type != 1      # PUSH and PUB never receive
+
+
 cdef enum:
     SNDMORE = 2
     POLLIN = 1
@@ -46,8 +50,13 @@ def proxy_steerable(Socket frontend, Socket backend, Socket capture=None, Socket
     cdef bint same = frontend is backend
     for k in range(4):
         fe[k] = be[k] = 0
-    items = [(frontend, POLLIN)]
-    if not same:
+    # a one-way proxy (the streamer, PULL -> PUSH) only reads the side that receives
+    cdef bint fe_in = _receives(frontend)
+    cdef bint be_in = _receives(backend) and not same
+    items = []
+    if fe_in:
+        items.append((frontend, POLLIN))
+    if be_in:
         items.append((backend, POLLIN))
     if control is not None:
         items.append((control, POLLIN))
@@ -79,13 +88,13 @@ def proxy_steerable(Socket frontend, Socket backend, Socket capture=None, Socket
         for k in range(BATCH):
             io_f[0] = io_f[1] = 0
             io_b[0] = io_b[1] = 0
-            moved = _forward(frontend, backend, capture, io_f)
+            moved = fe_in and _forward(frontend, backend, capture, io_f)
             if moved:
                 fe[0] += 1
                 fe[1] += io_f[0]
                 be[2] += 1
                 be[3] += io_f[1]
-            if not same and _forward(backend, frontend, capture, io_b):
+            if be_in and _forward(backend, frontend, capture, io_b):
                 moved = True
                 be[0] += 1
                 be[1] += io_b[0]

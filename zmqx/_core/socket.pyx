@@ -281,8 +281,9 @@ cdef class Socket:
                 raise MemoryError()
             self.slots = ns
             self.cap = self.cap * 2 + 4
-        zx_sockbase_ref(self.sb)
-        zx_link_set_waker(link, side, zx_sockbase_wake, self.sb, zx_sockbase_unref)
+        if link.release[side] == NULL:      # not already set by whoever made the link
+            zx_sockbase_ref(self.sb)
+            zx_link_set_waker(link, side, zx_sockbase_wake, self.sb, zx_sockbase_unref)
         idx = self.nslots
         memset(&self.slots[idx], 0, sizeof(zx_slot))
         self.slots[idx].link = link
@@ -295,8 +296,9 @@ cdef class Socket:
             self.need_reap = True
         else:
             self._slot_attached(idx)
-        # wake ourselves: messages may already be waiting in the new link
-        zx_sig_send(&self.sb.mb.sig)
+        # messages sent before anyone could be woken (inproc connect before bind)
+        if zx_pipe_readable(zx_link_in(link, side)):
+            zx_sig_send(&self.sb.rsig)
         return 0
 
     cdef void _reap(self):
@@ -341,7 +343,7 @@ cdef class Socket:
         # returns 1 on timeout; 0 after a wake-up (the caller re-checks everything)
         cdef int64_t now
         cdef int timeout, rc
-        cdef pollfd pfd
+        cdef pollfd pfd[2]
         cdef zx_sockbase *sb
         if deadline == 0:
             return 1
@@ -355,17 +357,23 @@ cdef class Socket:
         else:
             timeout = 500
         # another thread may close this socket meanwhile: hold the sockbase (and so the
-        # fd) until the wait is over, then notice the close
+        # fds) until the wait is over, then notice the close
         sb = self.sb
         zx_sockbase_ref(sb)
-        pfd.fd = sb.mb.sig.r
-        pfd.events = POLLIN
-        pfd.revents = 0
+        pfd[0].fd = sb.rsig.r
+        pfd[0].events = POLLIN
+        pfd[0].revents = 0
+        pfd[1].fd = sb.mb.sig.r
+        pfd[1].events = POLLIN
+        pfd[1].revents = 0
         with nogil:
-            rc = zx_poll_fds(&pfd, 1, timeout)
+            rc = zx_poll_fds(pfd, 2, timeout)
         if rc > 0:
-            zx_sig_drain(&sb.mb.sig)
-            self.fd_ready = False
+            if pfd[0].revents:
+                zx_sig_drain(&sb.rsig)
+                self.fd_ready = False
+            if pfd[1].revents:
+                zx_sig_drain(&sb.mb.sig)
         zx_sockbase_unref(sb)
         if self._closed:
             raise ZMQError(ENOTSOCK_)
@@ -669,13 +677,13 @@ cdef class Socket:
             return 0
         if self._in_ready():
             if not self.fd_ready:
-                zx_sig_send(&self.sb.mb.sig)
+                zx_sig_send(&self.sb.rsig)
                 self.fd_ready = True
             return 0
-        zx_sig_drain(&self.sb.mb.sig)
+        zx_sig_drain(&self.sb.rsig)
         self.fd_ready = False
         if self._poll_events_in():
-            zx_sig_send(&self.sb.mb.sig)
+            zx_sig_send(&self.sb.rsig)
             self.fd_ready = True
         return 0
 
@@ -794,10 +802,10 @@ cdef class Socket:
             deadline = _deadline(<int>timeout)
         while True:
             ev = self._poll_events() & flags
-            if ev:
+            if ev or self._wait(deadline):
+                if self.fd_exported:
+                    self._sync_fd()        # the wait may have drained FD's signal
                 return ev
-            if self._wait(deadline):
-                return 0
 
     @property
     def rcvmore(self):
@@ -1068,7 +1076,12 @@ cdef class Socket:
         if binder is self:
             self._add_slot(link, 1, False)
         else:
-            zx_mailbox_post(&binder.sb.mb, ZX_CMD_ATTACH, link, 1)
+            # the binder can be woken by our first message before it attaches the link
+            zx_sockbase_ref(binder.sb)
+            zx_link_set_waker(link, 1, zx_sockbase_wake, binder.sb, zx_sockbase_unref)
+            if zx_mailbox_post(&binder.sb.mb, ZX_CMD_ATTACH, link, 1) < 0:
+                zx_store(&link.gone[1], 1)      # the binder closed meanwhile
+                zx_link_unref(link)
         return 0
 
     def _disconnect_inproc(self, name):
@@ -1109,6 +1122,10 @@ cdef class Socket:
             self.slots = NULL
             self.nslots = 0
             return
+        # take in every link already on its way, then accept no more: nothing can be left
+        # in the mailbox holding a link that holds this socket
+        zx_mailbox_close(&self.sb.mb)
+        self._process_commands()
         self._closed = True
         zx_store(&self.sb.closed, 1)
         for i in range(self.nslots):
@@ -1313,7 +1330,7 @@ cdef class Socket:
             if not self.fd_exported:
                 self.fd_exported = True
                 self._sync_fd()
-            return self.sb.mb.sig.r
+            return self.sb.rsig.r
         if option == O_ROUTING_ID:
             return PyBytes_FromStringAndSize(<char *>self.opts.identity, self.opts.identity_len)
         if option == O_SNDHWM:
@@ -1391,14 +1408,22 @@ cdef class Socket:
         raise ZMQError(EINVAL_)
 
     def _signaler_fd(self):
+        return self.sb.rsig.r
+
+    def _mailbox_fd(self):
         return self.sb.mb.sig.r
 
     def _events_nowait(self):
         return self._poll_events()
 
     def _drain_signaler(self):
+        # after a wait saw either fd: drain both, then make FD truthful again
         if self.sb != NULL:
+            zx_sig_drain(&self.sb.rsig)
             zx_sig_drain(&self.sb.mb.sig)
+            self.fd_ready = False
+            if self.fd_exported and not self._closed:
+                self._sync_fd()
 
 
 cdef void _drop_pending_link(size_t addr) noexcept:
