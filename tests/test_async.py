@@ -183,6 +183,43 @@ def test_recv_completes_when_a_message_comes_from_another_thread(actx, transport
     asyncio.run(main())
 
 
+def test_concurrent_recvs_on_one_socket_are_served_in_call_order(actx, transport, ipc_dir):
+    """recv, recv_multipart and poll futures pending together on one socket: each recv
+    gets the next message in call order; polls report POLLIN and take nothing."""
+    async def main():
+        pull, push = pair_of(actx, zmqx.PULL, zmqx.PUSH, endpoint_for(transport, ipc_dir))
+        try:
+            kinds = ["recv", "multipart", "poll"] * 6
+            futs = []
+            for k in kinds:
+                if k == "recv":
+                    futs.append(pull.recv())
+                elif k == "multipart":
+                    futs.append(pull.recv_multipart())
+                else:
+                    futs.append(pull.poll(timeout=int(WAIT * 1000)))
+            await settle()
+            assert not any(f.done() for f in futs)
+            expected = []
+            for i, k in enumerate(kinds):
+                if k == "recv":
+                    await push.send(b"r%d" % i)
+                    expected.append(b"r%d" % i)
+                elif k == "multipart":
+                    await push.send_multipart([b"m%d" % i, b"x"])
+                    expected.append([b"m%d" % i, b"x"])
+                else:
+                    expected.append(zmqx.POLLIN)
+            await push.send(b"for the last poll")
+            assert await asyncio.wait_for(asyncio.gather(*futs), WAIT) == expected
+            assert await asyncio.wait_for(pull.recv(), WAIT) == b"for the last poll"
+            assert await pull.poll(timeout=0) == 0
+        finally:
+            close_all(pull, push)
+
+    asyncio.run(main())
+
+
 # ---------------------------------------------------------------- cancellation
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -60,7 +60,13 @@ def wait_until_in_poll(native_id, timeout=WAIT_S):
 
 
 RECEIVERS = {"PULL": (zmqx.PULL, zmqx.PUSH), "DEALER": (zmqx.DEALER, zmqx.DEALER),
-             "SUB": (zmqx.SUB, zmqx.PUB)}
+             "SUB": (zmqx.SUB, zmqx.PUB), "PAIR": (zmqx.PAIR, zmqx.PAIR),
+             "ROUTER": (zmqx.ROUTER, zmqx.DEALER)}
+
+
+def take(rx, flags=zmqx.NOBLOCK):
+    """One whole message; its last frame (a ROUTER's identity frame is dropped)."""
+    return rx.recv_multipart(flags)[-1]
 
 
 def connected_pair(ctx, kind, endpoint):
@@ -84,13 +90,13 @@ def connected_pair(ctx, kind, endpoint):
             assert m == b"warm"
     else:
         tx.send(b"warm")
-        assert rx.recv() == b"warm"
+        assert take(rx, 0) == b"warm"
     return rx, tx
 
 
 # ---------------------------------------------------------------- FD: level-triggered
 
-@pytest.mark.parametrize("kind", ["PULL", "DEALER", "SUB"])
+@pytest.mark.parametrize("kind", ["PULL", "DEALER", "SUB", "PAIR", "ROUTER"])
 def test_fd_is_readable_exactly_while_a_message_is_queued(ctx, endpoint, kind):
     rx, tx = connected_pair(ctx, kind, endpoint)
     fd = rx.FD
@@ -103,24 +109,26 @@ def test_fd_is_readable_exactly_while_a_message_is_queued(ctx, endpoint, kind):
     tx.send(b"m1")
     assert readable(fd, WAIT_S), "FD never became readable for a queued message"
     assert readable(fd) and readable(fd), "FD readiness was consumed by select()"
-    assert rx.recv(zmqx.NOBLOCK) == b"m1"
+    assert take(rx) == b"m1"
     assert not readable(fd), "FD still readable after the only message was received"
 
     # two queued, one received: still readable
     tx.send(b"m2")
     tx.send(b"m3")
     assert readable(fd, WAIT_S)
-    assert rx.recv(zmqx.NOBLOCK) == b"m2"
+    assert take(rx) == b"m2"
     if inproc:
         assert readable(fd), "FD not readable with a second message queued"
     else:
         assert readable(fd, WAIT_S), "FD not readable with a second message on its way"
-    assert rx.recv(zmqx.NOBLOCK) == b"m3"
+    assert take(rx) == b"m3"
     assert not readable(fd), "FD readable after all messages were received"
 
     # a multipart message: readable until its last frame is read
     tx.send_multipart([b"a", b"b"])
     assert readable(fd, WAIT_S)
+    if kind == "ROUTER":
+        rx.recv()                                   # the identity frame
     assert rx.recv() == b"a"
     assert readable(fd), "FD not readable with the rest of a multipart message pending"
     assert rx.recv() == b"b" and not rx.rcvmore
@@ -129,11 +137,84 @@ def test_fd_is_readable_exactly_while_a_message_is_queued(ctx, endpoint, kind):
     # and it re-arms for the next one
     tx.send(b"m4")
     assert readable(fd, WAIT_S)
-    assert rx.recv() == b"m4"
+    assert take(rx, 0) == b"m4"
     assert not readable(fd)
 
 
-@pytest.mark.parametrize("kind", ["PULL", "DEALER"])
+def test_fd_not_readable_when_the_peer_goes_away(ctx, endpoint):
+    rx, tx = connected_pair(ctx, "PULL", endpoint)
+    fd = rx.FD
+    tx.send(b"last words")
+    assert readable(fd, WAIT_S)
+    tx.close()
+    assert take(rx) == b"last words"
+    assert not readable(fd, QUIET_S), "a disconnect made the FD readable"
+    with pytest.raises(zmqx.Again):
+        rx.recv(zmqx.NOBLOCK)
+
+
+def test_fd_add_reader_with_a_sender_thread_loses_no_wakeup(ctx, transport, ipc_dir):
+    """A thread sends in random bursts while an add_reader callback takes one message per
+    wake-up: level-triggering must bring every message in."""
+    import asyncio
+    import random
+
+    rx, tx = connected_pair(ctx, "PULL", endpoint_for(transport, ipc_dir))
+    N = 2000
+    rng = random.Random(5)
+    gate = threading.Semaphore(0)
+
+    def sender():
+        i = 0
+        while i < N:
+            gate.acquire(timeout=WAIT_S)       # the reader lets bursts go at random times
+            for _ in range(rng.randint(1, 20)):
+                if i < N:
+                    tx.send(b"%d" % i)
+                    i += 1
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        got, spurious = [], [0]
+        done = loop.create_future()
+
+        def on_readable():
+            try:
+                got.append(int(rx.recv(zmqx.NOBLOCK)))
+            except zmqx.Again:
+                spurious[0] += 1
+            if rng.random() < 0.3:
+                gate.release()
+            if len(got) == N and not done.done():
+                done.set_result(None)
+
+        loop.add_reader(rx.FD, on_readable)
+        try:
+            for _ in range(5):
+                gate.release()
+            while not done.done():
+                gate.release()                 # keep the sender going
+                try:
+                    await asyncio.wait_for(asyncio.shield(done), 0.05)
+                except asyncio.TimeoutError:
+                    pass
+        finally:
+            loop.remove_reader(rx.FD)
+        return got, spurious[0]
+
+    t = threading.Thread(target=sender)
+    t.start()
+    try:
+        got, spurious = asyncio.run(asyncio.wait_for(main(), 30))   # a lost wake-up ends here
+    finally:
+        for _ in range(N):
+            gate.release()
+        t.join(WAIT_S)
+    assert got == list(range(N))
+    assert spurious == 0, f"{spurious} wake-ups with nothing to receive"
+
+
+@pytest.mark.parametrize("kind", ["PULL", "DEALER", "ROUTER"])
 def test_fd_follows_a_burst(ctx, endpoint, kind):
     rx, tx = connected_pair(ctx, kind, endpoint)
     fd = rx.FD
@@ -142,7 +223,7 @@ def test_fd_follows_a_burst(ctx, endpoint, kind):
         tx.send(b"%d" % i)
     for i in range(N):
         assert readable(fd, WAIT_S), f"FD not readable with message {i} due"
-        assert rx.recv(zmqx.NOBLOCK) == b"%d" % i
+        assert take(rx) == b"%d" % i
     assert not readable(fd)
 
 
