@@ -1176,6 +1176,8 @@ cdef class Socket:
             io = ctx._io[i]
             zx_sockbase_ref(self.sb)
             zx_mailbox_post(&io.mb, ZX_CMD_SOCKET_CLOSED, self.sb, linger)
+        # a call blocked on this socket in another thread wakes now and sees the close
+        zx_sig_send(&self.sb.mb.sig)
         zx_sockbase_unref(self.sb)
         self.sb = NULL
         ctx.socket_closed(self)
