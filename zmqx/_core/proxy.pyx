@@ -66,15 +66,17 @@ def proxy_steerable(Socket frontend, Socket backend, Socket capture=None, Socket
             # while paused, only the control socket is read
             while True:
                 cmd = control.recv()
+                if cmd == b"STATISTICS":
+                    vals = [fe[0], fe[1], fe[2], fe[3], be[0], be[1], be[2], be[3]]
+                    control.send_multipart([v.to_bytes(8, "little") for v in vals])
+                elif control.socket_type == 4:
+                    control.send(b"")        # a REP control socket gets an empty reply, as libzmq
                 if cmd == b"PAUSE":
                     paused = True
                 elif cmd == b"RESUME":
                     paused = False
                 elif cmd == b"TERMINATE":
-                    return
-                elif cmd == b"STATISTICS":
-                    vals = [fe[0], fe[1], fe[2], fe[3], be[0], be[1], be[2], be[3]]
-                    control.send_multipart([v.to_bytes(8, "little") for v in vals])
+                    return 0                # what zmq_proxy_steerable returns
                 if not paused:
                     break
         for k in range(BATCH):

@@ -664,6 +664,10 @@ cdef class Socket:
         cdef zx_slot *s
         if self.cur_in >= 0 or self.has_prefetched or self._pending_in:
             return True
+        # a recv that would raise EFSM is not "a message to read"
+        if (self.socket_type == ZX_REQ and not self.req_waiting) or \
+                (self.socket_type == ZX_REP and self.rep_replying):
+            return False
         for i in range(self.nslots):
             s = &self.slots[i]
             if not s.refused and zx_pipe_readable(zx_link_in(s.link, s.side)):
