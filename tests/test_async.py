@@ -631,6 +631,41 @@ def test_async_poller_over_two_sockets_and_a_pipe(actx, endpoint):
     asyncio.run(main())
 
 
+@pytest.mark.parametrize("transport", ["inproc", "tcp"])
+def test_async_poller_pollout_at_hwm_and_on_connect(actx, transport, ipc_dir):
+    async def main():
+        push = asock(actx, zmqx.PUSH, sndhwm=1)
+        push.bind(endpoint_for(transport, ipc_dir))
+        poller = zasync.Poller()
+        poller.register(push, zmqx.POLLOUT)
+        pull = asock(actx, zmqx.PULL, rcvhwm=1)
+        try:
+            assert await asyncio.wait_for(poller.poll(50), WAIT) == []     # no peer
+            fut = poller.poll(int(WAIT * 1000))
+            await settle()
+            assert not fut.done()
+            pull.connect(push.last_endpoint)
+            assert await asyncio.wait_for(fut, WAIT) == [(push, zmqx.POLLOUT)]
+            # fill to the HWM; POLLOUT comes back when the peer reads
+            n = 0
+            while True:
+                try:
+                    await push.send(b"x" * 1000, zmqx.NOBLOCK)
+                    n += 1
+                except zmqx.Again:
+                    break
+            fut = poller.poll(int(WAIT * 1000))
+            if transport == "inproc":
+                await assert_pending(fut, "POLLOUT at the HWM")
+            for _ in range(n):
+                assert await asyncio.wait_for(pull.recv(), WAIT) == b"x" * 1000
+            assert await asyncio.wait_for(fut, WAIT) == [(push, zmqx.POLLOUT)]
+        finally:
+            close_all(push, pull)
+
+    asyncio.run(main())
+
+
 def test_async_poller_does_not_starve_a_pending_recv_on_the_same_socket(actx):
     """A recv future waiting on a socket and an async Poller over the same socket: the
     Poller must not take the recv's wake-up (it would then wait forever)."""
@@ -641,10 +676,11 @@ def test_async_poller_does_not_starve_a_pending_recv_on_the_same_socket(actx):
             await settle()
             poller = zasync.Poller()
             poller.register(pull, zmqx.POLLIN)
-            pf = poller.poll(int(WAIT * 1000))
+            pf = poller.poll(int(QUIET * 1000))
             await settle()
             await push.send(b"hi")
-            await asyncio.wait_for(pf, WAIT)
+            # whoever looks first: the Poller may see the message, or find it taken
+            assert await asyncio.wait_for(pf, WAIT) in ([], [(pull, zmqx.POLLIN)])
             assert await asyncio.wait_for(pending, WAIT) == b"hi"
             await push.send(b"again")
             assert await asyncio.wait_for(pull.recv(), WAIT) == b"again"
@@ -744,6 +780,28 @@ def test_basic_scenario_on_other_loops(actx, transport, ipc_dir, loop_factory):
         if loop_factory is NoAddReaderLoop:
             assert isinstance(runner.get_loop(), NoAddReaderLoop)
     assert out == EXPECTED_BASIC
+
+
+class NoAddReaderPolicy(asyncio.DefaultEventLoopPolicy):
+    def new_event_loop(self):
+        return NoAddReaderLoop()
+
+
+def test_basic_scenario_under_a_non_default_loop_policy(actx, transport, ipc_dir):
+    """asyncio.run() with a policy installed: the loops it makes refuse add_reader."""
+    old = asyncio.get_event_loop_policy()
+    asyncio.set_event_loop_policy(NoAddReaderPolicy())
+    try:
+        seen = []
+
+        async def main():
+            seen.append(type(asyncio.get_running_loop()))
+            return await _basic_scenario(actx, endpoint_for(transport, ipc_dir))()
+
+        assert asyncio.run(main()) == EXPECTED_BASIC
+        assert seen == [NoAddReaderLoop]
+    finally:
+        asyncio.set_event_loop_policy(old)
 
 
 def test_socket_keeps_working_in_a_second_event_loop(actx):

@@ -261,6 +261,51 @@ def test_fd_readable_means_recv_noblock_succeeds_in_an_add_reader_loop(ctx, tran
     assert errors == []
 
 
+def test_fd_xpub_is_readable_while_subscriptions_wait(ctx, transport, ipc_dir):
+    xpub = sock(ctx, zmqx.XPUB)
+    xpub.bind(endpoint_for(transport, ipc_dir))
+    fd = xpub.FD
+    assert not readable(fd)
+    sub = sock(ctx, zmqx.SUB)
+    sub.connect(xpub.last_endpoint)
+    sub.subscribe(b"A")
+    assert readable(fd, WAIT_S)
+    assert xpub.recv(zmqx.NOBLOCK) == b"\x01A"
+    assert not readable(fd)
+    sub.subscribe(b"B")
+    sub.subscribe(b"C")
+    assert readable(fd, WAIT_S)
+    assert xpub.recv(zmqx.NOBLOCK) == b"\x01B"
+    assert readable(fd, WAIT_S)
+    assert xpub.recv(zmqx.NOBLOCK) == b"\x01C"
+    assert not readable(fd)
+
+
+def test_fd_rep_is_not_readable_while_a_reply_is_owed(ctx):
+    """A REP that received a request cannot receive again until it replies (recv raises
+    EFSM, EVENTS has no POLLIN): a queued second request must not make the FD readable
+    yet, or an add_reader loop that replies later spins on a socket it cannot read."""
+    rep = sock(ctx, zmqx.REP)
+    rep.bind(endpoint_for("inproc", None))
+    fd = rep.FD
+    reqs = [sock(ctx, zmqx.REQ) for _ in range(2)]
+    for q in reqs:
+        q.connect(rep.last_endpoint)
+    reqs[0].send(b"1")
+    reqs[1].send(b"2")
+    assert readable(fd, WAIT_S)
+    assert rep.recv(zmqx.NOBLOCK) in (b"1", b"2")
+    assert rep.EVENTS & zmqx.POLLIN == 0
+    with pytest.raises(zmqx.ZMQError):
+        rep.recv(zmqx.NOBLOCK)
+    assert not readable(fd), "FD readable while recv() can only fail"
+    rep.send(b"reply")
+    assert readable(fd), "FD not readable once the queued request can be received"
+    assert rep.recv(zmqx.NOBLOCK) in (b"1", b"2")
+    rep.send(b"reply")
+    assert not readable(fd)
+
+
 def test_fd_not_readable_on_a_fresh_inproc_connection(ctx):
     """Nothing was sent: a peer connecting is not a message."""
     rx = sock(ctx, zmqx.PULL)
@@ -638,6 +683,66 @@ def test_fork_while_a_thread_is_blocked_in_recv(ctx):
     push.send(b"for the blocked thread")
     t.join(WAIT_S)
     assert got == [b"for the blocked thread"]
+
+
+@needs_fork
+def test_fork_while_an_event_loop_waits_then_asyncio_in_the_child(ctx):
+    """The parent has an event loop (and its zmqx.asyncio waker thread) waiting in recv
+    when it forks; the child runs zmqx.asyncio with a new Context; the parent's pending
+    recv still completes."""
+    import asyncio
+
+    import zmqx.asyncio as zasync
+
+    actx = zasync.Context()
+    pull = actx.socket(zmqx.PULL)
+    pull.linger = 0
+    pull.bind("tcp://127.0.0.1:*")
+    push = sock(ctx, zmqx.PUSH)
+    push.connect(pull.last_endpoint)
+    waiting = threading.Event()
+    got = []
+
+    def loop_thread():
+        async def main():
+            fut = pull.recv()
+            waiting.set()
+            got.append(await asyncio.wait_for(fut, 20))
+
+        asyncio.run(main())
+
+    t = threading.Thread(target=loop_thread)
+    t.start()
+    try:
+        assert waiting.wait(WAIT_S)
+
+        def child(out):
+            async def main():
+                c = zasync.Context()
+                a = c.socket(zmqx.PULL)
+                a.bind("tcp://127.0.0.1:*")
+                b = c.socket(zmqx.PUSH)
+                b.connect(a.last_endpoint)
+                fut = a.recv()
+                await b.send(b"child-async")
+                msg = await asyncio.wait_for(fut, WAIT_S)
+                a.close(0)
+                b.close(0)
+                c.term()
+                return msg
+
+            ok = asyncio.run(main()) == b"child-async"
+            out.write("ok" if ok else "bad")
+            return 0 if ok else 1
+
+        code, text = in_child(child)
+        assert (code, text) == (0, "ok")
+        push.send(b"parent")
+    finally:
+        t.join(WAIT_S * 2)
+        pull.close()
+        actx.term()
+    assert got == [b"parent"]
 
 
 @needs_fork
