@@ -27,6 +27,7 @@ cdef int _forward(Socket src, Socket dst, Socket capture, uint64_t *stats) excep
     while True:
         more = (m.flags & ZX_MSG_MORE) != 0
         stats[0] += m.size
+        stats[2] += 1                 # libzmq's statistics count frames
         if capture is not None:
             zx_msg_copy(&c, &m)
             capture._send_msg(&c, SNDMORE if more else 0)
@@ -41,10 +42,10 @@ def proxy_steerable(Socket frontend, Socket backend, Socket capture=None, Socket
     """Forward messages both ways until TERMINATE arrives on `control` (or the context is
     terminated: ContextTerminated). PAUSE/RESUME stop and restart forwarding; STATISTICS
     replies with eight uint64 frames, as libzmq's proxy does."""
-    cdef uint64_t fe[4]      # frontend: msgs in, bytes in, msgs out, bytes out
+    cdef uint64_t fe[4]      # frontend: frames in, bytes in, frames out, bytes out
     cdef uint64_t be[4]
-    cdef uint64_t io_f[2]
-    cdef uint64_t io_b[2]
+    cdef uint64_t io_f[3]             # bytes in, bytes out, frames
+    cdef uint64_t io_b[3]
     cdef int k
     cdef bint paused = False
     cdef bint same = frontend is backend
@@ -80,19 +81,19 @@ def proxy_steerable(Socket frontend, Socket backend, Socket capture=None, Socket
                 if not paused:
                     break
         for k in range(BATCH):
-            io_f[0] = io_f[1] = 0
-            io_b[0] = io_b[1] = 0
+            io_f[0] = io_f[1] = io_f[2] = 0
+            io_b[0] = io_b[1] = io_b[2] = 0
             moved = fe_in and _forward(frontend, backend, capture, io_f)
             if moved:
-                fe[0] += 1
+                fe[0] += io_f[2]
                 fe[1] += io_f[0]
-                be[2] += 1
+                be[2] += io_f[2]
                 be[3] += io_f[1]
             if be_in and _forward(backend, frontend, capture, io_b):
                 moved = True
-                be[0] += 1
+                be[0] += io_b[2]
                 be[1] += io_b[0]
-                fe[2] += 1
+                fe[2] += io_b[2]
                 fe[3] += io_b[1]
             if not moved:
                 break
