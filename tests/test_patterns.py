@@ -22,23 +22,13 @@ from zmqx._core import zmtp
 from conftest import endpoint_for
 
 pytestmark = pytest.mark.timeout(60)
+from helpers import connected, sock  # noqa: E402
 
 WAIT_MS = 5000          # upper bound for "this must happen": only reached on failure
 QUIET_MS = 150          # how long a "this must not happen" check watches
 
 
 # ---------------------------------------------------------------- helpers
-
-def sock(ctx, kind, **opts):
-    """A socket with LINGER=0 and bounded blocking calls (a failure raises Again)."""
-    s = ctx.socket(kind)
-    s.linger = 0
-    s.rcvtimeo = WAIT_MS
-    s.sndtimeo = WAIT_MS
-    for k, v in opts.items():
-        s.setsockopt(getattr(zmqx, k.upper()), v)
-    return s
-
 
 def last(s):
     return s.getsockopt(zmqx.LAST_ENDPOINT).decode()
@@ -48,12 +38,6 @@ def bound(ctx, kind, endpoint, **opts):
     s = sock(ctx, kind, **opts)
     s.bind(endpoint)
     return s, last(s)
-
-
-def connected(ctx, kind, addr, **opts):
-    s = sock(ctx, kind, **opts)
-    s.connect(addr)
-    return s
 
 
 def link(a, b, endpoint, binder):

@@ -13,6 +13,7 @@ import zmqx
 from conftest import endpoint_for
 
 pytestmark = pytest.mark.timeout(60)
+from helpers import bound, sock  # noqa: E402
 
 WAIT_MS = 5000
 QUIET_MS = 300
@@ -20,22 +21,6 @@ JOIN_S = 10.0
 
 
 # ---------------------------------------------------------------- helpers
-
-def sock(ctx, kind, **opts):
-    s = ctx.socket(kind)
-    s.linger = 0
-    s.rcvtimeo = WAIT_MS
-    s.sndtimeo = WAIT_MS
-    for k, v in opts.items():
-        setattr(s, k, v)
-    return s
-
-
-def bound(ctx, kind, ep, **opts):
-    s = sock(ctx, kind, **opts)
-    s.bind(ep)
-    return s, s.last_endpoint
-
 
 class Runner(threading.Thread):
     """A thread that records its result or exception."""

@@ -18,35 +18,13 @@ import zmqx
 from conftest import endpoint_for
 
 pytestmark = pytest.mark.timeout(30)
+from helpers import bound, connected, sock  # noqa: E402
 
 WAIT_MS = 5000          # upper bound for "this must happen": only reached on failure
 QUIET_MS = 300          # how long a "this must not happen" check watches
 
 
 # ---------------------------------------------------------------- helpers
-
-def sock(ctx, kind, **opts):
-    """A socket with LINGER=0 and bounded blocking calls (a failure raises Again)."""
-    s = ctx.socket(kind)
-    s.linger = 0
-    s.rcvtimeo = WAIT_MS
-    s.sndtimeo = WAIT_MS
-    for k, v in opts.items():
-        setattr(s, k, v)
-    return s
-
-
-def bound(ctx, kind, endpoint, **opts):
-    s = sock(ctx, kind, **opts)
-    s.bind(endpoint)
-    return s, s.getsockopt(zmqx.LAST_ENDPOINT)
-
-
-def connected(ctx, kind, addr, **opts):
-    s = sock(ctx, kind, **opts)
-    s.connect(addr)
-    return s
-
 
 def transport_of(addr):
     if isinstance(addr, bytes):
