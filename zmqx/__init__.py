@@ -6,6 +6,18 @@ __version__ = "0.1.0"
 
 from . import constants
 from .constants import *  # noqa: F401,F403  (flat names, as pyzmq exports them)
+from .constants import (  # noqa: F401  (named too, so type checkers see the enums)
+    ContextOption,
+    DeviceType,
+    Errno,
+    Event,
+    Flag,
+    MessageOption,
+    PollEvent,
+    SecurityMechanism,
+    SocketOption,
+    SocketType,
+)
 from .error import (  # noqa: F401
     Again,
     ContextTerminated,

@@ -1,0 +1,3 @@
+from typing import Any
+
+def zmq_poll(items: list[tuple[Any, int]], timeout: int = ...) -> list[tuple[Any, int]]: ...
