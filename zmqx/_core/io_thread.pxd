@@ -85,6 +85,7 @@ cdef struct zx_session:
     uint64_t big_filled
     bint big_active
     bint big_command               # the large frame being read is a command
+    bint expect_big                # the last frame was large: read the next header small
     bint in_blocked
     bint in_more
     # output

@@ -547,7 +547,11 @@ cdef void _session_input(zx_session *s, bint do_read) noexcept nogil:
             if not _ensure_rbuf(s):
                 _session_fail(s)
                 return
-            n = recv(s.fd, s.rbuf.data + s.rend, ZX_RBUF_SIZE - s.rend, 0)
+            # after a large frame, read just enough for the next header so its body goes
+            # straight into its own block instead of through the shared buffer
+            n = recv(s.fd, s.rbuf.data + s.rend,
+                     (4096 if s.expect_big and ZX_RBUF_SIZE - s.rend > 4096
+                      else ZX_RBUF_SIZE - s.rend), 0)
         if n == 0:
             _session_fail(s)
             return
@@ -564,6 +568,7 @@ cdef void _session_input(zx_session *s, bint do_read) noexcept nogil:
             s.big_filled += n
             if s.big_filled == s.big.size:
                 s.big_active = False
+                s.expect_big = True
                 if s.big_command:
                     s.big_command = False
                     rc = _session_command(s, zx_msg_data(&s.big), s.big.size)
@@ -640,6 +645,7 @@ cdef int _session_decode(zx_session *s) noexcept nogil:
             s.rstart += hdrlen + size
             continue
         if size + hdrlen <= avail:
+            s.expect_big = False
             if size <= ZX_VSM_SIZE:
                 zx_msg_init_copy(&m, p + hdrlen, size)
             else:
