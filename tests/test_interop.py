@@ -19,29 +19,14 @@ zmq = pytest.importorskip("zmq")
 from zmq.utils.monitor import recv_monitor_message  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
+from helpers import KeepSockets  # noqa: E402
 
 TIMEOUT_MS = 10000
 
 
-class _KeepSockets:
-    """A pyzmq context that keeps every socket it made open until it is destroyed."""
-
-    def __init__(self, zctx):
-        self._zctx = zctx
-        self._kept = []
-
-    def socket(self, *args, **kwargs):
-        s = self._zctx.socket(*args, **kwargs)
-        self._kept.append(s)
-        return s
-
-    def __getattr__(self, name):
-        return getattr(self._zctx, name)
-
-
 @pytest.fixture
 def zctx(zctx):
-    return _KeepSockets(zctx)
+    return KeepSockets(zctx)
 
 
 @pytest.fixture

@@ -22,10 +22,15 @@ from zmqx._core import zmtp
 from conftest import endpoint_for
 
 pytestmark = pytest.mark.timeout(60)
-from helpers import connected, sock  # noqa: E402
+import helpers  # noqa: E402
+from helpers import connected, raises_errno, recv_until, sock  # noqa: E402
 
 WAIT_MS = 5000          # upper bound for "this must happen": only reached on failure
 QUIET_MS = 150          # how long a "this must not happen" check watches
+
+
+def assert_quiet(s, ms=QUIET_MS):
+    helpers.assert_quiet(s, ms)
 
 
 # ---------------------------------------------------------------- helpers
@@ -75,26 +80,6 @@ def dead_endpoint(transport, ipc_dir):
 # test_small_socket_buffers_keep_tcp_flowing), and a body big enough to fill buffers
 SMALL = dict(sndhwm=5, rcvhwm=5)
 BODY = b"x" * 16384
-
-
-@contextlib.contextmanager
-def raises_errno(code):
-    """pytest.raises(ZMQError) plus an errno check, without keeping the exception (and
-    so the test's frame and its sockets) alive in a reference cycle."""
-    try:
-        yield
-    except zmqx.ZMQError as e:
-        if code is not None:
-            assert e.errno == code, f"errno {e.errno} ({e}), expected {code}"
-    else:
-        pytest.fail(f"did not raise ZMQError (errno {code})")
-
-
-def assert_quiet(s, ms=QUIET_MS):
-    """Nothing arrives on s for `ms`."""
-    assert s.poll(ms, zmqx.POLLIN) == 0
-    with pytest.raises(zmqx.Again):
-        s.recv(zmqx.NOBLOCK)
 
 
 def raw_witness(addr):
@@ -151,16 +136,6 @@ def sync_sub(pub, sub, prefix, sender=None):
         if m == prefix + b"sync-end":
             return
         assert m == prefix + b"probe", m
-
-
-def recv_until(s, marker):
-    """Every message received before `marker` (single frames)."""
-    out = []
-    while True:
-        m = s.recv()
-        if m == marker:
-            return out
-        out.append(m)
 
 
 def recv_touching(s, *others):

@@ -24,30 +24,15 @@ zmq = pytest.importorskip("zmq")
 from zmq.utils.monitor import recv_monitor_message  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
+from helpers import KeepSockets, recv_until  # noqa: E402
 
 WAIT_MS = 5000
 QUIET_MS = 150
 
 
-class _KeepSockets:
-    """A pyzmq context that keeps its sockets open until the fixture destroys it."""
-
-    def __init__(self, zctx):
-        self._zctx = zctx
-        self._kept = []
-
-    def socket(self, *args, **kwargs):
-        s = self._zctx.socket(*args, **kwargs)
-        self._kept.append(s)
-        return s
-
-    def __getattr__(self, name):
-        return getattr(self._zctx, name)
-
-
 @pytest.fixture
 def zctx(zctx):
-    return _KeepSockets(zctx)
+    return KeepSockets(zctx)
 
 
 @pytest.fixture
@@ -129,15 +114,6 @@ def sync_sub(pub, sub, prefix, others=()):
         if m == prefix + b"sync-end":
             return
         assert m == prefix + b"probe", m
-
-
-def recv_until(s, marker):
-    out = []
-    while True:
-        m = s.recv()
-        if m == marker:
-            return out
-        out.append(m)
 
 
 def close_pyzmq_and_wait(sock):

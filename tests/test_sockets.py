@@ -3,9 +3,7 @@
 Everything synchronises on events (a blocking recv bounded by RCVTIMEO, poll with a
 timeout, a reply, a peer's EOF); nothing sleeps. tcp ports are chosen by the OS and ipc
 paths live in per-test temp dirs (see conftest.py)."""
-import contextlib
 import errno
-import gc
 import os
 import pickle
 import socket
@@ -18,7 +16,7 @@ import zmqx
 from conftest import endpoint_for
 
 pytestmark = pytest.mark.timeout(30)
-from helpers import bound, connected, sock  # noqa: E402
+from helpers import assert_quiet, bound, connected, raises_errno, sock  # noqa: E402
 
 WAIT_MS = 5000          # upper bound for "this must happen": only reached on failure
 QUIET_MS = 300          # how long a "this must not happen" check watches
@@ -53,28 +51,6 @@ def fixed_endpoint(transport, ipc_dir):
     if transport == "tcp":
         return f"tcp://127.0.0.1:{free_tcp_port()}"
     return endpoint_for(transport, ipc_dir)
-
-
-@contextlib.contextmanager
-def raises_errno(code):
-    """Like pytest.raises(ZMQError) plus an errno check, without keeping the exception
-    (and so the test's frame and its sockets) alive in a reference cycle: tests should
-    not depend on how the cyclic GC disposes of sockets (see
-    test_socket_freed_by_gc_is_closed, which found that it once didn't)."""
-    try:
-        yield
-    except zmqx.ZMQError as e:
-        if code is not None:
-            assert e.errno == code, f"errno {e.errno} ({e}), expected {code}"
-    else:
-        pytest.fail(f"did not raise ZMQError (errno {code})")
-
-
-def assert_quiet(s, ms=QUIET_MS):
-    """Nothing arrives on s for `ms`."""
-    assert s.poll(ms, zmqx.POLLIN) == 0
-    with pytest.raises(zmqx.Again):
-        s.recv(zmqx.NOBLOCK)
 
 
 def run_with_deadline(fn, timeout=10.0):

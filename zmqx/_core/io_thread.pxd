@@ -123,7 +123,6 @@ cdef struct zx_iothread:
     zx_session *sessions
     zx_session *zombies            # destroyed this round: freed after the event batch
     zx_listener *dead_listeners
-    int nsessions
     bint stopping
     bint started
 

@@ -289,8 +289,6 @@ cdef void _process_commands(zx_iothread *io) noexcept nogil:
             io.stopping = True
             while io.listeners != NULL:
                 _listener_close(io, io.listeners)
-        elif cmd.type == ZX_CMD_SYNC:
-            zx_store(<int64_t *>cmd.ptr, 1)
 
 
 # ---------------------------------------------------------------- listeners
@@ -377,7 +375,6 @@ cdef void _session_link_in(zx_iothread *io, zx_session *s) noexcept nogil:
     if io.sessions != NULL:
         io.sessions.prev = s
     io.sessions = s
-    io.nsessions += 1
 
 
 cdef void _session_set_events(zx_session *s, int ev) noexcept nogil:
@@ -1016,7 +1013,6 @@ cdef void _session_destroy(zx_session *s) noexcept nogil:
         io.sessions = s.next
     if s.next != NULL:
         s.next.prev = s.prev
-    io.nsessions -= 1
     if link != NULL:
         _session_detach_link(s)
     zx_sockbase_unref(s.sb)

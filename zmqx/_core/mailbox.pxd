@@ -25,7 +25,6 @@ cdef enum:
     ZX_CMD_CLOSE_ENDPOINT = 13 # ptr: zx_sockbase*, arg: endpoint id
     ZX_CMD_SOCKET_CLOSED = 14  # ptr: zx_sockbase*, arg: linger ms (-1 forever)
     ZX_CMD_STOP = 15
-    ZX_CMD_SYNC = 16           # ptr: int64_t* set to 1 when processed (barrier for tests/close)
 
 ctypedef struct zx_cmd:
     int type

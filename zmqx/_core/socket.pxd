@@ -104,5 +104,4 @@ cdef class Socket:
     cdef int _accept_inproc_link(self, zx_link *link, Socket peer) except -1
     cdef int _connect_to_binder(self, zx_link *link, Socket binder) except -1
     # patterns
-    cdef int _pub_process_subs(self, bint for_app) except -1
     cdef int _send_subscription(self, int idx, bint subscribe, const unsigned char *p, size_t n) except -1

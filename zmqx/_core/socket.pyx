@@ -614,7 +614,7 @@ cdef class Socket:
         if self.need_reap and self.cur_in < 0 and self.cur_out < 0:
             self._reap()
         if t == ZX_PUB or t == ZX_XPUB:
-            self._pub_process_subs(t == ZX_XPUB)
+            _pub_read_upstream(self)
             ev |= P_POLLOUT
             if t == ZX_XPUB and self._pending_in:
                 ev |= P_POLLIN
@@ -694,9 +694,6 @@ cdef class Socket:
     cdef bint _poll_events_in(self) except -1:
         return (self._poll_events() & P_POLLIN) != 0
 
-    cdef int _pub_process_subs(self, bint for_app) except -1:
-        return _pub_read_upstream(self)
-
     cdef int _send_subscription(self, int idx, bint subscribe, const unsigned char *p, size_t n) except -1:
         cdef zx_msg m
         if zx_msg_init_size(&m, n + 1) < 0:
@@ -725,10 +722,7 @@ cdef class Socket:
                 raise MemoryError()
         elif isinstance(data, Frame):
             f = <Frame>data
-            if f.msg.size <= ZX_VSM_SIZE or f.msg.is_block:
-                zx_msg_copy(&m, &f.msg)
-            else:
-                zx_msg_copy(&m, &f.msg)
+            zx_msg_copy(&m, &f.msg)          # a reference, not a copy, for block bodies
             tracker = f.tracker
         elif isinstance(data, str):
             raise TypeError("unicode not allowed, use send_string")
@@ -1418,9 +1412,6 @@ cdef class Socket:
 
     def _mailbox_fd(self):
         return self.sb.mb.sig.r
-
-    def _events_nowait(self):
-        return self._poll_events()
 
     def _drain_signaler(self):
         # after a wait saw either fd: drain both, then make FD truthful again
