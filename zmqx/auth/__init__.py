@@ -1,8 +1,8 @@
 """ZAP authentication (RFC 27) as pyzmq's zmq.auth: Authenticator and its threaded and
 asyncio drivers."""
 
-from .base import CURVE_ALLOW_ANY, Authenticator
-from .thread import ThreadAuthenticator
+from .base import CURVE_ALLOW_ANY, Authenticator  # noqa: F401
+from .thread import ThreadAuthenticator  # noqa: F401
 
 
 def __getattr__(name: str):

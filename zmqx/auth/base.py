@@ -178,21 +178,17 @@ class Authenticator:
         is called with a directory or configure_curve_callback is called.
         """
         self.log.debug("Configure curve: %s[%s]", domain, location)
-        if location == CURVE_ALLOW_ANY:
-            def change() -> None:
-                self.allow_any = True
-
-            self._update(change)
-            return
-        # read the files here, in the caller's thread, not where requests are served
-        try:
-            keys: Optional[dict[bytes, Any]] = load_certificates(location)
-        except Exception as e:
-            self.log.error("Failed to load CURVE certs from %s: %s", location, e)
-            keys = None
+        allow_any = location == CURVE_ALLOW_ANY
+        keys: Optional[dict[bytes, Any]] = None
+        if not allow_any:
+            # read the files here, in the caller's thread, not where requests are served
+            try:
+                keys = load_certificates(location)
+            except Exception as e:
+                self.log.error("Failed to load CURVE certs from %s: %s", location, e)
 
         def change() -> None:
-            self.allow_any = False
+            self.allow_any = allow_any
             if keys is not None:
                 self.certs[domain] = keys
 
