@@ -458,6 +458,14 @@ def test_request_without_request_id_is_answered_and_serving_goes_on(served):
     assert _ask(client, req(b"NULL")) == ok(b"anonymous")
 
 
+def test_request_through_intermediaries_keeps_its_envelope(served):
+    """RFC 27: a terminal handler accepts N routing ids before the delimiter and sends
+    the same envelope back with the reply (a proxy handler in between)."""
+    auth, client = served
+    client.send_multipart([b"hop-1", b"hop-2", b""] + req(b"NULL", rid=b"r"))
+    assert client.recv_multipart() == [b"hop-1", b"hop-2", b""] + ok(b"anonymous", rid=b"r")
+
+
 @pytest.mark.parametrize("size", [0, 4, 31, 33, 40])
 def test_curve_key_of_wrong_size_is_refused(served, size):
     """RFC 27: the CURVE credential is the 32-byte public key. Anything else is a bad
@@ -498,6 +506,8 @@ def test_passwords_never_reach_the_log(served, caplog):
     with caplog.at_level(logging.DEBUG, logger="zmqx.auth"):
         assert _ask(client, req(b"PLAIN", b"admin", b"hunter2-secret")) == ok(b"admin")
         assert _ask(client, req(b"PLAIN", b"admin", b"hunter2-wrong")) == no(b"Invalid password")
+        assert _ask(client, req(b"PLAIN", b"admin", b"hunter2-x", version=b"0.1")) == no(
+            b"Invalid version")
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "admin" in text                   # the decisions are logged...
     assert "hunter2" not in text             # ...the passwords are not
@@ -542,10 +552,12 @@ def test_handler_with_the_base_class_driven_by_hand(ctx):
     try:
         for request, reply in [(req(b"PLAIN", b"admin", b"secret"), ok(b"admin")),
                                (req(b"NULL", version=b"3.0"), no(b"Invalid version"))]:
-            client.send_multipart([b""] + request)
-            assert auth.zap_socket.poll(WAIT_MS)
-            asyncio.run(auth.handle_zap_message(auth.zap_socket.recv_multipart()))
-            assert client.recv_multipart()[1:] == reply
+            for copy in (True, False):      # bytes, or zero-copy Frames
+                client.send_multipart([b""] + request)
+                assert auth.zap_socket.poll(WAIT_MS)
+                msg = auth.zap_socket.recv_multipart(copy=copy)
+                asyncio.run(auth.handle_zap_message(msg))
+                assert client.recv_multipart()[1:] == reply
     finally:
         client.close()
         auth.stop()
@@ -794,6 +806,47 @@ def test_thread_stop_from_its_own_thread_is_refused(ctx, keys):
     finally:
         client.close()
         auth.stop()
+
+
+def test_thread_that_died_does_not_hang_configure_or_stop(ctx, keys, monkeypatch):
+    """A callback that ends the handler thread (SystemExit is not an error to answer) while
+    a configure call waits for its round trip: the call notices, applies the change
+    itself, and stop() still returns."""
+    died = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: died.append(args.exc_type))
+    entered, release = threading.Event(), threading.Event()
+
+    class Exits:
+        def callback(self, domain, key):
+            entered.set()
+            assert release.wait(WAIT)
+            raise SystemExit
+
+    auth = ThreadAuthenticator(ctx)
+    auth.configure_curve_callback("global", Exits())
+    auth.start()
+    client = _zmqx_client(ctx)
+    try:
+        client.send_multipart([b""] + req(b"CURVE", keys.client))
+        assert entered.wait(WAIT)
+        configurer = threading.Thread(target=auth.configure_plain,
+                                      args=("global", {"u": "p"}))
+        configurer.start()
+        configurer.join(QUIET_MS / 1000)
+        assert configurer.is_alive()
+        release.set()
+        auth.thread.join(WAIT)
+        assert not auth.is_alive() and died == [SystemExit]
+        configurer.join(WAIT)
+        assert not configurer.is_alive()
+        assert auth.passwords == {"global": {"u": "p"}}
+        auth.allow("127.0.0.1")                 # no thread: applied at once
+        assert auth._allowed == {"127.0.0.1"}
+    finally:
+        release.set()
+        client.close()
+        auth.stop()
+    assert auth.zap_socket is None and auth.pipe is None and auth.thread is None
 
 
 def test_thread_context_term_while_running_completes():

@@ -230,9 +230,11 @@ class Authenticator:
         raises (a credentials callback failing, say), the error is logged and the client
         gets 500 "Internal error", as RFC 27 provides for system failures.
         """
-        frames = [f if isinstance(f, bytes) else bytes(f) for f in msg]
-        request_id = frames[1] if len(frames) > 1 else b""
+        request_id = b""
         try:
+            frames = [f if isinstance(f, bytes) else bytes(f) for f in msg]
+            if len(frames) > 1:
+                request_id = frames[1]
             code, text, user_id = await self._decide(frames)
         except Exception:
             self.log.exception("ZAP handler failed on request %r", request_id)
@@ -247,7 +249,8 @@ class Authenticator:
         version, request_id, raw_domain, raw_address, identity, mechanism = frames[:6]
         credentials = frames[6:]
         if version != VERSION:
-            self.log.error("Invalid ZAP version: %r", frames)
+            # (not the credentials: a password has no place in a log)
+            self.log.error("Invalid ZAP version: %r", frames[:6])
             return _DENIED, b"Invalid version", ""
         domain = raw_domain.decode(self.encoding, "replace")
         address = raw_address.decode(self.encoding, "replace")

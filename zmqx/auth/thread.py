@@ -16,7 +16,10 @@ Nothing waits on a timer: start() has no readiness handshake to wait for because
 socket is bound and connected before the thread starts (requests that arrive first just
 queue on the handler socket), and the thread blocks in one poll on the pipe and the
 handler socket. If the context is terminated under a running authenticator the thread
-closes the handler socket and both pipe ends itself, so Context.term() completes.
+closes the handler socket and both pipe ends itself, so Context.term() completes. A
+thread that died (a callback raising SystemExit) hangs nobody: stop() never blocks on
+the pipe, and a configure call waiting for its answer notices and applies the change
+itself.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ _TERMINATE = b"TERMINATE"
 _CONFIGURE = b"CONFIGURE"
 _OK = b"OK"
 _ERROR = b"ERROR"
+
+# how often a caller waiting for a CONFIGURE answer checks that the thread still lives
+_LIVENESS_MS = 500
 
 # pipe endpoints are unique per start(), so a restart never meets a name still in use
 _serial = itertools.count()
@@ -185,9 +191,11 @@ class ThreadAuthenticator(Authenticator):
             with self._pipe_lock:
                 if self.pipe is not None and not self.pipe.closed:
                     try:
-                        self.pipe.send(_TERMINATE)
+                        # never blocks: a live thread's pipe has room; a dead one's
+                        # (the thread failed, or the context is terminating) is refused
+                        self.pipe.send(_TERMINATE, zmqx.NOBLOCK)
                     except zmqx.ZMQError:
-                        pass    # the context is terminating: the thread is leaving anyway
+                        pass    # the thread is leaving or gone: join() is all there is
             thread.join()
             self.thread = None
         with self._pipe_lock:
@@ -222,13 +230,21 @@ class ThreadAuthenticator(Authenticator):
             self._pending_error = None
             self._pending.append(change)
             try:
-                pipe.send(_CONFIGURE)
-                pipe.recv()     # OK, or ERROR with the exception in _pending_error
+                pipe.send(_CONFIGURE, zmqx.NOBLOCK)
+                # the answer is OK, or ERROR with the exception in _pending_error. The
+                # wait is cut into slices only to notice a thread that died (it logs
+                # why) and will never answer; a live one answers between two requests.
+                while not pipe.poll(_LIVENESS_MS, zmqx.POLLIN):
+                    if not thread.is_alive():
+                        self._run_pending_change()
+                        break
+                else:
+                    pipe.recv()
             except zmqx.ZMQError as e:
-                if e.errno != zmqx.ETERM:
+                if e.errno not in (zmqx.ETERM, zmqx.EAGAIN):
                     raise
-                # the context is terminating and the thread with it; apply the change
-                # here unless the thread took it first
+                # the context is terminating, or the thread is gone: no one serves now,
+                # so apply the change here unless the thread took it first
                 self._run_pending_change()
             error, self._pending_error = self._pending_error, None
         if error is not None:
