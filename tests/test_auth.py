@@ -842,6 +842,13 @@ def test_thread_that_died_does_not_hang_configure_or_stop(ctx, keys, monkeypatch
         assert auth.passwords == {"global": {"u": "p"}}
         auth.allow("127.0.0.1")                 # no thread: applied at once
         assert auth._allowed == {"127.0.0.1"}
+        auth.start()                            # and it starts again, cleanly
+        assert auth.thread.started.wait(WAIT)
+        fresh = _zmqx_client(ctx)
+        try:
+            assert _ask(fresh, req(b"PLAIN", b"u", b"p")) == ok(b"u")
+        finally:
+            fresh.close()
     finally:
         release.set()
         client.close()

@@ -55,12 +55,15 @@ class AuthenticationThread(threading.Thread):
         self.authenticator = authenticator
         self.log = authenticator.log
         self.pipe = pipe
+        # set once the thread runs (pyzmq has it; start() itself does not need to wait)
+        self.started = threading.Event()
         # made on the first request only: handle_zap_message is a coroutine because
         # credential callbacks may be async
         self._loop: Optional[asyncio.AbstractEventLoop] = None
 
     def run(self) -> None:
         context_gone = False
+        self.started.set()
         try:
             context_gone = not self._serve()
         except Exception:
@@ -156,6 +159,8 @@ class ThreadAuthenticator(Authenticator):
         Raises ZMQError(EADDRINUSE) if a handler is already bound in the context (this one
         included, if it is running); nothing is started or left open then.
         """
+        if self.thread is not None and not self.thread.is_alive():
+            self.stop()         # the remains of a thread that died: release them first
         super().start()
         outer = inner = None
         try:
