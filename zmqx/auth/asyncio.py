@@ -70,18 +70,30 @@ class AsyncioAuthenticator(Authenticator):
         while True:
             try:
                 msg = await zap.recv_multipart()
+            except zmqx.ZMQError as e:
+                if e.errno != zmqx.ENOTSOCK:        # ENOTSOCK: closed by stop()
+                    self._socket_failed(zap, e)
+                return
+            try:
                 await self.handle_zap_message(msg)
             except zmqx.ZMQError as e:
                 if e.errno == zmqx.ETERM:
-                    # the context is being terminated (from another thread): term()
-                    # waits for this socket
-                    if self.zap_socket is zap:
-                        self.zap_socket = None
-                    zap.close()
+                    self._socket_failed(zap, e)
                     return
                 if e.errno == zmqx.ENOTSOCK:
-                    return      # closed under us
+                    return
+                # this reply could not be sent; the next request may fare better
                 self.log.exception("ZAP request failed")
+
+    def _socket_failed(self, zap: Any, error: zmqx.ZMQError) -> None:
+        """The handler socket cannot be read any more: stop serving, and close it if the
+        context is being terminated (from another thread), since term() waits for it."""
+        if error.errno != zmqx.ETERM:
+            self.log.error("ZAP handler socket failed, no longer serving: %s", error)
+            return
+        if self.zap_socket is zap:
+            self.zap_socket = None
+        zap.close()
 
     def _send_reply_frames(self, frames: list[bytes]) -> None:
         # a reply on REP never waits (a full or vanished requester drops it), so send it

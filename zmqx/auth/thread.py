@@ -98,13 +98,18 @@ class AuthenticationThread(threading.Thread):
                     msg = zap.recv_multipart(zmqx.NOBLOCK)
                 except zmqx.Again:
                     continue
+            except zmqx.ZMQError as e:
+                if e.errno == zmqx.ETERM:
+                    return False
+                raise           # the sockets themselves failed: nothing to serve with
+            try:
                 self._complete(auth.handle_zap_message(msg))
             except zmqx.ZMQError as e:
                 if e.errno == zmqx.ETERM:
                     return False
                 if e.errno == zmqx.ENOTSOCK:
                     raise
-                # one request went wrong (a reply that could not be sent): keep serving
+                # this reply could not be sent; the next request may fare better
                 self.log.exception("ZAP request failed")
             except Exception:
                 self.log.exception("ZAP request failed")
