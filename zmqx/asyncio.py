@@ -53,7 +53,9 @@ class _Waker:
             return w
 
     def __init__(self, loop):
-        self._loop = loop
+        # a weak reference: _by_loop is keyed weakly by the loop, so a strong one here would
+        # keep every loop (and this waker's pipe) alive for ever
+        self._loop_ref = weakref.ref(loop)
         self._watch = {}              # fd -> [callbacks] (one-shot)
         self._mutex = threading.Lock()
         self._thread = None
@@ -61,6 +63,10 @@ class _Waker:
         os.set_blocking(self._r, False)
         os.set_blocking(self._w, False)
         weakref.finalize(self, _close_fds, self._r, self._w)
+
+    @property
+    def _loop(self):
+        return self._loop_ref()
 
     def watch(self, fd, callback):
         with self._mutex:
@@ -96,10 +102,12 @@ class _Waker:
     def _run(self):
         while True:
             with self._mutex:
-                if not self._watch or self._loop.is_closed():
+                loop = self._loop
+                if not self._watch or loop is None or loop.is_closed():
                     self._thread = None
                     return
                 fds = list(self._watch)
+                del loop                  # hold no reference to the loop while waiting
             p = select.poll()
             p.register(self._r, select.POLLIN)
             for fd in fds:
@@ -121,9 +129,10 @@ class _Waker:
                             pass
                         continue
                     fire.extend(self._watch.pop(fd, ()))
-            if fire:
+            loop = self._loop
+            if fire and loop is not None:
                 try:
-                    self._loop.call_soon_threadsafe(_fire_all, fire)
+                    loop.call_soon_threadsafe(_fire_all, fire)
                 except RuntimeError:          # the loop was closed meanwhile
                     with self._mutex:
                         self._watch.clear()

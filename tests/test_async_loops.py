@@ -1,0 +1,44 @@
+"""An event loop that used zmqx.asyncio must be freed with its waker's pipe once it is gone."""
+import asyncio
+import gc
+import os
+import weakref
+
+import zmqx
+import zmqx.asyncio
+
+
+def _open_fds():
+    return len(os.listdir("/proc/self/fd"))
+
+
+async def _round_trip(ctx, loops):
+    loops.append(weakref.ref(asyncio.get_running_loop()))
+    a = ctx.socket(zmqx.PAIR)
+    b = ctx.socket(zmqx.PAIR)
+    try:
+        a.bind("inproc://loops")
+        b.connect("inproc://loops")
+        pending = asyncio.ensure_future(b.recv())   # waits: the waker watches b
+        await asyncio.sleep(0)
+        await a.send(b"x")
+        assert await asyncio.wait_for(pending, 5) == b"x"
+    finally:
+        a.close(0)
+        b.close(0)
+
+
+def test_loops_and_waker_pipes_are_freed():
+    ctx = zmqx.asyncio.Context()
+    try:
+        loops = []
+        asyncio.run(_round_trip(ctx, loops))        # warm-up: imports, context fds
+        gc.collect()
+        base = _open_fds()
+        for _ in range(5):
+            asyncio.run(_round_trip(ctx, loops))
+        gc.collect()
+        assert [r() for r in loops] == [None] * 6
+        assert _open_fds() == base
+    finally:
+        ctx.term()
