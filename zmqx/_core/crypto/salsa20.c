@@ -89,35 +89,50 @@ void zx_hsalsa20(uint8_t out[32], const uint8_t in[16], const uint8_t k[32], con
     zx_memzero(x, sizeof x);
 }
 
-/* state s -> one 64-byte keystream block, as words (feed-forward included) */
-static inline void salsa20_words(uint32_t out[16], const uint32_t s[16])
+static const uint8_t ZERO64[64] = {0};
+
+/* One keystream block from state s, XORed into 64 bytes of m (c may equal m). The rounds
+ * run on locals and each output word is made where it is stored, so the block never
+ * makes a round trip through memory. */
+static inline void salsa20_xor_block(uint8_t *c, const uint8_t *m, const uint32_t s[16])
 {
+    uint32_t x0 = s[0], x1 = s[1], x2 = s[2], x3 = s[3], x4 = s[4], x5 = s[5], x6 = s[6],
+             x7 = s[7], x8 = s[8], x9 = s[9], x10 = s[10], x11 = s[11], x12 = s[12],
+             x13 = s[13], x14 = s[14], x15 = s[15];
     int i;
-    memcpy(out, s, 64);
-    salsa20_rounds(out);
-    for (i = 0; i < 16; i++) out[i] += s[i];
+    for (i = 0; i < 10; i++) {
+        QR(x0, x4, x8, x12);
+        QR(x5, x9, x13, x1);
+        QR(x10, x14, x2, x6);
+        QR(x15, x3, x7, x11);
+        QR(x0, x1, x2, x3);
+        QR(x5, x6, x7, x4);
+        QR(x10, x11, x8, x9);
+        QR(x15, x12, x13, x14);
+    }
+#define OUT(j) st32(c + 4 * j, ld32(m + 4 * j) ^ (x##j + s[j]))
+    OUT(0); OUT(1); OUT(2); OUT(3); OUT(4); OUT(5); OUT(6); OUT(7);
+    OUT(8); OUT(9); OUT(10); OUT(11); OUT(12); OUT(13); OUT(14); OUT(15);
+#undef OUT
 }
 
 void zx_salsa20_block(uint8_t out[64], const uint8_t n[8], uint64_t ic, const uint8_t k[32])
 {
     uint8_t in[16];
-    uint32_t s[16], w[16];
+    uint32_t s[16];
     int i;
     memcpy(in, n, 8);
     for (i = 0; i < 8; i++) in[8 + i] = (uint8_t)(ic >> (8 * i));
     salsa20_setup(s, k, in, NULL);
-    salsa20_words(w, s);
-    for (i = 0; i < 16; i++) st32(out + 4 * i, w[i]);
+    salsa20_xor_block(out, ZERO64, s);
     zx_memzero(s, sizeof s);
-    zx_memzero(w, sizeof w);
 }
 
 void zx_salsa20_xor_ic(uint8_t *c, const uint8_t *m, size_t len, const uint8_t n[8],
                        uint64_t ic, const uint8_t k[32])
 {
     uint8_t in[16];
-    uint32_t s[16], w[16];
-    int i;
+    uint32_t s[16];
     if (len == 0) return;
     memcpy(in, n, 8);
     memset(in + 8, 0, 8);
@@ -125,12 +140,11 @@ void zx_salsa20_xor_ic(uint8_t *c, const uint8_t *m, size_t len, const uint8_t n
     s[8] = (uint32_t)ic;
     s[9] = (uint32_t)(ic >> 32);
     while (len >= 64) {
-        salsa20_words(w, s);
         if (m) {
-            for (i = 0; i < 16; i++) st32(c + 4 * i, ld32(m + 4 * i) ^ w[i]);
+            salsa20_xor_block(c, m, s);
             m += 64;
         } else {
-            for (i = 0; i < 16; i++) st32(c + 4 * i, w[i]);
+            salsa20_xor_block(c, ZERO64, s);
         }
         c += 64;
         len -= 64;
@@ -140,13 +154,11 @@ void zx_salsa20_xor_ic(uint8_t *c, const uint8_t *m, size_t len, const uint8_t n
     if (len > 0) {
         uint8_t block[64];
         size_t j;
-        salsa20_words(w, s);
-        for (i = 0; i < 16; i++) st32(block + 4 * i, w[i]);
+        salsa20_xor_block(block, ZERO64, s);
         for (j = 0; j < len; j++) c[j] = (uint8_t)((m ? m[j] : 0) ^ block[j]);
         zx_memzero(block, sizeof block);
     }
     zx_memzero(s, sizeof s);
-    zx_memzero(w, sizeof w);
 }
 
 void zx_xsalsa20_xor_ic(uint8_t *c, const uint8_t *m, size_t len, const uint8_t n[24],
