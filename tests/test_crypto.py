@@ -305,14 +305,15 @@ def _compiler():
 def clib(request, tmp_path_factory):
     """The crypto C compiled into a small shared library: as shipped, and with
     ZX_CRYPTO_PORTABLE (the 26-bit Poly1305 and 16-bit X25519 limbs that compilers
-    without unsigned __int128, such as MSVC, get)."""
+    without unsigned __int128, such as MSVC, get) plus ZX_CRYPTO_NO_GETRANDOM (the
+    /dev/urandom path of kernels without getrandom)."""
     cc = _compiler()
     if cc is None or not os.path.isdir(CRYPTO_DIR):
         pytest.skip("no C compiler, or the C sources are not installed")
     out = tmp_path_factory.mktemp("zxcrypto") / f"libzxcrypto_{request.param}.so"
     flags = ["-O2", "-shared", "-fPIC", "-std=c99", "-Wall", "-Wextra", "-Werror"]
     if request.param == "portable":
-        flags.append("-DZX_CRYPTO_PORTABLE")
+        flags += ["-DZX_CRYPTO_PORTABLE", "-DZX_CRYPTO_NO_GETRANDOM"]
     cmd = [cc, *flags, "-o", str(out), *(os.path.join(CRYPTO_DIR, f) for f in C_FILES)]
     subprocess.run(cmd, check=True, capture_output=True, timeout=120)
     return ctypes.CDLL(str(out))
@@ -396,3 +397,19 @@ def test_c_verify16_and_memzero(clib):
     buf = ctypes.create_string_buffer(b"\xaa" * 40)
     clib.zx_memzero(buf, ctypes.c_size_t(40))
     assert buf.raw == bytes(41)
+
+
+def test_c_randombytes(clib):
+    size = (1 << 20) + 3
+    a = ctypes.create_string_buffer(size)
+    b = ctypes.create_string_buffer(size)
+    assert clib.zx_randombytes(a, ctypes.c_size_t(size)) == 0
+    assert clib.zx_randombytes(b, ctypes.c_size_t(size)) == 0
+    assert a.raw != b.raw
+    assert len(set(a.raw[:size])) == 256  # uniform bytes: every value appears
+    assert a.raw[size - 64:size] != bytes(64)  # filled to the last byte
+    assert clib.zx_randombytes(a, ctypes.c_size_t(0)) == 0
+    pk = ctypes.create_string_buffer(32)
+    sk = ctypes.create_string_buffer(32)
+    assert clib.zx_box_keypair(pk, sk) == 0
+    assert curve.public_key(sk.raw) == pk.raw

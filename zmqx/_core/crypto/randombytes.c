@@ -35,7 +35,7 @@
 #include <unistd.h>
 #if defined(__linux__)
 #include <sys/syscall.h>
-#if defined(SYS_getrandom)
+#if defined(SYS_getrandom) && !defined(ZX_CRYPTO_NO_GETRANDOM) /* (the latter: tests) */
 #define ZX_RNG_GETRANDOM 1
 #endif
 #endif
