@@ -16,54 +16,49 @@
 
 static const uint8_t zero16[16] = {0};
 
-/* Encrypt/decrypt and derive the Poly1305 key under (n, k); mac computation is the
- * caller's. The first 32 message bytes use the tail of keystream block 0. */
-static void xsalsa20_poly_xor(uint8_t polykey[32], uint8_t *out, const uint8_t *in,
-                              size_t len, const uint8_t n[24], const uint8_t k[32])
+/* Per-message key schedule: the XSalsa20 subkey for (n, k) and keystream block 0, whose
+ * first half is the Poly1305 key and whose second half encrypts message bytes 0..31. */
+typedef struct {
+    uint8_t subkey[32];
+    uint8_t block0[64];
+} msg_keys;
+
+static void msg_keys_init(msg_keys *mk, const uint8_t n[24], const uint8_t k[32])
 {
-    uint8_t subkey[32], block0[64];
-    size_t head = len < 32 ? len : 32, i;
-    zx_hsalsa20(subkey, n, k, NULL);
-    zx_salsa20_block(block0, n + 16, 0, subkey);
-    memcpy(polykey, block0, 32);
-    for (i = 0; i < head; i++) out[i] = (uint8_t)(in[i] ^ block0[32 + i]);
-    if (len > 32) zx_salsa20_xor_ic(out + 32, in + 32, len - 32, n + 16, 1, subkey);
-    zx_memzero(subkey, sizeof subkey);
-    zx_memzero(block0, sizeof block0);
+    zx_hsalsa20(mk->subkey, n, k, NULL);
+    zx_salsa20_block(mk->block0, n + 16, 0, mk->subkey);
 }
 
-static void poly_key(uint8_t polykey[32], const uint8_t n[24], const uint8_t k[32])
+/* out = in XOR the message keystream (block 0's tail, then blocks 1, 2, ...) */
+static void msg_xor(uint8_t *out, const uint8_t *in, size_t len, const msg_keys *mk,
+                    const uint8_t n[24])
 {
-    uint8_t subkey[32], block0[64];
-    zx_hsalsa20(subkey, n, k, NULL);
-    zx_salsa20_block(block0, n + 16, 0, subkey);
-    memcpy(polykey, block0, 32);
-    zx_memzero(subkey, sizeof subkey);
-    zx_memzero(block0, sizeof block0);
+    size_t head = len < 32 ? len : 32, i;
+    for (i = 0; i < head; i++) out[i] = (uint8_t)(in[i] ^ mk->block0[32 + i]);
+    if (len > 32) zx_salsa20_xor_ic(out + 32, in + 32, len - 32, n + 16, 1, mk->subkey);
 }
 
 int zx_secretbox_detached(uint8_t *c, uint8_t mac[16], const uint8_t *m, size_t mlen,
                           const uint8_t n[24], const uint8_t k[32])
 {
-    uint8_t polykey[32];
-    xsalsa20_poly_xor(polykey, c, m, mlen, n, k);
-    zx_poly1305(mac, c, mlen, polykey);
-    zx_memzero(polykey, sizeof polykey);
+    msg_keys mk;
+    msg_keys_init(&mk, n, k);
+    msg_xor(c, m, mlen, &mk, n);
+    zx_poly1305(mac, c, mlen, mk.block0);
+    zx_memzero(&mk, sizeof mk);
     return 0;
 }
 
 int zx_secretbox_open_detached(uint8_t *m, const uint8_t *c, const uint8_t mac[16],
                                size_t clen, const uint8_t n[24], const uint8_t k[32])
 {
-    uint8_t polykey[32];
+    msg_keys mk;
     int rc;
-    poly_key(polykey, n, k);
-    rc = zx_poly1305_verify(mac, c, clen, polykey);
-    zx_memzero(polykey, sizeof polykey);
-    if (rc != 0) return -1;
-    xsalsa20_poly_xor(polykey, m, c, clen, n, k);
-    zx_memzero(polykey, sizeof polykey);
-    return 0;
+    msg_keys_init(&mk, n, k);
+    rc = zx_poly1305_verify(mac, c, clen, mk.block0);
+    if (rc == 0) msg_xor(m, c, clen, &mk, n);
+    zx_memzero(&mk, sizeof mk);
+    return rc;
 }
 
 int zx_secretbox_easy(uint8_t *c, const uint8_t *m, size_t mlen, const uint8_t n[24],
