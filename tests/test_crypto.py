@@ -93,6 +93,8 @@ LOW_ORDER = [
     b"\x01" + bytes(31),                         # 1
     h("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"),  # order 8
     ((1 << 255) - 19).to_bytes(32, "little"),    # p itself (= 0)
+    ((1 << 255) - 20).to_bytes(32, "little"),    # p - 1 (order 2)
+    ((1 << 255) - 18).to_bytes(32, "little"),    # p + 1 (= 1)
 ]
 
 
@@ -353,6 +355,16 @@ def test_c_build_matches_the_extension(clib):
         mac = ctypes.create_string_buffer(16)
         clib.zx_poly1305(mac, m, ctypes.c_size_t(length), key)
         assert mac.raw == curve.poly1305(m, key)
+    # all-ones keys and messages: where the limb carries and the final reduction bite
+    for length in range(0, 100, 7):
+        for key in (b"\xff" * 32, b"\xff" * 16 + bytes(16)):
+            m = b"\xff" * length
+            mac = ctypes.create_string_buffer(16)
+            clib.zx_poly1305(mac, m, ctypes.c_size_t(length), key)
+            assert mac.raw == _poly1305_reference(m, key)
+    for u in (b"\xff" * 32, ((1 << 255) - 19 + 5).to_bytes(32, "little"), b"\x09" + bytes(31)):
+        assert clib.zx_x25519(q, b"\xff" * 32, u) == 0
+        assert q.raw == curve.scalarmult(b"\xff" * 32, u)
 
 
 def test_c_in_place_and_detached(clib):
