@@ -65,3 +65,4 @@ def get_includes():
 
     return [os.path.join(os.path.dirname(__file__), "_core")]
 from ._core.proxy import proxy, proxy_steerable  # noqa: F401,E402
+from ._core.curve import curve_keypair, curve_public  # noqa: F401,E402
