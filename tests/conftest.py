@@ -71,3 +71,21 @@ def endpoint(transport, ipc_dir):
 def wire_endpoint(request, ipc_dir):
     """Endpoints that go over a real connection (and so can talk to libzmq)."""
     return endpoint_for(request.param, ipc_dir)
+
+
+@pytest.fixture
+def reserve(ipc_dir):
+    """reserve(transport) -> helpers.Reserved: an endpoint nobody listens on (a tcp port
+    held bound by a plain socket until the test ends or calls .release())."""
+    from helpers import Reserved
+
+    made = []
+
+    def make(transport):
+        r = Reserved(transport, ipc_dir, f"absent{next(_counter)}")
+        made.append(r)
+        return r
+
+    yield make
+    for r in made:
+        r.release()

@@ -2,6 +2,8 @@
 bounded blocking calls, so a failure raises Again instead of hanging the suite."""
 
 import contextlib
+import os
+import socket
 
 import pytest
 
@@ -49,11 +51,67 @@ def raises_errno(code):
         pytest.fail(f"did not raise ZMQError (errno {code})")
 
 
-def assert_quiet(s, ms=300):
-    """Nothing arrives on s for `ms`."""
-    assert s.poll(ms, zmqx.POLLIN) == 0
+# Timing checks: a configured wait must not end early and must not overrun it by much.
+# 0.8x allows for clock granularity (the engine rounds to whole milliseconds); 3x leaves
+# room for a loaded 2-core machine while still failing if the option is ignored (an
+# infinite or default wait) or applied with the wrong unit (seconds vs ms).
+EARLY, LATE = 0.8, 3.0
+
+
+def assert_elapsed(elapsed, ms, what="wait"):
+    """`elapsed` (seconds) is within [0.8, 3] x the configured `ms`."""
+    lo, hi = EARLY * ms / 1000, LATE * ms / 1000
+    assert lo <= elapsed <= hi, f"{what}: {elapsed * 1000:.0f} ms for a {ms} ms setting"
+
+
+# ---------------------------------------------------------------- HWM over a wire
+# Over ipc/tcp a message is not only in the two pipes (SNDHWM on the sender, RCVHWM on the
+# receiver): it can also be staged in the sending engine, in the kernel, or in the
+# receiving engine. Tests shrink the kernel's share with small socket buffers (SMALL_BUFS
+# on both ends) and allow exactly this much on top of the two HWMs:
+#   - the sending engine stages one write batch taken from its pipe: bodies up to
+#     SMALL_BODY are copied into a STAGE-byte buffer, larger ones are referenced by an
+#     iovec (two per message, IOV_MAX - 4 in all), whatever the HWM is. While it stages,
+#     the application refills the pipe, so the batch is bounded by these sizes, not by
+#     SNDHWM (libzmq stages one large message at a time; see the tests' report);
+#   - the kernel: Linux doubles SO_SNDBUF/SO_RCVBUF and accounts overhead inside them, and
+#     loopback tcp may queue one 64 KiB segment past the limit: 2 x (SNDBUF + RCVBUF)
+#     + 64 KiB bytes in flight at most;
+#   - the receiving engine reads ahead up to RBUF bytes and holds one decoded message
+#     that its full pipe refused;
+#   - +1 for a message cut across two of these places.
+SMALL_BUFS = dict(sndbuf=8192, rcvbuf=8192)
+RBUF = STAGE = 65536    # zmqx's read-ahead and write stage per connection
+SMALL_BODY = 2048       # bodies up to this are copied into the write stage
+IOV_MAX = 64            # iovecs per write batch
+
+
+def wire_hwm_bound(sndhwm, rcvhwm, size, sndbuf=8192, rcvbuf=8192):
+    """The most messages of `size` bytes a sender can have accepted while the receiver
+    reads nothing, over ipc/tcp with these socket buffers on both ends."""
+    if size > SMALL_BODY:
+        batch = (IOV_MAX - 4) // 2
+    else:
+        batch = STAGE // (size + 9) + 1
+    in_bytes = 2 * (sndbuf + rcvbuf) + 65536 + RBUF
+    return sndhwm + rcvhwm + batch + 1 + -(-in_bytes // size) + 1
+
+
+def assert_empty(s):
+    """Nothing is queued on s *now* (no waiting): used after a positive control (a marker
+    sent after the thing that must not arrive has itself arrived)."""
+    assert s.poll(0, zmqx.POLLIN) == 0
     with pytest.raises(zmqx.Again):
         s.recv(zmqx.NOBLOCK)
+
+
+def assert_first(s, marker):
+    """The next message on s is `marker` (bytes or list of frames), then nothing else is
+    queued: whatever was sent before the marker on the same path did not arrive."""
+    want = marker if isinstance(marker, list) else [marker]
+    got = s.recv_multipart()
+    assert got == want, f"expected the marker {want!r} first, got {got!r}"
+    assert_empty(s)
 
 
 def recv_until(s, marker):
@@ -64,6 +122,32 @@ def recv_until(s, marker):
         if m == marker:
             return out
         out.append(m)
+
+
+class Reserved:
+    """An endpoint nobody listens on, for the duration of a test.
+
+    tcp: a plain socket stays bound (not listening) to an OS-chosen port, so a connect is
+    refused and no other test can be given that port; `release()` frees it just before a
+    test binds it itself. ipc: a path in the test's temp dir. inproc: a unique name."""
+
+    def __init__(self, transport, ipc_dir, name):
+        self._raw = None
+        if transport == "tcp":
+            self._raw = socket.socket()
+            self._raw.bind(("127.0.0.1", 0))
+            self.endpoint = "tcp://127.0.0.1:%d" % self._raw.getsockname()[1]
+        elif transport == "ipc":
+            self.endpoint = "ipc://" + os.path.join(ipc_dir, name)
+        else:
+            self.endpoint = f"inproc://{name}-{os.getpid()}-{id(self)}"
+
+    def release(self):
+        """Free the address for a bind that follows at once."""
+        if self._raw is not None:
+            self._raw.close()
+            self._raw = None
+        return self.endpoint
 
 
 class KeepSockets:
