@@ -315,7 +315,8 @@ def test_incomplete_message_dropped_on_close(ctx, endpoint):
     other = connected(ctx, zmqx.PUSH, addr)
     other.send(b"next")
     assert pull.recv_multipart() == [b"next"]
-    assert_quiet(pull, 100)
+    other.send(b"marker")           # positive control on the live path
+    assert_first(pull, b"marker")
 
 
 def test_frames_outlive_socket_and_context(transport, ipc_dir):
@@ -491,7 +492,7 @@ def test_pair_second_peer_gets_nothing(ctx, endpoint):
     for i in range(10):
         a.send(b"%d" % i)
     assert [p1.recv() for _ in range(10)] == [b"%d" % i for i in range(10)]
-    assert_quiet(p2)
+    assert_empty(p2)    # a PAIR sends each message once: all 10 are accounted for at p1
 
 
 def test_pair_ignores_second_peer(ctx, endpoint):
@@ -505,7 +506,9 @@ def test_pair_ignores_second_peer(ctx, endpoint):
     p2.send(b"intruder")
     p1.send(b"sync")
     assert a.recv() == b"sync"
-    assert_quiet(a)
+    # p2's message travels on another connection, so no marker can be ordered after it:
+    # this one check still watches for a while (QUIET_MS)
+    assert a.poll(QUIET_MS, zmqx.POLLIN) == 0
     # the first peer is still the peer
     a.send(b"still yours")
     assert p1.recv() == b"still yours"
@@ -589,37 +592,38 @@ def test_hwm_sndtimeo(ctx, endpoint):
 
 
 @pytest.mark.parametrize("how", ["unconnected", "bound-no-peer", "peer-never-binds"])
-def test_push_without_peer_raises_again(ctx, transport, ipc_dir, how):
+def test_push_without_peer_raises_again(ctx, transport, ipc_dir, reserve, how):
     push = sock(ctx, zmqx.PUSH)
     if how == "bound-no-peer":
         push.bind(endpoint_for(transport, ipc_dir))
     elif how == "peer-never-binds":
         # libzmq without IMMEDIATE: a connecting pipe queues exactly SNDHWM messages
         push.sndhwm = 3
-        push.connect(fixed_endpoint(transport, ipc_dir))
+        push.connect(reserve(transport).endpoint)
         assert _fill(push, b"queued") == 3
     with pytest.raises(zmqx.Again):
         push.send(b"x", zmqx.NOBLOCK)
-    push.sndtimeo = 50
+    push.sndtimeo = 150
     t0 = time.monotonic()
     with pytest.raises(zmqx.Again):
         push.send(b"x")
-    assert 0.03 <= time.monotonic() - t0 < 5.0
+    assert_elapsed(time.monotonic() - t0, 150, "SNDTIMEO")
 
 
-def test_immediate_queues_nothing_before_connection(ctx, wire_endpoint):
-    ep = wire_endpoint if not wire_endpoint.endswith(":*") else f"tcp://127.0.0.1:{free_tcp_port()}"
+@pytest.mark.parametrize("transport", ["ipc", "tcp"])
+def test_immediate_queues_nothing_before_connection(ctx, transport, reserve):
+    reserved = reserve(transport)
+    ep = reserved.endpoint
     push = sock(ctx, zmqx.PUSH, immediate=1)
     assert push.getsockopt(zmqx.IMMEDIATE) == 1
     push.connect(ep)
     with pytest.raises(zmqx.Again):
         push.send(b"nobody there", zmqx.NOBLOCK)
     assert push.poll(0, zmqx.POLLOUT) == 0
-    pull, _ = bound(ctx, zmqx.PULL, ep)
+    pull, _ = bound(ctx, zmqx.PULL, reserved.release())
     assert push.poll(WAIT_MS, zmqx.POLLOUT) == zmqx.POLLOUT    # the connection is up
     push.send(b"now")
-    assert pull.recv() == b"now"
-    assert_quiet(pull, 50)
+    assert_first(pull, b"now")      # the refused message was not queued ahead of it
 
 
 def test_blocked_sender_woken_by_reader(ctx, endpoint):
@@ -679,12 +683,12 @@ def test_rcvtimeo_and_noblock(ctx, endpoint, with_peer):
     pull, addr = bound(ctx, zmqx.PULL, endpoint)
     if with_peer:
         connected(ctx, zmqx.PUSH, addr)
-    pull.rcvtimeo = 50
-    assert pull.getsockopt(zmqx.RCVTIMEO) == 50
+    pull.rcvtimeo = 150
+    assert pull.getsockopt(zmqx.RCVTIMEO) == 150
     t0 = time.monotonic()
     with pytest.raises(zmqx.Again):
         pull.recv()
-    assert 0.03 <= time.monotonic() - t0 < 5.0
+    assert_elapsed(time.monotonic() - t0, 150, "RCVTIMEO")
     t0 = time.monotonic()
     with pytest.raises(zmqx.Again):
         pull.recv(zmqx.NOBLOCK)
@@ -692,7 +696,7 @@ def test_rcvtimeo_and_noblock(ctx, endpoint, with_peer):
         pull.recv(zmqx.DONTWAIT, copy=False)
     with pytest.raises(zmqx.Again):
         pull.recv_multipart(zmqx.NOBLOCK)
-    assert time.monotonic() - t0 < 0.5
+    assert time.monotonic() - t0 < 0.1     # a NOBLOCK call waiting out RCVTIMEO takes 0.15
     pull.rcvtimeo = 0
     with pytest.raises(zmqx.Again):
         pull.recv()
@@ -828,7 +832,7 @@ def test_unbind(ctx, endpoint):
     late.send(b"for the new binder")
     successor, _ = bound(ctx, zmqx.PULL, addr.decode())
     assert successor.recv() == b"for the new binder"
-    assert_quiet(pull, 50)
+    assert_empty(pull)              # delivered once, to the successor
     # unbinding again: the endpoint is unknown now
     with raises_errno(errno.ENOENT):
         pull.unbind(addr)
@@ -884,11 +888,12 @@ def test_disconnect_last_peer_then_no_peer(ctx, endpoint):
     push.send(b"x")
     assert pull.recv() == b"x"
     push.disconnect(addr)
-    assert_quiet(pull, 50)
-    # reconnecting works, and the new pipe carries traffic
+    with pytest.raises(zmqx.Again):         # no peer left: nothing can be queued
+        push.send(b"nowhere", zmqx.NOBLOCK)
+    # reconnecting works, and the new pipe carries traffic (and nothing older)
     push.connect(addr)
     push.send(b"y")
-    assert pull.recv() == b"y"
+    assert_first(pull, b"y")
 
 
 # ================================================================ 10. LINGER
@@ -936,35 +941,73 @@ def test_close_delivers_queued_messages(ctx, endpoint):
     assert [pull.recv() for _ in range(1000)] == [b"%d" % i for i in range(1000)]
 
 
-@pytest.mark.parametrize("linger", [0, 100])
-def test_close_with_linger_and_no_peer_does_not_hang_term(transport, ipc_dir, linger):
+def _assert_term_time(elapsed, transport, linger, queued=True):
+    """term() after closing a PUSH whose messages can't be delivered: a wire connection
+    keeps them for LINGER ms, then gives up; nothing queued, LINGER 0 or inproc (libzmq
+    4.3.5 too: an inproc pipe does not linger) return at once."""
+    if transport == "inproc" or linger == 0 or not queued:
+        assert elapsed < 0.1, f"term took {elapsed * 1000:.0f} ms, expected no lingering"
+    else:
+        assert_elapsed(elapsed, linger, "LINGER expiry in term()")
+
+
+@pytest.mark.parametrize("linger", [0, 300])
+def test_close_with_linger_and_no_peer_term_waits_linger(transport, reserve, linger):
     c = zmqx.Context()
     try:
         push = c.socket(zmqx.PUSH)
-        push.connect(fixed_endpoint(transport, ipc_dir))
+        push.connect(reserve(transport).endpoint)      # refused: nobody listens
         for _ in range(10):
             push.send(b"never delivered", zmqx.NOBLOCK)
         push.close(linger=linger)
         assert push.closed
         t0 = time.monotonic()
         run_with_deadline(c.term, 10)
-        assert time.monotonic() - t0 < 5.0
+        _assert_term_time(time.monotonic() - t0, transport, linger)
         assert c.closed
     finally:
         if not c.closed:
             c.destroy(linger=0)
 
 
-def test_linger_option_sets_close_default(transport, ipc_dir):
+@pytest.mark.parametrize("linger", [0, 300])
+@pytest.mark.parametrize("queued", [True, False])
+def test_linger_option_sets_close_default(transport, reserve, linger, queued):
     c = zmqx.Context()
     try:
         push = c.socket(zmqx.PUSH)
-        push.setsockopt(zmqx.LINGER, 0)
-        assert push.getsockopt(zmqx.LINGER) == 0
-        push.connect(fixed_endpoint(transport, ipc_dir))
-        push.send(b"never delivered", zmqx.NOBLOCK)
-        push.close()                  # uses LINGER=0
+        push.setsockopt(zmqx.LINGER, linger)
+        assert push.getsockopt(zmqx.LINGER) == linger
+        push.connect(reserve(transport).endpoint)
+        if queued:
+            push.send(b"never delivered", zmqx.NOBLOCK)
+        push.close()                  # uses the LINGER option
+        t0 = time.monotonic()
         run_with_deadline(c.term, 10)
+        _assert_term_time(time.monotonic() - t0, transport, linger, queued)
+    finally:
+        if not c.closed:
+            c.destroy(linger=0)
+
+
+def test_linger_delivers_to_a_peer_that_appears_in_time(ctx, transport, reserve):
+    """Within LINGER the queued messages still go out once the peer binds."""
+    if transport == "inproc":
+        pytest.skip("inproc does not linger (as libzmq)")
+    reserved = reserve(transport)
+    c = zmqx.Context()
+    try:
+        push = c.socket(zmqx.PUSH)
+        push.reconnect_ivl = 20
+        push.connect(reserved.endpoint)
+        push.send(b"late but delivered")
+        push.close(linger=WAIT_MS)
+        term = threading.Thread(target=c.term, daemon=True)
+        term.start()
+        pull, _ = bound(ctx, zmqx.PULL, reserved.release())
+        assert pull.recv() == b"late but delivered"
+        term.join(WAIT_MS / 1000)
+        assert not term.is_alive()            # term ended once the queue was flushed
     finally:
         if not c.closed:
             c.destroy(linger=0)
@@ -1121,14 +1164,14 @@ def test_context_instance_is_singleton():
     assert not a.closed
 
 
-def test_destroy_closes_all_sockets(transport, ipc_dir):
+def test_destroy_closes_all_sockets(transport, ipc_dir, reserve):
     c = zmqx.Context()
     pull = c.socket(zmqx.PULL)
     pull.bind(endpoint_for(transport, ipc_dir))
     push = c.socket(zmqx.PUSH)
     push.connect(pull.getsockopt(zmqx.LAST_ENDPOINT))
     stranded = c.socket(zmqx.PUSH)
-    stranded.connect(fixed_endpoint(transport, ipc_dir))
+    stranded.connect(reserve(transport).endpoint)
     for _ in range(10):
         stranded.send(b"never delivered", zmqx.NOBLOCK)
     pair = c.socket(zmqx.PAIR)
@@ -1365,14 +1408,17 @@ def test_poll_timeout_nothing_ready(ctx, endpoint):
     poller = zmqx.Poller()
     poller.register(pull, zmqx.POLLIN)
     t0 = time.monotonic()
-    assert poller.poll(50) == []
-    assert 0.03 <= time.monotonic() - t0 < 5.0
+    assert poller.poll(150) == []
+    assert_elapsed(time.monotonic() - t0, 150, "Poller.poll")
     t0 = time.monotonic()
-    assert zmqx.Poller().poll(50) == []
-    assert 0.03 <= time.monotonic() - t0 < 5.0
+    assert zmqx.Poller().poll(150) == []
+    assert_elapsed(time.monotonic() - t0, 150, "empty Poller.poll")
     t0 = time.monotonic()
-    assert pull.poll(50) == 0
-    assert 0.03 <= time.monotonic() - t0 < 5.0
+    assert pull.poll(150) == 0
+    assert_elapsed(time.monotonic() - t0, 150, "Socket.poll")
+    t0 = time.monotonic()
+    assert zmqx.select([pull], [], [], 0.15) == ([], [], [])
+    assert_elapsed(time.monotonic() - t0, 150, "select")
 
 
 def test_pollout(ctx, endpoint):
