@@ -1053,6 +1053,159 @@ def test_reconnect_options_round_trip(ctx):
     s.close()
 
 
+def _accept_times(lst, count):
+    """Accept `count` connections on a plain listening socket, closing each at once (the
+    ZMTP handshake never completes, so the connecter's back-off is never reset), and
+    return when each arrived."""
+    times = []
+    lst.settimeout(WAIT_MS / 1000)
+    for _ in range(count):
+        c, _ = lst.accept()
+        times.append(time.monotonic())
+        c.close()
+    return times
+
+
+@pytest.mark.parametrize("ivl_max", [0, 160])
+def test_reconnect_ivl_max_backs_off(ctx, ivl_max):
+    """RECONNECT_IVL 20 ms: each failed attempt waits ivl plus up to ivl of jitter
+    (libzmq's scheme), and with RECONNECT_IVL_MAX the ivl doubles per failure up to the
+    cap: gaps 20-40, 40-80, 80-160, then 160-320 ms for ever. Without the cap the gaps
+    stay at 20-40 ms."""
+    lst = socket.socket()
+    lst.bind(("127.0.0.1", 0))
+    lst.listen(8)
+    try:
+        push = sock(ctx, zmqx.PUSH, reconnect_ivl=20, reconnect_ivl_max=ivl_max)
+        push.connect("tcp://127.0.0.1:%d" % lst.getsockname()[1])
+        times = _accept_times(lst, 8)
+    finally:
+        lst.close()
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    ms = ", ".join("%.0f" % (g * 1000) for g in gaps)
+    if ivl_max == 0:
+        # 20 + jitter < 40 ms each; 3x slack for a loaded machine
+        assert all(0.016 <= g <= 0.120 for g in gaps), ms
+        assert sum(gaps) < 0.5, ms
+    else:
+        assert all(g >= 0.016 for g in gaps), ms
+        # from the 4th gap on, the cap: [160, 320) ms, with 0.8x-3x slack
+        assert all(0.8 * 0.160 <= g <= 3 * 0.320 for g in gaps[3:]), ms
+        assert gaps[0] <= 3 * 0.040, ms          # the first one was not capped yet
+        assert sum(gaps) >= 0.8 * (0.020 + 0.040 + 0.080 + 4 * 0.160), ms
+
+
+def _syn_sent_ports(remote_port):
+    """Local ports of this machine's tcp sockets in SYN_SENT towards 127.0.0.1:remote_port
+    (/proc/net/tcp: addresses in hex, state 02 = SYN_SENT)."""
+    ports = set()
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            local, remote, state = fields[1], fields[2], fields[3]
+            if state == "02" and remote == "0100007F:%04X" % remote_port:
+                ports.add(int(local.rsplit(":", 1)[1], 16))
+    return ports
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/net/tcp"), reason="needs Linux /proc/net/tcp")
+@pytest.mark.parametrize("timeout_ms", [0, 150])
+def test_connect_timeout_abandons_and_retries(ctx, timeout_ms):
+    """A local black hole: a listener with backlog 0 whose one queue slot is taken and
+    never accepted. Linux then drops further SYNs, so a connect stays in SYN_SENT (for
+    minutes, retransmitting). With CONNECT_TIMEOUT the attempt is abandoned after that
+    many ms and a new one (a new local port) starts after RECONNECT_IVL; without it the
+    first attempt is never given up within the window."""
+    lst = socket.socket()
+    lst.bind(("127.0.0.1", 0))
+    lst.listen(0)
+    port = lst.getsockname()[1]
+    filler = socket.create_connection(("127.0.0.1", port))   # fills the accept queue
+    try:
+        push = sock(ctx, zmqx.PUSH, reconnect_ivl=20, connect_timeout=timeout_ms)
+        assert push.connect_timeout == timeout_ms
+        push.connect("tcp://127.0.0.1:%d" % port)
+        seen = {}                   # local port -> (first seen, last seen)
+        t0 = time.monotonic()
+        window = 1.2
+        while time.monotonic() - t0 < window:
+            now = time.monotonic()
+            for p in _syn_sent_ports(port):
+                seen.setdefault(p, [now, now])[1] = now
+            push.poll(5)            # a bounded wait between samples of /proc
+        assert seen, "the connect never reached SYN_SENT: the black hole did not work"
+        if timeout_ms == 0:
+            assert len(seen) == 1, seen
+        else:
+            # each attempt lives ~CONNECT_TIMEOUT, then RECONNECT_IVL (20-40 ms) passes:
+            # 1.2 s / (150 + 40) ms >= 6 attempts; 3x slack for a loaded machine
+            assert len(seen) >= 3, seen
+            lives = sorted(b - a for a, b in seen.values())[:-1]   # the last is cut short
+            # a life is seen between samples: up to one sample period shorter than it is
+            assert all(lf <= 3 * timeout_ms / 1000 for lf in lives), lives
+            assert max(lives) >= 0.5 * timeout_ms / 1000, lives
+    finally:
+        filler.close()
+        lst.close()
+
+
+def _own_tcp_fd_to(peer_addr, local_addr):
+    """This process's socket fd whose connection is local_addr -> peer_addr, as a
+    Python socket (a dup: zmqx's fd stays untouched)."""
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            if not os.readlink(f"/proc/self/fd/{name}").startswith("socket:"):
+                continue
+            s = socket.socket(fileno=os.dup(int(name)))
+        except OSError:
+            continue
+        try:
+            if s.family == socket.AF_INET and s.type == socket.SOCK_STREAM and \
+                    s.getpeername() == peer_addr and s.getsockname() == local_addr:
+                return s
+        except OSError:
+            pass
+        s.close()
+    return None
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/fd"), reason="needs Linux /proc")
+@pytest.mark.parametrize("side", ["connecting", "bound"])
+@pytest.mark.parametrize("keepalive", [1, -1])
+def test_tcp_keepalive_lands_on_the_kernel_socket(ctx, side, keepalive):
+    """TCP_KEEPALIVE(_IDLE/_CNT/_INTVL) are applied to zmqx's own connection fd: found
+    through /proc/self/fd by its addresses, and read back with getsockopt."""
+    opts = dict(tcp_keepalive=keepalive, tcp_keepalive_idle=37, tcp_keepalive_cnt=4,
+                tcp_keepalive_intvl=6)
+    if side == "connecting":
+        lst = socket.socket()
+        lst.bind(("127.0.0.1", 0))
+        lst.listen(1)
+        lst.settimeout(WAIT_MS / 1000)
+        z = sock(ctx, zmqx.PUSH, **opts)
+        z.connect("tcp://127.0.0.1:%d" % lst.getsockname()[1])
+        raw, raw_peer = lst.accept()
+        lst.close()
+        zfd = _own_tcp_fd_to(raw.getsockname(), raw_peer)
+    else:
+        z, addr = bound(ctx, zmqx.PULL, "tcp://127.0.0.1:*", **opts)
+        raw = socket.create_connection(("127.0.0.1", tcp_port(addr)), timeout=WAIT_MS / 1000)
+        assert raw.recv(1) == b"\xff"      # accepted: zmqx's greeting has begun
+        zfd = _own_tcp_fd_to(raw.getsockname(), raw.getpeername())
+    try:
+        assert zfd is not None, "zmqx's connection fd not found"
+        assert zfd.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == (keepalive == 1)
+        if keepalive == 1:
+            assert zfd.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 37
+            assert zfd.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == 4
+            assert zfd.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL) == 6
+    finally:
+        if zfd is not None:
+            zfd.close()
+        raw.close()
+
+
 def test_maxmsgsize_drops_oversized(ctx, wire_endpoint):
     pull, addr = bound(ctx, zmqx.PULL, wire_endpoint, maxmsgsize=100)
     assert pull.getsockopt(zmqx.MAXMSGSIZE) == 100
