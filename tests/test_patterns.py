@@ -1682,3 +1682,69 @@ def test_incompatible_types_refused(ctx, transport, ipc_dir, binder, a_kind, b_k
         c, addr = bound(ctx, getattr(zmqx, c_kind), ep2)
         a.connect(addr)
         works(a, c)
+
+
+def _read_to_eof(raw):
+    data = b""
+    while True:
+        try:
+            chunk = raw.recv(65536)
+        except ConnectionResetError:
+            return data, "reset"
+        if not chunk:
+            return data, "eof"
+        data += chunk
+
+
+RAW_INCOMPATIBLE = [("PUSH", "PUSH"), ("PAIR", "DEALER"), ("REQ", "REQ"), ("DEALER", "SUB")]
+
+
+@pytest.mark.parametrize("kind, bad", RAW_INCOMPATIBLE, ids=["-".join(p) for p in RAW_INCOMPATIBLE])
+@pytest.mark.parametrize("transport", ["ipc", "tcp"])
+@pytest.mark.parametrize("direction", ["raw-connects", "zmqx-connects"])
+def test_incompatible_raw_peer_gets_error_and_is_dropped(ctx, ipc_dir, transport, direction,
+                                                          kind, bad):
+    """A raw ZMTP peer announcing an incompatible type: zmqx answers its READY with an
+    ERROR command and drops the connection (the raw side reads EOF); a bound zmqx socket
+    then has no peer (send NOBLOCK raises Again, no POLLOUT), and still works."""
+    family = socket.AF_UNIX if transport == "ipc" else socket.AF_INET
+    if direction == "raw-connects":
+        s, addr = bound(ctx, getattr(zmqx, kind), endpoint_for(transport, ipc_dir))
+        raw = socket.socket(family, socket.SOCK_STREAM)
+        raw.settimeout(WAIT_MS / 1000)
+        if transport == "ipc":
+            raw.connect(addr[len("ipc://"):])
+        else:
+            raw.connect(("127.0.0.1", int(addr.rsplit(":", 1)[1])))
+    else:
+        lst = socket.socket(family, socket.SOCK_STREAM)
+        if transport == "ipc":
+            path = f"{ipc_dir}/raw-listener"
+            lst.bind(path)
+            target = "ipc://" + path
+        else:
+            lst.bind(("127.0.0.1", 0))
+            target = "tcp://127.0.0.1:%d" % lst.getsockname()[1]
+        lst.listen(1)
+        lst.settimeout(WAIT_MS / 1000)
+        s = connected(ctx, getattr(zmqx, kind), target, reconnect_ivl=-1)
+        raw, _ = lst.accept()
+        lst.close()
+        raw.settimeout(WAIT_MS / 1000)
+    try:
+        raw.sendall(zmtp.encode_greeting() + zmtp.encode_ready(getattr(zmtp, bad)))
+        data, how = _read_to_eof(raw)
+    finally:
+        raw.close()
+    assert data[:1] == b"\xff" and len(data) > 64, data
+    events = zmtp.Decoder().feed(data[64:])
+    names = [e[1] for e in events if e[0] == "command"]
+    assert names[:1] == [b"READY"] and b"ERROR" in names, (names, how)
+    assert how == "eof", how
+    if direction == "raw-connects" and kind != "SUB":
+        with pytest.raises(zmqx.Again):                 # no pipe was made for it
+            s.send(b"to nobody", zmqx.NOBLOCK)
+        assert s.poll(0, zmqx.POLLOUT) == 0
+        good = connected(ctx, getattr(zmqx, {"PUSH": "PULL", "PAIR": "PAIR", "REQ": "REP",
+                                             "DEALER": "DEALER"}[kind]), addr)
+        works(s, good)
