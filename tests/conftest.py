@@ -89,3 +89,23 @@ def reserve(ipc_dir):
     yield make
     for r in made:
         r.release()
+
+
+@pytest.fixture
+def libzmq_peer():
+    """libzmq_peer(kind, "bind"|"connect", endpoint) -> helpers.LibzmqPeer: a pyzmq socket
+    in a child process (killed at teardown if the test left it running)."""
+    pytest.importorskip("zmq")
+    from helpers import LibzmqPeer
+
+    peers = []
+
+    def make(kind, how, endpoint):
+        p = LibzmqPeer(kind, how, endpoint)
+        peers.append(p)
+        return p
+
+    yield make
+    for p in peers:
+        if p.proc.poll() is None:
+            p.kill()

@@ -101,8 +101,12 @@ def assert_empty(s):
     """Nothing is queued on s *now* (no waiting): used after a positive control (a marker
     sent after the thing that must not arrive has itself arrived)."""
     assert s.poll(0, zmqx.POLLIN) == 0
-    with pytest.raises(zmqx.Again):
-        s.recv(zmqx.NOBLOCK)
+    try:                        # zmqx.Again, or zmq.Again for a pyzmq socket
+        got = s.recv(zmqx.NOBLOCK)
+    except Exception as e:      # noqa: BLE001
+        assert type(e).__name__ == "Again", e
+    else:
+        pytest.fail(f"unexpected message {got!r}")
 
 
 def assert_first(s, marker):
@@ -150,18 +154,107 @@ class Reserved:
         return self.endpoint
 
 
-class KeepSockets:
-    """A pyzmq context that keeps every socket it made open until it is destroyed: no
-    libzmq peer hangs up (garbage-collected) while a zmqx test is still tearing down."""
+# ---------------------------------------------------------------- libzmq in another process
 
-    def __init__(self, zctx):
-        self._zctx = zctx
-        self._kept = []
+_PEER_SCRIPT = r"""
+import sys, zmq
+kind, how, endpoint = sys.argv[1:4]
+ctx = zmq.Context()
+s = ctx.socket(getattr(zmq, kind))
+s.linger = 0
+s.rcvtimeo = 10000
+s.sndtimeo = 10000
+getattr(s, how)(endpoint)
+print("ready", s.getsockopt(zmq.LAST_ENDPOINT).decode(), flush=True)
+for line in sys.stdin:
+    cmd, _, arg = line.strip().partition(" ")
+    if cmd == "send":
+        s.send_multipart([bytes.fromhex(h) for h in arg.split(",")])
+        print("sent", flush=True)
+    elif cmd == "recv":
+        try:
+            print("msg", ",".join(f.hex() for f in s.recv_multipart()), flush=True)
+        except zmq.Again:
+            print("timeout", flush=True)
+    elif cmd == "subscribe":
+        s.subscribe(bytes.fromhex(arg))
+        print("subscribed", flush=True)
+    elif cmd == "close":
+        break
+s.close()
+ctx.term()
+print("closed", flush=True)
+"""
 
-    def socket(self, *args, **kwargs):
-        s = self._zctx.socket(*args, **kwargs)
-        self._kept.append(s)
-        return s
 
-    def __getattr__(self, name):
-        return getattr(self._zctx, name)
+class LibzmqPeer:
+    """A libzmq socket (pyzmq) in a child Python process, driven by lines on its stdin.
+
+    The child prints "ready <LAST_ENDPOINT>" once bound or connected; each command is
+    answered by one line, so every call here is synchronised on the child's reply. The
+    peer's process can also be killed outright (kill()): a peer that dies without closing
+    anything, which no in-process test can do."""
+
+    def __init__(self, kind, how, endpoint, timeout=15):
+        import subprocess
+        import sys
+
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _PEER_SCRIPT, kind, how, endpoint],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.timeout = timeout
+        word, _, rest = self._line().partition(" ")
+        assert word == "ready", (word, rest, self._stderr())
+        self.endpoint = rest
+
+    def _stderr(self):
+        if self.proc.poll() is None:
+            return ""
+        return self.proc.stderr.read()[-2000:]
+
+    def _line(self):
+        import select
+
+        r, _, _ = select.select([self.proc.stdout], [], [], self.timeout)
+        assert r, f"libzmq peer did not answer within {self.timeout}s"
+        line = self.proc.stdout.readline()
+        assert line, f"libzmq peer exited: {self._stderr()}"
+        return line.rstrip("\n")
+
+    def _cmd(self, line):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        return self._line()
+
+    def send(self, frames):
+        assert self._cmd("send " + ",".join(f.hex() for f in frames)) == "sent"
+
+    def recv(self):
+        """The next message (list of frames), or None if none came within 10 s."""
+        reply = self._cmd("recv")
+        if reply == "timeout":
+            return None
+        word, _, rest = reply.partition(" ")
+        assert word == "msg", reply
+        return [bytes.fromhex(h) for h in rest.split(",")]
+
+    def subscribe(self, topic):
+        assert self._cmd("subscribe " + topic.hex()) == "subscribed"
+
+    def close(self):
+        if self.proc.poll() is None:
+            assert self._cmd("close") == "closed"
+            self.proc.wait(self.timeout)
+        self._cleanup()
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait(self.timeout)
+        self._cleanup()
+
+    def _cleanup(self):
+        for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            try:
+                f.close()
+            except OSError:
+                pass
