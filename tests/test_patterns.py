@@ -623,13 +623,13 @@ def test_xpub_nodrop_raises_again_at_hwm(ctx, endpoint):
     assert sent < 5000
     # a blocking send waits SNDTIMEO for room (over ipc/tcp the I/O thread may still
     # make some by filling the kernel buffers: keep going until nothing moves)
-    pub.sndtimeo = 100
+    pub.sndtimeo = 200
     for _ in range(1000):
         t0 = time.monotonic()
         try:
             pub.send(b"%06d" % sent + body)
         except zmqx.Again:
-            assert time.monotonic() - t0 >= 0.08
+            helpers.assert_elapsed(time.monotonic() - t0, 200, "SNDTIMEO")
             break
         sent += 1
     else:
@@ -1271,13 +1271,13 @@ def test_block_at_hwm(ctx, endpoint, kind):
             s.send(b"%06d" % sent + BODY, zmqx.NOBLOCK)
             sent += 1
     assert sent < 5000
-    s.sndtimeo = 100
+    s.sndtimeo = 200
     for _ in range(1000):
         t0 = time.monotonic()
         try:
             s.send(b"%06d" % sent + BODY)
         except zmqx.Again:
-            assert time.monotonic() - t0 >= 0.08
+            helpers.assert_elapsed(time.monotonic() - t0, 200, "SNDTIMEO")
             break
         sent += 1
     else:
@@ -1292,11 +1292,11 @@ def test_req_without_peer_blocks(ctx, endpoint):
     req, addr = bound(ctx, zmqx.REQ, endpoint)
     with pytest.raises(zmqx.Again):
         req.send(b"q", zmqx.NOBLOCK)
-    req.sndtimeo = 100
+    req.sndtimeo = 200
     t0 = time.monotonic()
     with pytest.raises(zmqx.Again):
         req.send(b"q")
-    assert time.monotonic() - t0 >= 0.08
+    helpers.assert_elapsed(time.monotonic() - t0, 200, "SNDTIMEO")
     rep = connected(ctx, zmqx.REP, addr)
     req.sndtimeo = WAIT_MS
     req.send(b"q")                                # waits for the peer to arrive
@@ -1490,7 +1490,9 @@ def test_heartbeat_pings_and_times_out_silent_peer(ctx):
         while raw_events(c, dec) is not None:
             pass
         elapsed = time.monotonic() - t1
-        assert 0.3 <= elapsed <= 3.0, elapsed
+        # dropped HEARTBEAT_TIMEOUT (500 ms) after the first PING left unanswered, which
+        # zmqx sends within HEARTBEAT_IVL (100 ms) of the last traffic
+        helpers.assert_elapsed(elapsed, 500, "HEARTBEAT_TIMEOUT")
     finally:
         c.close()
 
@@ -1507,7 +1509,7 @@ def test_peer_ping_ttl_honoured(ctx):
         t0 = time.monotonic()
         while raw_events(c, dec) is not None:
             pass
-        assert 0.2 <= time.monotonic() - t0 <= 3.0
+        helpers.assert_elapsed(time.monotonic() - t0, 300, "the peer's PING TTL")
     finally:
         c.close()
 
@@ -1518,10 +1520,11 @@ def test_no_heartbeat_by_default(ctx):
     c, dec, pending = raw_handshake(addr, zmtp.DEALER)
     try:
         assert pending == []
-        c.settimeout(0.3)
-        with pytest.raises(socket.timeout):       # no PING, no close
-            c.recv(1)
-        c.settimeout(WAIT_MS / 1000)
+        # an enabled heartbeat would have sent a PING within this window (the shortest
+        # HEARTBEAT_IVL tested elsewhere is 100 ms); "never" can only be watched for a while
+        assert s.poll(300, zmqx.POLLIN) == 0
+        s.send(b"marker")                         # then a marker: it is the first thing
+        assert raw_events(c, dec) == [("message", [b"marker"])]    # (no PING before it)
         c.sendall(zmtp.encode_frame(b"still here"))
         assert s.recv() == b"still here"
     finally:
