@@ -109,3 +109,12 @@ def libzmq_peer():
     for p in peers:
         if p.proc.poll() is None:
             p.kill()
+
+
+def pytest_report_header(config):
+    try:
+        import hypothesis
+    except ImportError:
+        return ["hypothesis: NOT INSTALLED - every property-based (@given) test will be "
+                "SKIPPED; install the test extra: pip install -e '.[test]'"]
+    return [f"hypothesis: {hypothesis.__version__}"]

@@ -258,3 +258,48 @@ class LibzmqPeer:
                 f.close()
             except OSError:
                 pass
+
+
+# ---------------------------------------------------------------- hypothesis (test extra)
+# The property tests need hypothesis (in the `test` extra: pip install -e '.[test]').
+# Without it the modules still import: each @given test is skipped with NO_HYPOTHESIS as
+# the reason (shown by -ra, and in the session header by conftest.py), and every other
+# test in those modules runs.
+
+NO_HYPOTHESIS = ("hypothesis is not installed: property-based test skipped "
+                 "(install the test extra: pip install -e '.[test]')")
+
+
+class _Inert:
+    """Stands in for strategies and HealthCheck at import time when hypothesis is absent:
+    any attribute, call or combination gives another _Inert."""
+
+    def __getattr__(self, name):
+        return self
+
+    def __call__(self, *args, **kwargs):
+        return self
+
+    def __or__(self, other):
+        return self
+
+    __ror__ = __or__
+
+
+def hypothesis_api():
+    """(given, settings, strategies, HealthCheck, assume): hypothesis's own, or stand-ins
+    that mark each @given test skipped with NO_HYPOTHESIS."""
+    try:
+        import hypothesis
+        from hypothesis import strategies
+    except ImportError:
+        def given(*args, **kwargs):
+            return lambda fn: pytest.mark.skip(reason=NO_HYPOTHESIS)(fn)
+
+        def settings(*args, **kwargs):
+            return lambda fn: fn
+
+        settings.register_profile = settings.load_profile = lambda *a, **k: None
+        return given, settings, _Inert(), _Inert(), lambda *a, **k: True
+    return (hypothesis.given, hypothesis.settings, strategies, hypothesis.HealthCheck,
+            hypothesis.assume)

@@ -16,8 +16,9 @@ import time
 import uuid
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from helpers import hypothesis_api
+
+given, settings, st, HealthCheck, _ = hypothesis_api()  # skips loudly without it
 
 import zmqx
 from zmqx._core import zmtp
