@@ -333,6 +333,24 @@ def mute_bound(endpoint, hwm, size):
     return helpers.wire_hwm_bound(hwm, hwm, size)
 
 
+def hwm_opts(endpoint):
+    """SMALL HWMs, plus small kernel buffers over a wire (helpers.wire_hwm_bound)."""
+    opts = dict(SMALL)
+    if transport_of(endpoint) != "inproc":
+        opts.update(helpers.SMALL_BUFS)
+    return opts
+
+
+def assert_saturated(endpoint, queued, size):
+    """A blocking send timed out: both pipes are full (exactly, on inproc), and over a
+    wire at most the engines and kernel buffers hold more (helpers.wire_hwm_bound)."""
+    hwm = SMALL["sndhwm"]
+    if transport_of(endpoint) == "inproc":
+        assert queued == 2 * hwm, queued
+    else:
+        assert 2 * hwm <= queued <= helpers.wire_hwm_bound(hwm, hwm, size), queued
+
+
 def test_pub_never_blocks_slow_subscriber(ctx, endpoint, pub_binds):
     hwm = 10
     size = 16384
@@ -608,7 +626,7 @@ def test_xpub_manual(ctx, endpoint, pub_binds):
 def test_xpub_nodrop_raises_again_at_hwm(ctx, endpoint):
     """XPUB_NODROP: at HWM send(NOBLOCK) raises Again (and a blocking send honours
     SNDTIMEO) instead of dropping; nothing sent is lost."""
-    small = dict(sndhwm=5, rcvhwm=5)
+    small = hwm_opts(endpoint)
     pub, addr = bound(ctx, zmqx.XPUB, endpoint, xpub_nodrop=1, **small)
     assert pub.getsockopt(zmqx.XPUB_NODROP) == 1
     sub = connected(ctx, zmqx.SUB, addr, **small)
@@ -634,6 +652,7 @@ def test_xpub_nodrop_raises_again_at_hwm(ctx, endpoint):
         sent += 1
     else:
         pytest.fail("a blocking send never timed out")
+    assert_saturated(endpoint, sent, 6 + len(body))
     got = [int(sub.recv()[:6]) for _ in range(sent)]
     assert got == list(range(sent))           # nothing was dropped
     pub.sndtimeo = WAIT_MS
@@ -1023,8 +1042,8 @@ def test_router_mandatory_raises_ehostunreach(ctx, endpoint):
 
 def test_router_mandatory_at_hwm_raises_again(ctx, endpoint):
     """With ROUTER_MANDATORY a ROUTER doesn't drop at HWM either: NOBLOCK raises Again."""
-    router, addr = bound(ctx, zmqx.ROUTER, endpoint, router_mandatory=1, sndhwm=5)
-    dealer = connected(ctx, zmqx.DEALER, addr, routing_id=b"D", rcvhwm=5)
+    router, addr = bound(ctx, zmqx.ROUTER, endpoint, router_mandatory=1, **hwm_opts(endpoint))
+    dealer = connected(ctx, zmqx.DEALER, addr, routing_id=b"D", **hwm_opts(endpoint))
     dealer.send(b"hi")
     assert router.recv_multipart() == [b"D", b"hi"]
     sent = 0
@@ -1032,7 +1051,10 @@ def test_router_mandatory_at_hwm_raises_again(ctx, endpoint):
         while sent < 5000:
             router.send_multipart([b"D", b"%06d" % sent + BODY], zmqx.NOBLOCK)
             sent += 1
-    assert sent < 5000
+    if transport_of(endpoint) == "inproc":
+        assert sent == 10, sent                  # SNDHWM + RCVHWM, as libzmq
+    else:
+        assert 5 <= sent <= helpers.wire_hwm_bound(5, 5, 6 + len(BODY)), sent
     assert [int(dealer.recv()[:6]) for _ in range(sent)] == list(range(sent))
     router.send_multipart([b"D", b"after"])
     assert dealer.recv() == b"after"
@@ -1261,8 +1283,8 @@ def test_block_at_hwm(ctx, endpoint, kind):
     """PUSH, DEALER and PAIR block at HWM: NOBLOCK raises Again, a blocking send waits
     SNDTIMEO; nothing is dropped."""
     peer_kind = {"PUSH": zmqx.PULL, "DEALER": zmqx.DEALER, "PAIR": zmqx.PAIR}[kind]
-    peer, addr = bound(ctx, peer_kind, endpoint, **SMALL)
-    s = connected(ctx, getattr(zmqx, kind), addr, **SMALL)
+    peer, addr = bound(ctx, peer_kind, endpoint, **hwm_opts(endpoint))
+    s = connected(ctx, getattr(zmqx, kind), addr, **hwm_opts(endpoint))
     s.send(b"000000")
     assert peer.recv() == b"000000"              # connected
     sent = 1
@@ -1282,6 +1304,7 @@ def test_block_at_hwm(ctx, endpoint, kind):
         sent += 1
     else:
         pytest.fail("a blocking send never timed out")
+    assert_saturated(endpoint, sent - 1, 6 + len(BODY))
     assert [int(peer.recv()[:6]) for _ in range(sent - 1)] == list(range(1, sent))
     s.sndtimeo = WAIT_MS
     s.send(b"after")                              # the reader made room
