@@ -16,7 +16,7 @@ import pytest
 import zmqx
 import zmqx.asyncio as zasync
 from conftest import endpoint_for
-from helpers import assert_elapsed
+from helpers import SMALL_BUFS, assert_elapsed, wire_hwm_bound
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -422,9 +422,10 @@ def test_noblock_recv_behind_another_recv_raises_again_immediately(actx, before)
 
 def test_send_blocked_at_hwm_completes_when_the_peer_drains(actx, transport, ipc_dir):
     async def main():
-        pull = asock(actx, zmqx.PULL, rcvhwm=1)
+        bufs = {} if transport == "inproc" else SMALL_BUFS
+        pull = asock(actx, zmqx.PULL, rcvhwm=1, **bufs)
         pull.bind(endpoint_for(transport, ipc_dir))
-        push = asock(actx, zmqx.PUSH, sndhwm=1)
+        push = asock(actx, zmqx.PUSH, sndhwm=1, **bufs)
         push.connect(pull.last_endpoint)
         body = b"z" * 65536
         try:
@@ -437,6 +438,10 @@ def test_send_blocked_at_hwm_completes_when_the_peer_drains(actx, transport, ipc
                     break
                 sent += 1
                 assert sent < 100000, "HWM never reached"
+            if transport == "inproc":
+                assert sent == 2                    # SNDHWM + RCVHWM
+            else:
+                assert 1 <= sent <= wire_hwm_bound(1, 1, len(body)), sent
             blocked = push.send(b"last")
             if transport == "inproc":       # no I/O thread: nothing can move until we read
                 await assert_pending(blocked, "send at HWM")
