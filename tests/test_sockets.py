@@ -1084,9 +1084,11 @@ def test_reconnect_ivl_max_backs_off(ctx, ivl_max):
     gaps = [b - a for a, b in zip(times, times[1:])]
     ms = ", ".join("%.0f" % (g * 1000) for g in gaps)
     if ivl_max == 0:
-        # 20 + jitter < 40 ms each; 3x slack for a loaded machine
-        assert all(0.016 <= g <= 0.120 for g in gaps), ms
-        assert sum(gaps) < 0.5, ms
+        # 20 + jitter < 40 ms each: never early, and typically (median) within 3x of it
+        # even on a loaded machine; all 7 within 3 x 7 x 40 ms
+        assert all(g >= 0.016 for g in gaps), ms
+        assert sorted(gaps)[len(gaps) // 2] <= 3 * 0.040, ms
+        assert sum(gaps) <= 3 * 7 * 0.040, ms
     else:
         assert all(g >= 0.016 for g in gaps), ms
         # from the 4th gap on, the cap: [160, 320) ms, with 0.8x-3x slack
