@@ -1,5 +1,13 @@
-"""Socket helpers shared by the test modules: every socket made here has LINGER=0 and
-bounded blocking calls, so a failure raises Again instead of hanging the suite."""
+"""What the test modules share, so that every check is bounded and able to fail:
+
+- sockets with LINGER=0 and bounded blocking calls (a failure raises Again, never hangs);
+- timing (assert_elapsed: 0.8x-3x of a configured wait) and HWM bounds over a wire
+  (wire_hwm_bound, SMALL_BUFS), each derived and explained where it is defined;
+- positive controls for "nothing arrives" (assert_first: a marker is the next message;
+  assert_empty: nothing queued now, without waiting);
+- endpoints nobody listens on, held for the test (Reserved: no bind-then-close ports);
+- a libzmq peer in a child process (LibzmqPeer);
+- hypothesis as an optional import (hypothesis_api: @given tests skip loudly)."""
 
 import contextlib
 import os
