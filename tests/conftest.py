@@ -71,3 +71,50 @@ def endpoint(transport, ipc_dir):
 def wire_endpoint(request, ipc_dir):
     """Endpoints that go over a real connection (and so can talk to libzmq)."""
     return endpoint_for(request.param, ipc_dir)
+
+
+@pytest.fixture
+def reserve(ipc_dir):
+    """reserve(transport) -> helpers.Reserved: an endpoint nobody listens on (a tcp port
+    held bound by a plain socket until the test ends or calls .release())."""
+    from helpers import Reserved
+
+    made = []
+
+    def make(transport):
+        r = Reserved(transport, ipc_dir, f"absent{next(_counter)}")
+        made.append(r)
+        return r
+
+    yield make
+    for r in made:
+        r.release()
+
+
+@pytest.fixture
+def libzmq_peer():
+    """libzmq_peer(kind, "bind"|"connect", endpoint) -> helpers.LibzmqPeer: a pyzmq socket
+    in a child process (killed at teardown if the test left it running)."""
+    pytest.importorskip("zmq")
+    from helpers import LibzmqPeer
+
+    peers = []
+
+    def make(kind, how, endpoint):
+        p = LibzmqPeer(kind, how, endpoint)
+        peers.append(p)
+        return p
+
+    yield make
+    for p in peers:
+        if p.proc.poll() is None:
+            p.kill()
+
+
+def pytest_report_header(config):
+    try:
+        import hypothesis
+    except ImportError:
+        return ["hypothesis: NOT INSTALLED - every property-based (@given) test will be "
+                "SKIPPED; install the test extra: pip install -e '.[test]'"]
+    return [f"hypothesis: {hypothesis.__version__}"]

@@ -19,24 +19,15 @@ zmq = pytest.importorskip("zmq")
 from zmq.utils.monitor import recv_monitor_message  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
-from helpers import KeepSockets  # noqa: E402
+from helpers import Reserved, assert_first  # noqa: E402
 
 TIMEOUT_MS = 10000
 
-
-@pytest.fixture
-def zctx(zctx):
-    return KeepSockets(zctx)
-
-
-@pytest.fixture
-def ctx(zctx, ctx):
-    """conftest's zmqx context, set up after (so terminated before) the pyzmq one, whose
-    sockets are not closed by garbage collection when the test returns: no libzmq peer
-    hangs up while zmqx is closing its sockets. That race crashes zmqx's I/O thread (a
-    use-after-free proven by test_robustness.py::test_close_racing_peer_eof_does_not_crash)
-    and would make these tests flaky for a reason that is not theirs."""
-    return ctx
+# No fixture ordering here: pyzmq sockets are closed by garbage collection when a test
+# returns, so a libzmq peer often hangs up while zmqx is still closing its own sockets
+# (once a use-after-free in zmqx's I/O thread, fixed; its regression test is
+# test_robustness.py::test_close_racing_peer_eof_does_not_crash). Both teardown orders
+# happen across the module, and test_teardown_orders runs each on purpose.
 
 
 SIZES = [0, 1, 255, 256, 65536, 4 * 1024 * 1024]
@@ -97,18 +88,14 @@ def _send_in_thread(sock, messages):
     return join
 
 
-def _free_tcp_endpoint(host="127.0.0.1", family=socket.AF_INET):
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        port = s.getsockname()[1]
-    return f"tcp://{host}:{port}" if family == socket.AF_INET else f"tcp://[{host}]:{port}"
-
-
 def _concrete(endpoint):
-    """A bindable endpoint that is known before anybody binds (for connect-before-bind)."""
+    """A bindable endpoint known before anybody binds (for connect-before-bind), and a
+    release() to call just before binding it: a tcp port stays held by a plain bound
+    socket until then, so no other test can be given it meanwhile."""
     if endpoint.startswith("tcp://"):
-        return _free_tcp_endpoint()
-    return endpoint
+        r = Reserved("tcp", None, None)
+        return r.endpoint, r.release
+    return endpoint, lambda: endpoint
 
 
 def _roles(direction):
@@ -167,8 +154,9 @@ def test_push_pull_many_in_order(ctx, zctx, wire_endpoint, direction, binder):
         want = [b"%d" % i] if i % 7 else [b"%d" % i, b"x" * (i % 300)]
         assert got == want, f"message {i}"
     join()
-    # and nothing more
-    assert receiver.poll(50) == 0
+    # and nothing more: a marker sent last is the next thing to arrive
+    sender.send(b"end")
+    assert_first(receiver, b"end")
 
 
 # ---------------------------------------------------------------- PAIR <-> PAIR
@@ -211,7 +199,7 @@ def test_pair_both_ways(ctx, zctx, wire_endpoint, binder):
 @pytest.mark.parametrize("direction", DIRECTIONS)
 def test_zmqx_connects_before_pyzmq_binds(ctx, zctx, wire_endpoint, direction):
     ztype, ptype, zmqx_sends = _roles(direction)
-    endpoint = _concrete(wire_endpoint)
+    endpoint, release = _concrete(wire_endpoint)
     zs = _setup(ctx.socket(ztype))
     zs.connect(endpoint)
     if zmqx_sends:
@@ -219,7 +207,7 @@ def test_zmqx_connects_before_pyzmq_binds(ctx, zctx, wire_endpoint, direction):
         for i in range(5):
             zs.send_multipart([b"early", b"%d" % i])
     ps = _setup(zctx.socket(ptype))
-    ps.bind(endpoint)
+    ps.bind(release())
     if zmqx_sends:
         for i in range(5):
             assert ps.recv_multipart() == [b"early", b"%d" % i]
@@ -233,13 +221,13 @@ def test_zmqx_connects_before_pyzmq_binds(ctx, zctx, wire_endpoint, direction):
 
 
 def test_pyzmq_connects_before_zmqx_binds(ctx, zctx, wire_endpoint):
-    endpoint = _concrete(wire_endpoint)
+    endpoint, release = _concrete(wire_endpoint)
     ps = _setup(zctx.socket(zmq.PUSH))
     ps.connect(endpoint)
     for i in range(5):
         ps.send(b"queued%d" % i)
     zs = _setup(ctx.socket(zmqx.PULL))
-    zs.bind(endpoint)
+    zs.bind(release())
     assert [zs.recv() for _ in range(5)] == [b"queued%d" % i for i in range(5)]
 
 
@@ -477,7 +465,10 @@ def test_incompatible_pub_to_pyzmq_pull(ctx, zctx, wire_endpoint):
     push.connect(ep)
     push.send(b"from-push")
     assert pull.recv() == b"from-push"
-    assert pull.poll(50) == 0
+    # the PUB's connection died before it published (the monitor said so): nothing of
+    # it can follow; the push's next message is the next thing there
+    push.send(b"marker")
+    assert_first(pull, b"marker")
 
     # and the PUB still publishes to a compatible SUB
     sub = _setup(zctx.socket(zmq.SUB))
@@ -510,7 +501,8 @@ def test_incompatible_pyzmq_connects_to_zmqx(ctx, zctx, wire_endpoint):
     push.connect(ep)
     push.send(b"good")
     assert zs.recv_multipart() == [b"good"]
-    assert zs.poll(50) == 0
+    push.send(b"marker")            # the refused PUB's connection is gone (see monitor)
+    assert_first(zs, b"marker")
 
 
 # ---------------------------------------------------------------- IPv6
@@ -552,3 +544,102 @@ def test_ipv6_loopback(ctx, zctx, direction, binder):
     msg = [b"v6", _payload(70000, 6)]
     sender.send_multipart(msg)
     assert receiver.recv_multipart() == msg
+
+
+# ---------------------------------------------------------------- libzmq in another process
+
+
+@pytest.mark.parametrize("binder", BINDERS)
+def test_subprocess_libzmq_push_pull_both_ways(ctx, wire_endpoint, libzmq_peer, binder):
+    """A libzmq PAIR in its own process: frames of every size both ways (no shared
+    interpreter, GIL or pyzmq context with zmqx)."""
+    if binder == "zmqx":
+        zs = _setup(ctx.socket(zmqx.PAIR))
+        zs.bind(wire_endpoint)
+        peer = libzmq_peer("PAIR", "connect", _last(zs))
+    else:
+        peer = libzmq_peer("PAIR", "bind", wire_endpoint)
+        zs = _setup(ctx.socket(zmqx.PAIR))
+        zs.connect(peer.endpoint)
+    multipart = [_payload(n, n) for n in SIZES[:-1]] + [b""]
+    zs.send_multipart(multipart)
+    assert peer.recv() == multipart
+    peer.send(multipart[::-1])
+    assert zs.recv_multipart() == multipart[::-1]
+    peer.close()
+
+
+def test_subprocess_libzmq_req_rep(ctx, wire_endpoint, libzmq_peer):
+    rep_ = _setup(ctx.socket(zmqx.REP))
+    rep_.bind(wire_endpoint)
+    req = libzmq_peer("REQ", "connect", _last(rep_))
+    for i in range(20):
+        req.send([b"q%d" % i, b"part"])
+        assert rep_.recv_multipart() == [b"q%d" % i, b"part"]
+        rep_.send(b"a%d" % i)
+        assert req.recv() == [b"a%d" % i]
+    req.close()
+
+
+@pytest.mark.parametrize("zmqx_kind", ["PUSH", "PULL"])
+def test_subprocess_libzmq_peer_killed_then_replaced(ctx, wire_endpoint, libzmq_peer,
+                                                    zmqx_kind):
+    """The libzmq peer's process dies (SIGKILL: no close, no linger, the kernel drops the
+    connection); zmqx notices, reconnects to a new process bound on the same address, and
+    traffic resumes in order."""
+    peer_kind = "PULL" if zmqx_kind == "PUSH" else "PUSH"
+    old = libzmq_peer(peer_kind, "bind", wire_endpoint)
+    endpoint = old.endpoint
+    zs = _setup(ctx.socket(getattr(zmqx, zmqx_kind)))
+    zs.reconnect_ivl = 20
+    zs.connect(endpoint)
+    if zmqx_kind == "PUSH":
+        zs.send(b"before")
+        assert old.recv() == [b"before"]
+    else:
+        old.send([b"before"])
+        assert zs.recv() == b"before"
+    old.kill()
+    _wait_for_reconnect_attempt(endpoint)       # zmqx saw the connection die
+    if zmqx_kind == "PUSH":
+        for i in range(10):                     # queued until the new peer is there
+            zs.send(b"after-%d" % i)
+    new = libzmq_peer(peer_kind, "bind", endpoint)
+    if zmqx_kind == "PUSH":
+        assert [new.recv() for _ in range(10)] == [[b"after-%d" % i] for i in range(10)]
+    else:
+        for i in range(10):
+            new.send([b"after-%d" % i])
+        assert [zs.recv() for _ in range(10)] == [b"after-%d" % i for i in range(10)]
+    new.close()
+
+
+@pytest.mark.parametrize("first", ["zmqx", "pyzmq"])
+def test_teardown_orders(first, wire_endpoint):
+    """Either side may be torn down first while the other still has live connections to
+    it: zmqx's context terminates in time either way (the race the fixtures used to
+    avoid: zmqx closing while the libzmq peer hangs up)."""
+    from conftest import _term_with_deadline
+
+    for _ in range(5):
+        c, zc = zmqx.Context(), zmq.Context()
+        try:
+            zpull = _setup(c.socket(zmqx.PULL))
+            zpull.bind(wire_endpoint if wire_endpoint.startswith("tcp") else
+                       wire_endpoint + "-%d" % _)
+            ppush = _setup(zc.socket(zmq.PUSH))
+            ppush.connect(_last(zpull))
+            ppull = _setup(zc.socket(zmq.PULL))
+            ppull.bind("tcp://127.0.0.1:*")
+            zpush = _setup(c.socket(zmqx.PUSH))
+            zpush.connect(_last(ppull))
+            ppush.send(b"to zmqx")
+            zpush.send(b"to libzmq")
+            assert zpull.recv() == b"to zmqx" and ppull.recv() == b"to libzmq"
+        finally:
+            if first == "zmqx":
+                _term_with_deadline(c)
+                zc.destroy(linger=0)
+            else:
+                zc.destroy(linger=0)
+                _term_with_deadline(c)

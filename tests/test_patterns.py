@@ -29,8 +29,11 @@ WAIT_MS = 5000          # upper bound for "this must happen": only reached on fa
 QUIET_MS = 150          # how long a "this must not happen" check watches
 
 
-def assert_quiet(s, ms=QUIET_MS):
-    helpers.assert_quiet(s, ms)
+def watch_quiet(s):
+    """Nothing arrives on s for QUIET_MS. Only where no positive control exists: the
+    message that must not arrive comes from a connection that was refused or cut off, so
+    no marker can be ordered after it on the same path."""
+    assert s.poll(QUIET_MS, zmqx.POLLIN) == 0
 
 
 # ---------------------------------------------------------------- helpers
@@ -57,23 +60,6 @@ def link(a, b, endpoint, binder):
 
 def transport_of(addr):
     return addr.split("://", 1)[0]
-
-
-def free_tcp_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def dead_endpoint(transport, ipc_dir):
-    """An endpoint nobody listens on."""
-    if transport == "tcp":
-        return f"tcp://127.0.0.1:{free_tcp_port()}"
-    if transport == "ipc":
-        return f"ipc://{ipc_dir}/nobody-{free_tcp_port()}"
-    return endpoint_for("inproc", ipc_dir)
 
 
 # small HWMs for mute-state tests (no small SNDBUF/RCVBUF: see
@@ -236,6 +222,9 @@ def test_empty_topic_receives_everything(ctx, endpoint, pub_binds):
 def test_no_subscription_receives_nothing(ctx, endpoint):
     pub, addr = bound(ctx, zmqx.PUB, endpoint)
     silent = connected(ctx, zmqx.SUB, addr)
+    silent.subscribe(b"ctl")
+    sync_sub(pub, silent, b"ctl")                       # silent's connection is up...
+    silent.unsubscribe(b"ctl")                          # ...and it wants nothing
     witness = connected(ctx, zmqx.SUB, addr)
     witness.subscribe(b"")
     sync_sub(pub, witness, b"")
@@ -243,7 +232,10 @@ def test_no_subscription_receives_nothing(ctx, endpoint):
         pub.send(b"msg-%d" % i)
     pub.send(b"end")
     assert len(recv_until(witness, b"end")) == 20      # they were really sent
-    assert_quiet(silent)
+    # positive control: subscribe again; sync_sub fails on anything but its own probes,
+    # and a msg-N delivered to `silent` would be queued ahead of them
+    silent.subscribe(b"ctl2")
+    sync_sub(pub, silent, b"ctl2")
 
 
 def test_multipart_matched_on_first_frame(ctx, endpoint, pub_binds):
@@ -258,7 +250,7 @@ def test_multipart_matched_on_first_frame(ctx, endpoint, pub_binds):
     assert sub.recv_multipart() == [b"yes", b"a", b"b"]
     assert sub.recv_multipart() == [b"yes-too", b""]
     assert sub.recv_multipart() == [b"yes", b"last"]
-    assert_quiet(sub, 50)
+    helpers.assert_empty(sub)       # one connection keeps order: nothing can follow late
 
 
 def test_subscribe_twice_unsubscribe_once(ctx, endpoint, pub_binds):
@@ -319,10 +311,52 @@ def test_pub_to_several_subs_with_different_topics(ctx, transport, ipc_dir, pub_
         assert recv_until(s, b"flush2") == [m for m in msgs if m.startswith(t)], t
 
 
+def drain_until_end(peer, send_end):
+    """Receive everything a dropping sender let through: after each receive, send an
+    "end" marker (it may be dropped too while the pipes are full); the first marker that
+    arrives follows every message accepted before it (one connection keeps order)."""
+    got = []
+    while True:
+        send_end()
+        m = peer.recv()
+        if m == b"end":
+            return got
+        got.append(int(m[:6]))
+
+
+def mute_bound(endpoint, hwm, size):
+    """Most messages a dropping sender can pass to a peer that reads nothing: both pipes
+    on inproc; over a wire also what the engines and the SMALL_BUFS kernel buffers hold
+    (helpers.wire_hwm_bound)."""
+    if transport_of(endpoint) == "inproc":
+        return 2 * hwm
+    return helpers.wire_hwm_bound(hwm, hwm, size)
+
+
+def hwm_opts(endpoint):
+    """SMALL HWMs, plus small kernel buffers over a wire (helpers.wire_hwm_bound)."""
+    opts = dict(SMALL)
+    if transport_of(endpoint) != "inproc":
+        opts.update(helpers.SMALL_BUFS)
+    return opts
+
+
+def assert_saturated(endpoint, queued, size):
+    """A blocking send timed out: both pipes are full (exactly, on inproc), and over a
+    wire at most the engines and kernel buffers hold more (helpers.wire_hwm_bound)."""
+    hwm = SMALL["sndhwm"]
+    if transport_of(endpoint) == "inproc":
+        assert queued == 2 * hwm, queued
+    else:
+        assert 2 * hwm <= queued <= helpers.wire_hwm_bound(hwm, hwm, size), queued
+
+
 def test_pub_never_blocks_slow_subscriber(ctx, endpoint, pub_binds):
     hwm = 10
     size = 16384
     opts = dict(sndhwm=hwm, rcvhwm=hwm)
+    if transport_of(endpoint) != "inproc":
+        opts.update(helpers.SMALL_BUFS)
     pub, sub = pubsub(ctx, endpoint, pub_binds, pub_opts=opts, sub_opts=opts)
     sub.subscribe(b"")
     sync_sub(pub, sub, b"")
@@ -330,18 +364,11 @@ def test_pub_never_blocks_slow_subscriber(ctx, endpoint, pub_binds):
     body = b"x" * size
     for i in range(n):
         pub.send(b"%06d" % i + body, zmqx.NOBLOCK)      # never raises Again
-    pub.send(b"end", zmqx.NOBLOCK)                       # may be dropped too
-    got = []
-    while sub.poll(300, zmqx.POLLIN):
-        m = sub.recv(zmqx.NOBLOCK)
-        if m != b"end":
-            got.append(int(m[:6]))
+    got = drain_until_end(sub, lambda: pub.send(b"end", zmqx.NOBLOCK))
     assert got, "nothing delivered"
     assert got[0] == 0                                   # the first ones go through...
     assert got == sorted(set(got))                       # ...in order, no duplicates
-    assert len(got) < n                                  # the rest was dropped
-    if transport_of(endpoint) == "inproc":
-        assert len(got) <= 4 * hwm
+    assert hwm <= len(got) <= mute_bound(endpoint, hwm, size + 6), len(got)
 
 
 @pytest.mark.parametrize("transport_", ["ipc", "tcp"])
@@ -460,7 +487,10 @@ def test_xpub_drops_subscriptions_of_departed_subscriber(ctx, endpoint, how):
     sub2.close()
     got = {xpub.recv() for _ in range(3)}
     assert got == {b"\x00t", b"\x00two", b"\x00mark"}
-    assert xpub.poll(QUIET_MS, zmqx.POLLIN) == 0
+    # positive control: a new subscriber's subscription is the next thing queued
+    sub3 = connected(ctx, zmqx.SUB, addr)
+    sub3.subscribe(b"after")
+    helpers.assert_first(xpub, b"\x01after")
 
 
 def test_xsub_send_subscribes_upstream(ctx, endpoint, pub_binds):
@@ -498,7 +528,7 @@ def test_xsub_to_xpub_subscriptions_and_user_messages(ctx, endpoint, pub_binds):
 
 
 @pytest.mark.parametrize("transport", ["ipc", "tcp"])
-def test_queued_long_subscriptions_arrive_intact(ctx, transport, ipc_dir):
+def test_queued_long_subscriptions_arrive_intact(ctx, transport, reserve):
     """Subscriptions queued before the connection exists go out in one write batch:
     30 topics of 2048 bytes, a filler, one more 2048-byte topic. With the batch 2058 to
     2066 bytes short of its 64 KiB stage, the SUBSCRIBE header must not be staged
@@ -506,14 +536,15 @@ def test_queued_long_subscriptions_arrive_intact(ctx, transport, ipc_dir):
     message but a SUBSCRIBE needs 9 + 10 + 2048; the topic was silently dropped after
     its header, corrupting the stream (see test_patterns_interop.py: libzmq peer)."""
     for filler in (1443, 1446, 1449):
-        addr = dead_endpoint(transport, ipc_dir)
+        dead = reserve(transport)         # nobody listens (a tcp port held until bound)
+        addr = dead.endpoint
         xsub = sock(ctx, zmqx.XSUB, reconnect_ivl=20)
         xsub.connect(addr)
         topics = [b"%02d" % i + b"x" * 2046 for i in range(30)]
         topics += [b"F" * filler, b"L" + b"y" * 2047]
         for t in topics:
             xsub.send(b"\x01" + t)
-        xpub, _ = bound(ctx, zmqx.XPUB, addr, rcvtimeo=1000)
+        xpub, _ = bound(ctx, zmqx.XPUB, dead.release(), rcvtimeo=1000)
         got = []
         with contextlib.suppress(zmqx.Again):
             while len(got) < len(topics):
@@ -595,7 +626,7 @@ def test_xpub_manual(ctx, endpoint, pub_binds):
 def test_xpub_nodrop_raises_again_at_hwm(ctx, endpoint):
     """XPUB_NODROP: at HWM send(NOBLOCK) raises Again (and a blocking send honours
     SNDTIMEO) instead of dropping; nothing sent is lost."""
-    small = dict(sndhwm=5, rcvhwm=5)
+    small = hwm_opts(endpoint)
     pub, addr = bound(ctx, zmqx.XPUB, endpoint, xpub_nodrop=1, **small)
     assert pub.getsockopt(zmqx.XPUB_NODROP) == 1
     sub = connected(ctx, zmqx.SUB, addr, **small)
@@ -610,17 +641,18 @@ def test_xpub_nodrop_raises_again_at_hwm(ctx, endpoint):
     assert sent < 5000
     # a blocking send waits SNDTIMEO for room (over ipc/tcp the I/O thread may still
     # make some by filling the kernel buffers: keep going until nothing moves)
-    pub.sndtimeo = 100
+    pub.sndtimeo = 200
     for _ in range(1000):
         t0 = time.monotonic()
         try:
             pub.send(b"%06d" % sent + body)
         except zmqx.Again:
-            assert time.monotonic() - t0 >= 0.08
+            helpers.assert_elapsed(time.monotonic() - t0, 200, "SNDTIMEO")
             break
         sent += 1
     else:
         pytest.fail("a blocking send never timed out")
+    assert_saturated(endpoint, sent, 6 + len(body))
     got = [int(sub.recv()[:6]) for _ in range(sent)]
     assert got == list(range(sent))           # nothing was dropped
     pub.sndtimeo = WAIT_MS
@@ -971,10 +1003,12 @@ def test_router_routes_by_first_frame(ctx, endpoint):
     for k in range(3):
         for rid in sorted(dealers, reverse=True):
             router.send_multipart([rid, b"msg", b"%d" % k, rid])
+    for rid in dealers:                 # a marker after everything, to each dealer
+        router.send_multipart([rid, b"end"])
     for rid, d in dealers.items():
         for k in range(3):
             assert d.recv_multipart() == [b"msg", b"%d" % k, rid]
-        assert_quiet(d, 20)
+        helpers.assert_first(d, b"end")  # no message routed to another id came here
 
 
 def test_router_drops_unknown_id_silently(ctx, endpoint):
@@ -1008,8 +1042,8 @@ def test_router_mandatory_raises_ehostunreach(ctx, endpoint):
 
 def test_router_mandatory_at_hwm_raises_again(ctx, endpoint):
     """With ROUTER_MANDATORY a ROUTER doesn't drop at HWM either: NOBLOCK raises Again."""
-    router, addr = bound(ctx, zmqx.ROUTER, endpoint, router_mandatory=1, sndhwm=5)
-    dealer = connected(ctx, zmqx.DEALER, addr, routing_id=b"D", rcvhwm=5)
+    router, addr = bound(ctx, zmqx.ROUTER, endpoint, router_mandatory=1, **hwm_opts(endpoint))
+    dealer = connected(ctx, zmqx.DEALER, addr, routing_id=b"D", **hwm_opts(endpoint))
     dealer.send(b"hi")
     assert router.recv_multipart() == [b"D", b"hi"]
     sent = 0
@@ -1017,7 +1051,10 @@ def test_router_mandatory_at_hwm_raises_again(ctx, endpoint):
         while sent < 5000:
             router.send_multipart([b"D", b"%06d" % sent + BODY], zmqx.NOBLOCK)
             sent += 1
-    assert sent < 5000
+    if transport_of(endpoint) == "inproc":
+        assert sent == 10, sent                  # SNDHWM + RCVHWM, as libzmq
+    else:
+        assert 5 <= sent <= helpers.wire_hwm_bound(5, 5, 6 + len(BODY)), sent
     assert [int(dealer.recv()[:6]) for _ in range(sent)] == list(range(sent))
     router.send_multipart([b"D", b"after"])
     assert dealer.recv() == b"after"
@@ -1052,16 +1089,16 @@ def test_router_handover(ctx, endpoint, handover):
         assert router.recv_multipart() == [b"X", b"from2"]       # d2 took the id over
         router.send_multipart([b"X", b"to-new"])
         assert d2.recv() == b"to-new"
-        assert_quiet(d1)
+        helpers.assert_empty(d1)          # a ROUTER sends a message once: it went to d2
         d1.send(b"late from the old one")                         # cut off: not delivered
         d2.send(b"more from the new one")
         assert router.recv_multipart() == [b"X", b"more from the new one"]
-        assert_quiet(router, 50)
+        watch_quiet(router)
     else:
-        assert_quiet(router)                                       # d2 is refused
+        watch_quiet(router)                                        # d2 is refused
         router.send_multipart([b"X", b"to-old"])
         assert d1.recv() == b"to-old"
-        assert_quiet(d2, 50)
+        helpers.assert_empty(d2)          # ...and "to-old" went to d1 only
 
 
 @pytest.mark.parametrize("peer", ["ROUTER", "DEALER"])
@@ -1214,14 +1251,17 @@ def test_router_to_router(ctx, endpoint):
 def test_drop_at_hwm_never_blocks(ctx, endpoint, kind):
     """PUB (see test_pub_never_blocks_slow_subscriber), XPUB and ROUTER drop what a
     slow peer can't take: send never blocks, NOBLOCK never raises Again."""
-    s, addr = bound(ctx, getattr(zmqx, kind), endpoint, **SMALL)
+    opts = dict(SMALL)
+    if transport_of(endpoint) != "inproc":
+        opts.update(helpers.SMALL_BUFS)
+    s, addr = bound(ctx, getattr(zmqx, kind), endpoint, **opts)
     if kind == "XPUB":
-        peer = connected(ctx, zmqx.SUB, addr, **SMALL)
+        peer = connected(ctx, zmqx.SUB, addr, **opts)
         peer.subscribe(b"")
         assert s.recv() == b"\x01"
         send = s.send
     else:
-        peer = connected(ctx, zmqx.DEALER, addr, routing_id=b"D", **SMALL)
+        peer = connected(ctx, zmqx.DEALER, addr, routing_id=b"D", **opts)
         peer.send(b"hi")
         assert s.recv_multipart() == [b"D", b"hi"]
 
@@ -1232,12 +1272,10 @@ def test_drop_at_hwm_never_blocks(ctx, endpoint, kind):
         send(b"%06d" % i + BODY, zmqx.NOBLOCK)
     s.sndtimeo = -1
     send(b"999999 blocking send returns at once")     # would hang if it blocked
-    got = []
-    while peer.poll(300, zmqx.POLLIN):
-        got.append(int(peer.recv()[:6]))
+    got = [g for g in drain_until_end(peer, lambda: send(b"end", zmqx.NOBLOCK)) if g != 999999]
     assert got and got[0] == 0
     assert got == sorted(set(got))
-    assert len(got) < n
+    assert SMALL["sndhwm"] <= len(got) <= mute_bound(endpoint, 5, 6 + len(BODY)), len(got)
 
 
 @pytest.mark.parametrize("kind", ["PUSH", "DEALER", "PAIR"])
@@ -1245,8 +1283,8 @@ def test_block_at_hwm(ctx, endpoint, kind):
     """PUSH, DEALER and PAIR block at HWM: NOBLOCK raises Again, a blocking send waits
     SNDTIMEO; nothing is dropped."""
     peer_kind = {"PUSH": zmqx.PULL, "DEALER": zmqx.DEALER, "PAIR": zmqx.PAIR}[kind]
-    peer, addr = bound(ctx, peer_kind, endpoint, **SMALL)
-    s = connected(ctx, getattr(zmqx, kind), addr, **SMALL)
+    peer, addr = bound(ctx, peer_kind, endpoint, **hwm_opts(endpoint))
+    s = connected(ctx, getattr(zmqx, kind), addr, **hwm_opts(endpoint))
     s.send(b"000000")
     assert peer.recv() == b"000000"              # connected
     sent = 1
@@ -1255,17 +1293,18 @@ def test_block_at_hwm(ctx, endpoint, kind):
             s.send(b"%06d" % sent + BODY, zmqx.NOBLOCK)
             sent += 1
     assert sent < 5000
-    s.sndtimeo = 100
+    s.sndtimeo = 200
     for _ in range(1000):
         t0 = time.monotonic()
         try:
             s.send(b"%06d" % sent + BODY)
         except zmqx.Again:
-            assert time.monotonic() - t0 >= 0.08
+            helpers.assert_elapsed(time.monotonic() - t0, 200, "SNDTIMEO")
             break
         sent += 1
     else:
         pytest.fail("a blocking send never timed out")
+    assert_saturated(endpoint, sent - 1, 6 + len(BODY))
     assert [int(peer.recv()[:6]) for _ in range(sent - 1)] == list(range(1, sent))
     s.sndtimeo = WAIT_MS
     s.send(b"after")                              # the reader made room
@@ -1276,11 +1315,11 @@ def test_req_without_peer_blocks(ctx, endpoint):
     req, addr = bound(ctx, zmqx.REQ, endpoint)
     with pytest.raises(zmqx.Again):
         req.send(b"q", zmqx.NOBLOCK)
-    req.sndtimeo = 100
+    req.sndtimeo = 200
     t0 = time.monotonic()
     with pytest.raises(zmqx.Again):
         req.send(b"q")
-    assert time.monotonic() - t0 >= 0.08
+    helpers.assert_elapsed(time.monotonic() - t0, 200, "SNDTIMEO")
     rep = connected(ctx, zmqx.REP, addr)
     req.sndtimeo = WAIT_MS
     req.send(b"q")                                # waits for the peer to arrive
@@ -1368,14 +1407,15 @@ def test_conflate_keeps_newest(ctx, endpoint, kind):
         assert got == [n - 1]                        # all were queued: only the newest
     else:
         assert len(got) < n
-    assert r.poll(QUIET_MS, zmqx.POLLIN) == 0        # nothing older left behind
+    s.send(b"%06d" % n)                             # a newer one: the next to arrive...
+    helpers.assert_first(r, b"%06d" % n)             # ...so nothing older was left behind
 
 
 @pytest.mark.parametrize("transport", ["ipc", "tcp"])
-def test_immediate_queues_only_on_live_connections(ctx, transport, ipc_dir):
+def test_immediate_queues_only_on_live_connections(ctx, transport, ipc_dir, reserve):
     push = sock(ctx, zmqx.PUSH, immediate=1)
     assert push.getsockopt(zmqx.IMMEDIATE) == 1
-    push.connect(dead_endpoint(transport, ipc_dir))
+    push.connect(reserve(transport).endpoint)
     with pytest.raises(zmqx.Again):                  # nothing is queued for the dead one
         push.send(b"nowhere", zmqx.NOBLOCK)
     pull, addr = bound(ctx, zmqx.PULL, endpoint_for(transport, ipc_dir))
@@ -1385,15 +1425,16 @@ def test_immediate_queues_only_on_live_connections(ctx, transport, ipc_dir):
         push.send(b"%d" % i)
     assert [pull.recv() for _ in range(20)] == [b"%d" % i for i in range(20)]
     # without IMMEDIATE, round-robin would have parked every other message on the dead one
-    assert_quiet(pull, 50)
+    # (the 20 above would not all have arrived); nothing else is queued
+    helpers.assert_empty(pull)
 
 
 @pytest.mark.parametrize("transport", ["ipc", "tcp"])
-def test_without_immediate_messages_wait_for_dead_endpoint(ctx, transport, ipc_dir):
+def test_without_immediate_messages_wait_for_dead_endpoint(ctx, transport, ipc_dir, reserve):
     """The contrast: a plain PUSH queues for a connection that doesn't exist yet."""
     push = sock(ctx, zmqx.PUSH)
-    dead = dead_endpoint(transport, ipc_dir)
-    push.connect(dead)
+    dead = reserve(transport)
+    push.connect(dead.endpoint)
     push.send(b"parked", zmqx.NOBLOCK)               # queued for the dead endpoint
     pull, addr = bound(ctx, zmqx.PULL, endpoint_for(transport, ipc_dir))
     push.connect(addr)
@@ -1401,7 +1442,7 @@ def test_without_immediate_messages_wait_for_dead_endpoint(ctx, transport, ipc_d
         push.send(b"%d" % i)
     got = [pull.recv() for _ in range(2)]
     assert b"parked" not in got
-    late = bound(ctx, zmqx.PULL, dead)[0]             # the dead endpoint comes alive
+    late = bound(ctx, zmqx.PULL, dead.release())[0]   # the dead endpoint comes alive
     assert late.recv() == b"parked"
 
 
@@ -1472,7 +1513,9 @@ def test_heartbeat_pings_and_times_out_silent_peer(ctx):
         while raw_events(c, dec) is not None:
             pass
         elapsed = time.monotonic() - t1
-        assert 0.3 <= elapsed <= 3.0, elapsed
+        # dropped HEARTBEAT_TIMEOUT (500 ms) after the first PING left unanswered, which
+        # zmqx sends within HEARTBEAT_IVL (100 ms) of the last traffic
+        helpers.assert_elapsed(elapsed, 500, "HEARTBEAT_TIMEOUT")
     finally:
         c.close()
 
@@ -1489,7 +1532,7 @@ def test_peer_ping_ttl_honoured(ctx):
         t0 = time.monotonic()
         while raw_events(c, dec) is not None:
             pass
-        assert 0.2 <= time.monotonic() - t0 <= 3.0
+        helpers.assert_elapsed(time.monotonic() - t0, 300, "the peer's PING TTL")
     finally:
         c.close()
 
@@ -1500,10 +1543,11 @@ def test_no_heartbeat_by_default(ctx):
     c, dec, pending = raw_handshake(addr, zmtp.DEALER)
     try:
         assert pending == []
-        c.settimeout(0.3)
-        with pytest.raises(socket.timeout):       # no PING, no close
-            c.recv(1)
-        c.settimeout(WAIT_MS / 1000)
+        # an enabled heartbeat would have sent a PING within this window (the shortest
+        # HEARTBEAT_IVL tested elsewhere is 100 ms); "never" can only be watched for a while
+        assert s.poll(300, zmqx.POLLIN) == 0
+        s.send(b"marker")                         # then a marker: it is the first thing
+        assert raw_events(c, dec) == [("message", [b"marker"])]    # (no PING before it)
         c.sendall(zmtp.encode_frame(b"still here"))
         assert s.recv() == b"still here"
     finally:
@@ -1652,3 +1696,69 @@ def test_incompatible_types_refused(ctx, transport, ipc_dir, binder, a_kind, b_k
         c, addr = bound(ctx, getattr(zmqx, c_kind), ep2)
         a.connect(addr)
         works(a, c)
+
+
+def _read_to_eof(raw):
+    data = b""
+    while True:
+        try:
+            chunk = raw.recv(65536)
+        except ConnectionResetError:
+            return data, "reset"
+        if not chunk:
+            return data, "eof"
+        data += chunk
+
+
+RAW_INCOMPATIBLE = [("PUSH", "PUSH"), ("PAIR", "DEALER"), ("REQ", "REQ"), ("DEALER", "SUB")]
+
+
+@pytest.mark.parametrize("kind, bad", RAW_INCOMPATIBLE, ids=["-".join(p) for p in RAW_INCOMPATIBLE])
+@pytest.mark.parametrize("transport", ["ipc", "tcp"])
+@pytest.mark.parametrize("direction", ["raw-connects", "zmqx-connects"])
+def test_incompatible_raw_peer_gets_error_and_is_dropped(ctx, ipc_dir, transport, direction,
+                                                          kind, bad):
+    """A raw ZMTP peer announcing an incompatible type: zmqx answers its READY with an
+    ERROR command and drops the connection (the raw side reads EOF); a bound zmqx socket
+    then has no peer (send NOBLOCK raises Again, no POLLOUT), and still works."""
+    family = socket.AF_UNIX if transport == "ipc" else socket.AF_INET
+    if direction == "raw-connects":
+        s, addr = bound(ctx, getattr(zmqx, kind), endpoint_for(transport, ipc_dir))
+        raw = socket.socket(family, socket.SOCK_STREAM)
+        raw.settimeout(WAIT_MS / 1000)
+        if transport == "ipc":
+            raw.connect(addr[len("ipc://"):])
+        else:
+            raw.connect(("127.0.0.1", int(addr.rsplit(":", 1)[1])))
+    else:
+        lst = socket.socket(family, socket.SOCK_STREAM)
+        if transport == "ipc":
+            path = f"{ipc_dir}/raw-listener"
+            lst.bind(path)
+            target = "ipc://" + path
+        else:
+            lst.bind(("127.0.0.1", 0))
+            target = "tcp://127.0.0.1:%d" % lst.getsockname()[1]
+        lst.listen(1)
+        lst.settimeout(WAIT_MS / 1000)
+        s = connected(ctx, getattr(zmqx, kind), target, reconnect_ivl=-1)
+        raw, _ = lst.accept()
+        lst.close()
+        raw.settimeout(WAIT_MS / 1000)
+    try:
+        raw.sendall(zmtp.encode_greeting() + zmtp.encode_ready(getattr(zmtp, bad)))
+        data, how = _read_to_eof(raw)
+    finally:
+        raw.close()
+    assert data[:1] == b"\xff" and len(data) > 64, data
+    events = zmtp.Decoder().feed(data[64:])
+    names = [e[1] for e in events if e[0] == "command"]
+    assert names[:1] == [b"READY"] and b"ERROR" in names, (names, how)
+    assert how == "eof", how
+    if direction == "raw-connects" and kind != "SUB":
+        with pytest.raises(zmqx.Again):                 # no pipe was made for it
+            s.send(b"to nobody", zmqx.NOBLOCK)
+        assert s.poll(0, zmqx.POLLOUT) == 0
+        good = connected(ctx, getattr(zmqx, {"PUSH": "PULL", "PAIR": "PAIR", "REQ": "REP",
+                                             "DEALER": "DEALER"}[kind]), addr)
+        works(s, good)

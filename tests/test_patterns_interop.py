@@ -24,22 +24,11 @@ zmq = pytest.importorskip("zmq")
 from zmq.utils.monitor import recv_monitor_message  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
-from helpers import KeepSockets, recv_until  # noqa: E402
+from helpers import Reserved, recv_until  # noqa: E402
 
 WAIT_MS = 5000
-QUIET_MS = 150
 
-
-@pytest.fixture
-def zctx(zctx):
-    return KeepSockets(zctx)
-
-
-@pytest.fixture
-def ctx(zctx, ctx):
-    """zmqx's context is set up after, and so torn down before, the pyzmq one: no libzmq
-    peer hangs up while zmqx closes its sockets (see test_interop.py)."""
-    return ctx
+# No fixture ordering: libzmq peers may hang up while zmqx closes (see test_interop.py).
 
 
 @pytest.fixture(params=["zmqx-binds", "pyzmq-binds"])
@@ -654,13 +643,9 @@ def test_queued_long_subscriptions_reach_pyzmq_xpub_intact(ctx, zctx, transport,
     SUBSCRIBE needs 9 + 10 + 2048), corrupting the stream: libzmq saw 31 subscriptions
     and nothing after them."""
     for filler in (1443, 1446, 1449):
-        if transport == "tcp":
-            probe = socket.socket()
-            probe.bind(("127.0.0.1", 0))
-            addr = "tcp://127.0.0.1:%d" % probe.getsockname()[1]
-            probe.close()
-        else:
-            addr = endpoint_for("ipc", ipc_dir)
+        # a tcp port stays held by a plain bound socket until libzmq binds it
+        reserved = Reserved(transport, ipc_dir, "xpub-%d" % filler)
+        addr = reserved.endpoint
         xsub = zsock(ctx, "XSUB", reconnect_ivl=20)
         xsub.connect(addr)
         topics = [b"%02d" % i + b"x" * 2046 for i in range(30)]
@@ -668,7 +653,7 @@ def test_queued_long_subscriptions_reach_pyzmq_xpub_intact(ctx, zctx, transport,
         for t in topics:
             xsub.send(b"\x01" + t)
         xpub = psock(zctx, "XPUB", rcvtimeo=1000)
-        xpub.bind(addr)
+        xpub.bind(reserved.release())
         got = []
         with contextlib.suppress(zmq.Again):
             while len(got) < len(topics):

@@ -2,7 +2,9 @@
 stress runs that check order, completeness and the sleep/wake handshakes."""
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from helpers import hypothesis_api
+
+given, settings, st, _, _ = hypothesis_api()    # skips loudly without hypothesis
 
 from zmqx._core.pipe import PipeTester, stress
 

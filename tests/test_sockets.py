@@ -16,7 +16,8 @@ import zmqx
 from conftest import endpoint_for
 
 pytestmark = pytest.mark.timeout(30)
-from helpers import assert_quiet, bound, connected, raises_errno, sock  # noqa: E402
+from helpers import (SMALL_BUFS, assert_elapsed, assert_empty, assert_first,  # noqa: E402
+                     bound, connected, raises_errno, sock, wire_hwm_bound)
 
 WAIT_MS = 5000          # upper bound for "this must happen": only reached on failure
 QUIET_MS = 300          # how long a "this must not happen" check watches
@@ -36,21 +37,6 @@ def tcp_port(addr):
 
 def ipc_path(addr):
     return addr.decode().split("://", 1)[1]
-
-
-def free_tcp_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def fixed_endpoint(transport, ipc_dir):
-    """A concrete endpoint usable by connect before anybody binds it."""
-    if transport == "tcp":
-        return f"tcp://127.0.0.1:{free_tcp_port()}"
-    return endpoint_for(transport, ipc_dir)
 
 
 def run_with_deadline(fn, timeout=10.0):
@@ -155,13 +141,14 @@ def test_pair_basic_both_directions(ctx, endpoint, binder):
 
 @pytest.mark.parametrize("kinds", [(zmqx.PUSH, zmqx.PULL), (zmqx.PAIR, zmqx.PAIR)],
                          ids=["push-pull", "pair"])
-def test_connect_before_bind(ctx, transport, ipc_dir, kinds):
-    ep = fixed_endpoint(transport, ipc_dir)
+def test_connect_before_bind(ctx, transport, reserve, kinds):
+    reserved = reserve(transport)
+    ep = reserved.endpoint
     sender = connected(ctx, kinds[0], ep)
     # the pipe exists from connect on: messages queue until the peer appears
     sender.send(b"early", zmqx.NOBLOCK)
     sender.send_multipart([b"early", b"multi"])
-    receiver, _ = bound(ctx, kinds[1], ep)
+    receiver, _ = bound(ctx, kinds[1], reserved.release())
     assert receiver.recv() == b"early"
     assert receiver.recv_multipart() == [b"early", b"multi"]
     sender.send(b"later")
@@ -294,9 +281,10 @@ def test_mixed_size_stream_intact(ctx, endpoint):
 def test_multipart_is_not_split_by_hwm(ctx, endpoint):
     """The HWM is checked on a message's first frame only: a message that starts goes
     out whole (libzmq), and one that cannot start leaves nothing behind."""
-    pull = sock(ctx, zmqx.PULL, rcvhwm=1)
+    bufs = {} if endpoint.startswith("inproc") else SMALL_BUFS
+    pull = sock(ctx, zmqx.PULL, rcvhwm=1, **bufs)
     pull.bind(endpoint)
-    push = sock(ctx, zmqx.PUSH, sndhwm=1)
+    push = sock(ctx, zmqx.PUSH, sndhwm=1, **bufs)
     push.connect(pull.getsockopt(zmqx.LAST_ENDPOINT))
     push.send(b"sync")
     assert pull.recv() == b"sync"
@@ -309,7 +297,10 @@ def test_multipart_is_not_split_by_hwm(ctx, endpoint):
             break
         sent += 1
         assert sent < 10_000
-    assert sent >= 1
+    if endpoint.startswith("inproc"):
+        assert sent == 2                # SNDHWM + RCVHWM messages, each whole
+    else:                               # 20 frames of 2+3 bytes each on the wire
+        assert 1 <= sent <= wire_hwm_bound(1, 1, 20 * 5), sent
     for _ in range(sent):
         assert pull.recv_multipart() == parts
     push.send(b"tail")
@@ -328,7 +319,8 @@ def test_incomplete_message_dropped_on_close(ctx, endpoint):
     other = connected(ctx, zmqx.PUSH, addr)
     other.send(b"next")
     assert pull.recv_multipart() == [b"next"]
-    assert_quiet(pull, 100)
+    other.send(b"marker")           # positive control on the live path
+    assert_first(pull, b"marker")
 
 
 def test_frames_outlive_socket_and_context(transport, ipc_dir):
@@ -504,7 +496,7 @@ def test_pair_second_peer_gets_nothing(ctx, endpoint):
     for i in range(10):
         a.send(b"%d" % i)
     assert [p1.recv() for _ in range(10)] == [b"%d" % i for i in range(10)]
-    assert_quiet(p2)
+    assert_empty(p2)    # a PAIR sends each message once: all 10 are accounted for at p1
 
 
 def test_pair_ignores_second_peer(ctx, endpoint):
@@ -518,10 +510,47 @@ def test_pair_ignores_second_peer(ctx, endpoint):
     p2.send(b"intruder")
     p1.send(b"sync")
     assert a.recv() == b"sync"
-    assert_quiet(a)
+    # p2's message travels on another connection, so no marker can be ordered after it:
+    # this one check still watches for a while (QUIET_MS)
+    assert a.poll(QUIET_MS, zmqx.POLLIN) == 0
     # the first peer is still the peer
     a.send(b"still yours")
     assert p1.recv() == b"still yours"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: a bound PAIR that already has a peer keeps a second (ZMTP) connection open "
+    "after the handshake, holding whatever it sends, instead of dropping it: libzmq 4.3.5 "
+    "closes it at once (the raw peer reads EOF within microseconds). The PAIR attach "
+    "path (zmqx/_core/socket.pyx / patterns/) should refuse the pipe and end the session."))
+@pytest.mark.parametrize("transport", ["ipc", "tcp"])
+def test_pair_drops_a_second_connection(ctx, ipc_dir, transport):
+    from zmqx._core import zmtp
+
+    a, addr = bound(ctx, zmqx.PAIR, endpoint_for(transport, ipc_dir))
+    p1 = connected(ctx, zmqx.PAIR, addr)
+    p1.send(b"hi")
+    assert a.recv() == b"hi"
+    if transport == "tcp":
+        raw = socket.create_connection(("127.0.0.1", tcp_port(addr)))
+    else:
+        raw = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        raw.connect(ipc_path(addr))
+    raw.settimeout(2.0)         # libzmq drops it within microseconds
+    try:
+        raw.sendall(zmtp.encode_greeting() + zmtp.encode_ready(zmtp.PAIR)
+                    + zmtp.encode_frame(b"intruder"))
+        try:
+            while raw.recv(65536):
+                pass
+        except ConnectionResetError:
+            pass
+        except socket.timeout:
+            pytest.fail("the second connection was not dropped")
+    finally:
+        raw.close()
+    p1.send(b"sync")                # and the first peer is still the peer
+    assert_first(a, b"sync")
 
 
 # ================================================================ 6. HWM
@@ -537,9 +566,11 @@ def _fill(push, payload, limit=100_000):
 
 
 def _hwm_pair(ctx, endpoint, hwm=5):
-    pull = sock(ctx, zmqx.PULL, rcvhwm=hwm)
+    # over a wire: small kernel buffers, so the bound of helpers.wire_hwm_bound applies
+    bufs = {} if endpoint.startswith("inproc") else SMALL_BUFS
+    pull = sock(ctx, zmqx.PULL, rcvhwm=hwm, **bufs)
     pull.bind(endpoint)
-    push = sock(ctx, zmqx.PUSH, sndhwm=hwm)
+    push = sock(ctx, zmqx.PUSH, sndhwm=hwm, **bufs)
     push.connect(pull.getsockopt(zmqx.LAST_ENDPOINT))
     # connection up before filling
     push.send(b"sync")
@@ -562,7 +593,9 @@ def test_hwm_nonblocking_send_raises_again(ctx, endpoint):
         with pytest.raises(zmqx.Again):
             push.send(b"y", zmqx.NOBLOCK)
     else:
-        assert n >= 5
+        # at least the sender's own pipe; at most both pipes plus what the engines and
+        # the (small) kernel buffers can hold (see helpers.wire_hwm_bound)
+        assert 5 <= n <= wire_hwm_bound(5, 5, len(payload)), n
     # every accepted message arrives; once drained, the PUSH can send again
     for _ in range(n):
         assert pull.recv() == payload
@@ -572,54 +605,64 @@ def test_hwm_nonblocking_send_raises_again(ctx, endpoint):
 
 def test_hwm_sndtimeo(ctx, endpoint):
     pull, push = _hwm_pair(ctx, endpoint, hwm=5)
-    _fill(push, _payload(endpoint))
-    push.sndtimeo = 100
-    assert push.getsockopt(zmqx.SNDTIMEO) == 100
-    # over a wire the I/O thread may still move a few into the kernel: send until one blocks
+    payload = _payload(endpoint)
+    n = _fill(push, payload)
+    push.sndtimeo = 200
+    assert push.getsockopt(zmqx.SNDTIMEO) == 200
+    # over a wire the I/O thread may still move a few into the kernel: send until one
+    # blocks; the chain is then saturated, so the count meets the HWM bound exactly
     for _ in range(10_000):
         t0 = time.monotonic()
         try:
-            push.send(_payload(endpoint))
+            push.send(payload)
+            n += 1
         except zmqx.Again:
             elapsed = time.monotonic() - t0
             break
     else:
         pytest.fail("SNDTIMEO never expired")
-    assert 0.05 <= elapsed < 5.0, elapsed
+    assert_elapsed(elapsed, 200, "SNDTIMEO")
+    if endpoint.startswith("inproc"):
+        assert n == 10
+    else:
+        assert 10 <= n <= wire_hwm_bound(5, 5, len(payload)), n
+    assert [pull.recv() for _ in range(n)] == [payload] * n
+    assert_empty(pull)
 
 
 @pytest.mark.parametrize("how", ["unconnected", "bound-no-peer", "peer-never-binds"])
-def test_push_without_peer_raises_again(ctx, transport, ipc_dir, how):
+def test_push_without_peer_raises_again(ctx, transport, ipc_dir, reserve, how):
     push = sock(ctx, zmqx.PUSH)
     if how == "bound-no-peer":
         push.bind(endpoint_for(transport, ipc_dir))
     elif how == "peer-never-binds":
         # libzmq without IMMEDIATE: a connecting pipe queues exactly SNDHWM messages
         push.sndhwm = 3
-        push.connect(fixed_endpoint(transport, ipc_dir))
+        push.connect(reserve(transport).endpoint)
         assert _fill(push, b"queued") == 3
     with pytest.raises(zmqx.Again):
         push.send(b"x", zmqx.NOBLOCK)
-    push.sndtimeo = 50
+    push.sndtimeo = 150
     t0 = time.monotonic()
     with pytest.raises(zmqx.Again):
         push.send(b"x")
-    assert 0.03 <= time.monotonic() - t0 < 5.0
+    assert_elapsed(time.monotonic() - t0, 150, "SNDTIMEO")
 
 
-def test_immediate_queues_nothing_before_connection(ctx, wire_endpoint):
-    ep = wire_endpoint if not wire_endpoint.endswith(":*") else f"tcp://127.0.0.1:{free_tcp_port()}"
+@pytest.mark.parametrize("transport", ["ipc", "tcp"])
+def test_immediate_queues_nothing_before_connection(ctx, transport, reserve):
+    reserved = reserve(transport)
+    ep = reserved.endpoint
     push = sock(ctx, zmqx.PUSH, immediate=1)
     assert push.getsockopt(zmqx.IMMEDIATE) == 1
     push.connect(ep)
     with pytest.raises(zmqx.Again):
         push.send(b"nobody there", zmqx.NOBLOCK)
     assert push.poll(0, zmqx.POLLOUT) == 0
-    pull, _ = bound(ctx, zmqx.PULL, ep)
+    pull, _ = bound(ctx, zmqx.PULL, reserved.release())
     assert push.poll(WAIT_MS, zmqx.POLLOUT) == zmqx.POLLOUT    # the connection is up
     push.send(b"now")
-    assert pull.recv() == b"now"
-    assert_quiet(pull, 50)
+    assert_first(pull, b"now")      # the refused message was not queued ahead of it
 
 
 def test_blocked_sender_woken_by_reader(ctx, endpoint):
@@ -656,7 +699,7 @@ def test_blocked_sender_woken_by_reader(ctx, endpoint):
     assert not t.is_alive()
     assert "error" not in result, result
     assert result.get("sent")
-    assert received >= n
+    assert received == n            # every accepted message, then "last"
     # and it keeps flowing afterwards
     push.send(b"after")
     assert pull.recv() == b"after"
@@ -679,12 +722,12 @@ def test_rcvtimeo_and_noblock(ctx, endpoint, with_peer):
     pull, addr = bound(ctx, zmqx.PULL, endpoint)
     if with_peer:
         connected(ctx, zmqx.PUSH, addr)
-    pull.rcvtimeo = 50
-    assert pull.getsockopt(zmqx.RCVTIMEO) == 50
+    pull.rcvtimeo = 150
+    assert pull.getsockopt(zmqx.RCVTIMEO) == 150
     t0 = time.monotonic()
     with pytest.raises(zmqx.Again):
         pull.recv()
-    assert 0.03 <= time.monotonic() - t0 < 5.0
+    assert_elapsed(time.monotonic() - t0, 150, "RCVTIMEO")
     t0 = time.monotonic()
     with pytest.raises(zmqx.Again):
         pull.recv(zmqx.NOBLOCK)
@@ -692,7 +735,7 @@ def test_rcvtimeo_and_noblock(ctx, endpoint, with_peer):
         pull.recv(zmqx.DONTWAIT, copy=False)
     with pytest.raises(zmqx.Again):
         pull.recv_multipart(zmqx.NOBLOCK)
-    assert time.monotonic() - t0 < 0.5
+    assert time.monotonic() - t0 < 0.1     # a NOBLOCK call waiting out RCVTIMEO takes 0.15
     pull.rcvtimeo = 0
     with pytest.raises(zmqx.Again):
         pull.recv()
@@ -828,7 +871,7 @@ def test_unbind(ctx, endpoint):
     late.send(b"for the new binder")
     successor, _ = bound(ctx, zmqx.PULL, addr.decode())
     assert successor.recv() == b"for the new binder"
-    assert_quiet(pull, 50)
+    assert_empty(pull)              # delivered once, to the successor
     # unbinding again: the endpoint is unknown now
     with raises_errno(errno.ENOENT):
         pull.unbind(addr)
@@ -884,11 +927,12 @@ def test_disconnect_last_peer_then_no_peer(ctx, endpoint):
     push.send(b"x")
     assert pull.recv() == b"x"
     push.disconnect(addr)
-    assert_quiet(pull, 50)
-    # reconnecting works, and the new pipe carries traffic
+    with pytest.raises(zmqx.Again):         # no peer left: nothing can be queued
+        push.send(b"nowhere", zmqx.NOBLOCK)
+    # reconnecting works, and the new pipe carries traffic (and nothing older)
     push.connect(addr)
     push.send(b"y")
-    assert pull.recv() == b"y"
+    assert_first(pull, b"y")
 
 
 # ================================================================ 10. LINGER
@@ -936,35 +980,73 @@ def test_close_delivers_queued_messages(ctx, endpoint):
     assert [pull.recv() for _ in range(1000)] == [b"%d" % i for i in range(1000)]
 
 
-@pytest.mark.parametrize("linger", [0, 100])
-def test_close_with_linger_and_no_peer_does_not_hang_term(transport, ipc_dir, linger):
+def _assert_term_time(elapsed, transport, linger, queued=True):
+    """term() after closing a PUSH whose messages can't be delivered: a wire connection
+    keeps them for LINGER ms, then gives up; nothing queued, LINGER 0 or inproc (libzmq
+    4.3.5 too: an inproc pipe does not linger) return at once."""
+    if transport == "inproc" or linger == 0 or not queued:
+        assert elapsed < 0.1, f"term took {elapsed * 1000:.0f} ms, expected no lingering"
+    else:
+        assert_elapsed(elapsed, linger, "LINGER expiry in term()")
+
+
+@pytest.mark.parametrize("linger", [0, 300])
+def test_close_with_linger_and_no_peer_term_waits_linger(transport, reserve, linger):
     c = zmqx.Context()
     try:
         push = c.socket(zmqx.PUSH)
-        push.connect(fixed_endpoint(transport, ipc_dir))
+        push.connect(reserve(transport).endpoint)      # refused: nobody listens
         for _ in range(10):
             push.send(b"never delivered", zmqx.NOBLOCK)
         push.close(linger=linger)
         assert push.closed
         t0 = time.monotonic()
         run_with_deadline(c.term, 10)
-        assert time.monotonic() - t0 < 5.0
+        _assert_term_time(time.monotonic() - t0, transport, linger)
         assert c.closed
     finally:
         if not c.closed:
             c.destroy(linger=0)
 
 
-def test_linger_option_sets_close_default(transport, ipc_dir):
+@pytest.mark.parametrize("linger", [0, 300])
+@pytest.mark.parametrize("queued", [True, False])
+def test_linger_option_sets_close_default(transport, reserve, linger, queued):
     c = zmqx.Context()
     try:
         push = c.socket(zmqx.PUSH)
-        push.setsockopt(zmqx.LINGER, 0)
-        assert push.getsockopt(zmqx.LINGER) == 0
-        push.connect(fixed_endpoint(transport, ipc_dir))
-        push.send(b"never delivered", zmqx.NOBLOCK)
-        push.close()                  # uses LINGER=0
+        push.setsockopt(zmqx.LINGER, linger)
+        assert push.getsockopt(zmqx.LINGER) == linger
+        push.connect(reserve(transport).endpoint)
+        if queued:
+            push.send(b"never delivered", zmqx.NOBLOCK)
+        push.close()                  # uses the LINGER option
+        t0 = time.monotonic()
         run_with_deadline(c.term, 10)
+        _assert_term_time(time.monotonic() - t0, transport, linger, queued)
+    finally:
+        if not c.closed:
+            c.destroy(linger=0)
+
+
+def test_linger_delivers_to_a_peer_that_appears_in_time(ctx, transport, reserve):
+    """Within LINGER the queued messages still go out once the peer binds."""
+    if transport == "inproc":
+        pytest.skip("inproc does not linger (as libzmq)")
+    reserved = reserve(transport)
+    c = zmqx.Context()
+    try:
+        push = c.socket(zmqx.PUSH)
+        push.reconnect_ivl = 20
+        push.connect(reserved.endpoint)
+        push.send(b"late but delivered")
+        push.close(linger=WAIT_MS)
+        term = threading.Thread(target=c.term, daemon=True)
+        term.start()
+        pull, _ = bound(ctx, zmqx.PULL, reserved.release())
+        assert pull.recv() == b"late but delivered"
+        term.join(WAIT_MS / 1000)
+        assert not term.is_alive()            # term ended once the queue was flushed
     finally:
         if not c.closed:
             c.destroy(linger=0)
@@ -1008,6 +1090,161 @@ def test_reconnect_options_round_trip(ctx):
     with raises_errno(errno.EINVAL):
         s.setsockopt(zmqx.RECONNECT_IVL_MAX, -5)
     s.close()
+
+
+def _accept_times(lst, count):
+    """Accept `count` connections on a plain listening socket, closing each at once (the
+    ZMTP handshake never completes, so the connecter's back-off is never reset), and
+    return when each arrived."""
+    times = []
+    lst.settimeout(WAIT_MS / 1000)
+    for _ in range(count):
+        c, _ = lst.accept()
+        times.append(time.monotonic())
+        c.close()
+    return times
+
+
+@pytest.mark.parametrize("ivl_max", [0, 160])
+def test_reconnect_ivl_max_backs_off(ctx, ivl_max):
+    """RECONNECT_IVL 20 ms: each failed attempt waits ivl plus up to ivl of jitter
+    (libzmq's scheme), and with RECONNECT_IVL_MAX the ivl doubles per failure up to the
+    cap: gaps 20-40, 40-80, 80-160, then 160-320 ms for ever. Without the cap the gaps
+    stay at 20-40 ms."""
+    lst = socket.socket()
+    lst.bind(("127.0.0.1", 0))
+    lst.listen(8)
+    try:
+        push = sock(ctx, zmqx.PUSH, reconnect_ivl=20, reconnect_ivl_max=ivl_max)
+        push.connect("tcp://127.0.0.1:%d" % lst.getsockname()[1])
+        times = _accept_times(lst, 8)
+    finally:
+        lst.close()
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    ms = ", ".join("%.0f" % (g * 1000) for g in gaps)
+    if ivl_max == 0:
+        # 20 + jitter < 40 ms each: never early, and typically (median) within 3x of it
+        # even on a loaded machine; all 7 within 3 x 7 x 40 ms
+        assert all(g >= 0.016 for g in gaps), ms
+        assert sorted(gaps)[len(gaps) // 2] <= 3 * 0.040, ms
+        assert sum(gaps) <= 3 * 7 * 0.040, ms
+    else:
+        assert all(g >= 0.016 for g in gaps), ms
+        # from the 4th gap on, the cap: [160, 320) ms, with 0.8x-3x slack
+        assert all(0.8 * 0.160 <= g <= 3 * 0.320 for g in gaps[3:]), ms
+        assert gaps[0] <= 3 * 0.040, ms          # the first one was not capped yet
+        assert sum(gaps) >= 0.8 * (0.020 + 0.040 + 0.080 + 4 * 0.160), ms
+
+
+def _syn_sent_ports(remote_port):
+    """Local ports of this machine's tcp sockets in SYN_SENT towards 127.0.0.1:remote_port
+    (/proc/net/tcp: addresses in hex, state 02 = SYN_SENT)."""
+    ports = set()
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            local, remote, state = fields[1], fields[2], fields[3]
+            if state == "02" and remote == "0100007F:%04X" % remote_port:
+                ports.add(int(local.rsplit(":", 1)[1], 16))
+    return ports
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/net/tcp"), reason="needs Linux /proc/net/tcp")
+@pytest.mark.parametrize("timeout_ms", [0, 150])
+def test_connect_timeout_abandons_and_retries(ctx, timeout_ms):
+    """A local black hole: a listener with backlog 0 whose one queue slot is taken and
+    never accepted. Linux then drops further SYNs, so a connect stays in SYN_SENT (for
+    minutes, retransmitting). With CONNECT_TIMEOUT the attempt is abandoned after that
+    many ms and a new one (a new local port) starts after RECONNECT_IVL; without it the
+    first attempt is never given up within the window."""
+    lst = socket.socket()
+    lst.bind(("127.0.0.1", 0))
+    lst.listen(0)
+    port = lst.getsockname()[1]
+    filler = socket.create_connection(("127.0.0.1", port))   # fills the accept queue
+    try:
+        push = sock(ctx, zmqx.PUSH, reconnect_ivl=20, connect_timeout=timeout_ms)
+        assert push.connect_timeout == timeout_ms
+        push.connect("tcp://127.0.0.1:%d" % port)
+        seen = {}                   # local port -> (first seen, last seen)
+        t0 = time.monotonic()
+        window = 1.2
+        while time.monotonic() - t0 < window:
+            now = time.monotonic()
+            for p in _syn_sent_ports(port):
+                seen.setdefault(p, [now, now])[1] = now
+            push.poll(5)            # a bounded wait between samples of /proc
+        assert seen, "the connect never reached SYN_SENT: the black hole did not work"
+        if timeout_ms == 0:
+            assert len(seen) == 1, seen
+        else:
+            # each attempt lives ~CONNECT_TIMEOUT, then RECONNECT_IVL (20-40 ms) passes:
+            # 1.2 s / (150 + 40) ms >= 6 attempts; 3x slack for a loaded machine
+            assert len(seen) >= 3, seen
+            lives = sorted(b - a for a, b in seen.values())[:-1]   # the last is cut short
+            # a life is seen between samples: up to one sample period shorter than it is
+            assert all(lf <= 3 * timeout_ms / 1000 for lf in lives), lives
+            assert max(lives) >= 0.5 * timeout_ms / 1000, lives
+    finally:
+        filler.close()
+        lst.close()
+
+
+def _own_tcp_fd_to(peer_addr, local_addr):
+    """This process's socket fd whose connection is local_addr -> peer_addr, as a
+    Python socket (a dup: zmqx's fd stays untouched)."""
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            if not os.readlink(f"/proc/self/fd/{name}").startswith("socket:"):
+                continue
+            s = socket.socket(fileno=os.dup(int(name)))
+        except OSError:
+            continue
+        try:
+            if s.family == socket.AF_INET and s.type == socket.SOCK_STREAM and \
+                    s.getpeername() == peer_addr and s.getsockname() == local_addr:
+                return s
+        except OSError:
+            pass
+        s.close()
+    return None
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/fd"), reason="needs Linux /proc")
+@pytest.mark.parametrize("side", ["connecting", "bound"])
+@pytest.mark.parametrize("keepalive", [1, -1])
+def test_tcp_keepalive_lands_on_the_kernel_socket(ctx, side, keepalive):
+    """TCP_KEEPALIVE(_IDLE/_CNT/_INTVL) are applied to zmqx's own connection fd: found
+    through /proc/self/fd by its addresses, and read back with getsockopt."""
+    opts = dict(tcp_keepalive=keepalive, tcp_keepalive_idle=37, tcp_keepalive_cnt=4,
+                tcp_keepalive_intvl=6)
+    if side == "connecting":
+        lst = socket.socket()
+        lst.bind(("127.0.0.1", 0))
+        lst.listen(1)
+        lst.settimeout(WAIT_MS / 1000)
+        z = sock(ctx, zmqx.PUSH, **opts)
+        z.connect("tcp://127.0.0.1:%d" % lst.getsockname()[1])
+        raw, raw_peer = lst.accept()
+        lst.close()
+        zfd = _own_tcp_fd_to(raw.getsockname(), raw_peer)
+    else:
+        z, addr = bound(ctx, zmqx.PULL, "tcp://127.0.0.1:*", **opts)
+        raw = socket.create_connection(("127.0.0.1", tcp_port(addr)), timeout=WAIT_MS / 1000)
+        assert raw.recv(1) == b"\xff"      # accepted: zmqx's greeting has begun
+        zfd = _own_tcp_fd_to(raw.getsockname(), raw.getpeername())
+    try:
+        assert zfd is not None, "zmqx's connection fd not found"
+        assert zfd.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == (keepalive == 1)
+        if keepalive == 1:
+            assert zfd.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 37
+            assert zfd.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == 4
+            assert zfd.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL) == 6
+    finally:
+        if zfd is not None:
+            zfd.close()
+        raw.close()
 
 
 def test_maxmsgsize_drops_oversized(ctx, wire_endpoint):
@@ -1121,14 +1358,14 @@ def test_context_instance_is_singleton():
     assert not a.closed
 
 
-def test_destroy_closes_all_sockets(transport, ipc_dir):
+def test_destroy_closes_all_sockets(transport, ipc_dir, reserve):
     c = zmqx.Context()
     pull = c.socket(zmqx.PULL)
     pull.bind(endpoint_for(transport, ipc_dir))
     push = c.socket(zmqx.PUSH)
     push.connect(pull.getsockopt(zmqx.LAST_ENDPOINT))
     stranded = c.socket(zmqx.PUSH)
-    stranded.connect(fixed_endpoint(transport, ipc_dir))
+    stranded.connect(reserve(transport).endpoint)
     for _ in range(10):
         stranded.send(b"never delivered", zmqx.NOBLOCK)
     pair = c.socket(zmqx.PAIR)
@@ -1365,21 +1602,24 @@ def test_poll_timeout_nothing_ready(ctx, endpoint):
     poller = zmqx.Poller()
     poller.register(pull, zmqx.POLLIN)
     t0 = time.monotonic()
-    assert poller.poll(50) == []
-    assert 0.03 <= time.monotonic() - t0 < 5.0
+    assert poller.poll(150) == []
+    assert_elapsed(time.monotonic() - t0, 150, "Poller.poll")
     t0 = time.monotonic()
-    assert zmqx.Poller().poll(50) == []
-    assert 0.03 <= time.monotonic() - t0 < 5.0
+    assert zmqx.Poller().poll(150) == []
+    assert_elapsed(time.monotonic() - t0, 150, "empty Poller.poll")
     t0 = time.monotonic()
-    assert pull.poll(50) == 0
-    assert 0.03 <= time.monotonic() - t0 < 5.0
+    assert pull.poll(150) == 0
+    assert_elapsed(time.monotonic() - t0, 150, "Socket.poll")
+    t0 = time.monotonic()
+    assert zmqx.select([pull], [], [], 0.15) == ([], [], [])
+    assert_elapsed(time.monotonic() - t0, 150, "select")
 
 
 def test_pollout(ctx, endpoint):
     push, addr = bound(ctx, zmqx.PUSH, endpoint)
     poller = zmqx.Poller()
     poller.register(push, zmqx.POLLIN | zmqx.POLLOUT)
-    assert poller.poll(50) == []              # no peer: cannot send
+    assert poller.poll(0) == []               # no peer: cannot send
     assert push.poll(0, zmqx.POLLOUT) == 0
     pull = connected(ctx, zmqx.PULL, addr)
     assert poller.poll(WAIT_MS) == [(push, zmqx.POLLOUT)]   # the peer's arrival wakes the poll
@@ -1404,9 +1644,9 @@ def test_select(ctx, endpoint):
 def test_socket_poll(ctx, endpoint):
     pull, addr = bound(ctx, zmqx.PULL, endpoint)
     push = connected(ctx, zmqx.PUSH, addr)
-    assert pull.poll(20) == 0
+    assert pull.poll(0) == 0                           # nothing sent yet
     assert pull.poll(0, zmqx.POLLIN) == 0
-    assert pull.poll(20, zmqx.POLLOUT) == 0            # a PULL never reports POLLOUT
+    assert pull.poll(0, zmqx.POLLOUT) == 0             # a PULL never reports POLLOUT
     push.send_multipart([b"a", b"b"])
     assert pull.poll(WAIT_MS) == zmqx.POLLIN
     assert pull.poll(0, zmqx.POLLIN | zmqx.POLLOUT) == zmqx.POLLIN

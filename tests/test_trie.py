@@ -3,7 +3,9 @@
 from collections import Counter
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from helpers import hypothesis_api
+
+given, settings, st, _, _ = hypothesis_api()    # skips loudly without hypothesis
 
 from zmqx._core.trie import Trie
 

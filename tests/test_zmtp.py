@@ -7,8 +7,9 @@ import socket
 import struct
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
+from helpers import hypothesis_api
+
+given, settings, st, HealthCheck, assume = hypothesis_api()  # skips loudly without it
 
 from zmqx._core import zmtp
 from zmqx._core.zmtp import (
