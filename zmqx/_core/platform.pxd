@@ -107,7 +107,18 @@ cdef extern from "zx_platform.h" nogil:
         EINTR
         EINPROGRESS
         ECONNREFUSED
+        ETIMEDOUT
+        ENOMEM
         SHUT_RDWR
+    int zx_sock_errno()
+    bint zx_would_block(int err)
+    bint zx_connect_pending(int err)
+    int zx_close_socket(int fd)
+    int zx_socket_stream(int family)
+    int zx_accept(int lfd, sockaddr *sa, socklen_t *len)
+    ssize_t zx_recv(int fd, void *buf, size_t n)
+    ssize_t zx_send(int fd, const void *buf, size_t n)
+    ssize_t zx_sendv(int fd, iovec *iov, int n)
     int socket(int domain, int type, int protocol)
     int connect(int fd, const sockaddr *addr, socklen_t len)
     int accept4(int fd, sockaddr *addr, socklen_t *len, int flags)

@@ -160,6 +160,23 @@ static inline int zx_set_nonblock(int fd) {
     return fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 static inline int zx_errno(void) { return errno; }
+static inline int zx_sock_errno(void) { return errno; }
+static inline int zx_would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
+static inline int zx_connect_pending(int err) { return err == EINPROGRESS; }
+static inline int zx_close_socket(int fd) { return close(fd); }
+static inline int zx_socket_stream(int family) {
+    return socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+}
+static inline int zx_accept(int lfd, struct sockaddr *sa, socklen_t *len) {
+    return accept4(lfd, sa, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+static inline ssize_t zx_recv(int fd, void *buf, size_t n) { return recv(fd, buf, n, 0); }
+static inline ssize_t zx_send(int fd, const void *buf, size_t n) { return send(fd, buf, n, MSG_NOSIGNAL); }
+static inline ssize_t zx_sendv(int fd, struct iovec *iov, int n) {
+    struct msghdr mh; memset(&mh, 0, sizeof mh);
+    mh.msg_iov = iov; mh.msg_iovlen = n;
+    return sendmsg(fd, &mh, MSG_NOSIGNAL);
+}
 static inline int zx_sock_error(int fd) {
     int err = 0; socklen_t len = sizeof err;
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return errno;
