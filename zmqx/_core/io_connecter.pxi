@@ -19,7 +19,7 @@ cdef int _session_connect(zx_session *s) noexcept nogil:
         return _session_end(s, ZX_END_CONNECT_FAILED, zx_sock_errno())
     _set_sockopts(s.fd, &s.opts, s.family)
     s.events = -1
-    rc = connect(s.fd, <sockaddr *>&s.addr, s.addrlen)
+    rc = zx_connect(s.fd, <sockaddr *>&s.addr, s.addrlen)
     if rc == 0:
         zx_io_event(s.sb, s.endpoint_id, ZX_EVT_CONNECTED, s.fd)
         return _session_start_handshake(s)

@@ -39,24 +39,24 @@ cdef void _set_sockopts(int fd, zx_opts *o, int family) noexcept nogil:
     cdef int one = 1
     cdef int v
     if family == AF_INET or family == AF_INET6:
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(int))
+        zx_setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(int))
         if o.tcp_keepalive == 1:
-            setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(int))
+            zx_setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(int))
             if o.tcp_keepalive_idle > 0:
                 v = o.tcp_keepalive_idle
-                setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof(int))
+                zx_setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof(int))
             if o.tcp_keepalive_cnt > 0:
                 v = o.tcp_keepalive_cnt
-                setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &v, sizeof(int))
+                zx_setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &v, sizeof(int))
             if o.tcp_keepalive_intvl > 0:
                 v = o.tcp_keepalive_intvl
-                setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &v, sizeof(int))
+                zx_setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &v, sizeof(int))
     if o.sndbuf > 0:
         v = o.sndbuf
-        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(int))
+        zx_setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(int))
     if o.rcvbuf > 0:
         v = o.rcvbuf
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(int))
+        zx_setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(int))
 
 
 cdef void _session_set_events(zx_session *s, int ev) noexcept nogil:

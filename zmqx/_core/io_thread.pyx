@@ -34,6 +34,10 @@ from zmqx._core.zmtp cimport *
 cdef enum:
     MAX_EVENTS = 64
 
+# what this build's platform layer uses (ZMQX_POLLER at build time; see zx_platform.h)
+POLLER = (<bytes>ZX_POLLER_NAME).decode("ascii")
+SIGNALER = (<bytes>ZX_SIGNALER_NAME).decode("ascii")
+
 include "io_listener.pxi"
 include "io_connecter.pxi"
 include "io_session.pxi"

@@ -1,4 +1,6 @@
-# Cython view of zx_platform.h (threads, mutexes, wake-up fds, poll backend, sockets)
+# Cython view of zx_platform.h, the platform layer (threads, mutexes, the monotonic clock,
+# signalers, the I/O thread's poller, sockets). Only the zx_* calls are portable; the raw
+# socket declarations below are the POSIX names that Winsock also provides.
 from libc.stdint cimport int64_t, uint32_t
 
 cdef extern from "zx_platform.h" nogil:
@@ -45,7 +47,10 @@ cdef extern from "zx_platform.h" nogil:
         void *ptr
         int events
     ctypedef struct zx_poller:
-        int epfd
+        pass
+    const char *ZX_POLLER_NAME
+    const char *ZX_SIGNALER_NAME
+    int zx_platform_init()
     int zx_poller_open(zx_poller *p)
     void zx_poller_close(zx_poller *p)
     int zx_poller_add(zx_poller *p, int fd, int ev, void *ptr)
@@ -115,6 +120,8 @@ cdef extern from "zx_platform.h" nogil:
     bint zx_connect_pending(int err)
     int zx_close_socket(int fd)
     int zx_socket_stream(int family)
+    int zx_connect(int fd, const sockaddr *sa, socklen_t len)
+    int zx_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
     int zx_accept(int lfd, sockaddr *sa, socklen_t *len)
     ssize_t zx_recv(int fd, void *buf, size_t n)
     ssize_t zx_send(int fd, const void *buf, size_t n)
