@@ -11,6 +11,15 @@ cdef zx_session *zx_session_new_connect(zx_iothread *io, zx_sockbase *sb, zx_opt
     return s
 
 
+# for socket.pyx: a session that was never handed to the I/O thread (connect() failed
+# before posting ZX_CMD_ADD_SESSION) is freed here, with the sockbase reference it holds
+cdef void zx_session_discard(zx_session *s) noexcept nogil:
+    zx_msg_close(&s.big)
+    zx_sockbase_unref(s.sb)
+    free(s.stage)
+    free(s)
+
+
 # start one attempt; -1 if it failed at once (the session is marked, see _session_end)
 cdef int _session_connect(zx_session *s) noexcept nogil:
     cdef int rc, err

@@ -177,6 +177,7 @@ cdef void zx_iothread_stop(zx_iothread *io) noexcept nogil     # posts STOP, joi
 cdef void zx_io_wake(void *arg, void *link, int what) noexcept nogil
 cdef zx_session *zx_session_new_connect(zx_iothread *io, zx_sockbase *sb, zx_opts *opts,
                                         int64_t endpoint_id) noexcept nogil
+cdef void zx_session_discard(zx_session *s) noexcept nogil   # never posted: free it
 cdef zx_listener *zx_listener_new(zx_iothread *io, zx_sockbase *sb, zx_opts *opts,
                                   int fd, int64_t endpoint_id) noexcept nogil
 # the lifecycle-event hook (a no-op until the monitor exists); any thread may call it
