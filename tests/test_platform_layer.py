@@ -145,7 +145,7 @@ def build_poll_backend(dest, timeout):
 
 
 # tcp/ipc engine, reconnects, linger, heartbeats, blocking waits, poll, fork, libzmq peers
-POLL_SUBSET = ["tests/test_sockets.py", "tests/test_robustness.py",
+POLL_SUBSET = ["tests/test_sockets.py", "tests/test_robustness.py", "tests/test_io_lifecycle.py",
                "tests/test_fd_threads_fork.py", "tests/test_interop.py"]
 
 

@@ -24,7 +24,7 @@
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint64_t
 from libc.stdlib cimport malloc, free, calloc, rand
 from libc.string cimport memcpy, memset, memmove
-from zmqx._core.atomic cimport zx_load, zx_store
+from zmqx._core.atomic cimport zx_load, zx_store, zx_add
 from zmqx._core.platform cimport *
 from zmqx._core.mailbox cimport *
 from zmqx._core.pipe cimport *
@@ -46,12 +46,25 @@ include "io_engine.pxi"
 
 # ---------------------------------------------------------------- lifecycle events
 
+# how many of each event (by bit number) this process saw: what the tests check the hook
+# points against until the monitor reports them per socket
+cdef int64_t _event_counts[16]
+
+
 cdef void zx_io_event(zx_sockbase *sb, int64_t endpoint_id, int kind,
                       int64_t value) noexcept nogil:
     # The one place connection lifecycle events are reported (ZX_EVT_* with libzmq's
-    # numbers). A no-op until the monitor lands: it will look up the socket's monitor
-    # (through sb) and the endpoint's address (by endpoint_id), and post the event there.
-    pass
+    # numbers). Only counted for now; the monitor will look up the socket's monitor (through
+    # sb) and the endpoint's address (by endpoint_id) here, and post the event there.
+    cdef int bit = 0
+    while bit < 15 and (kind >> bit) != 1:
+        bit += 1
+    zx_add(&_event_counts[bit], 1)
+
+
+def _event_counts_snapshot():
+    """{ZMQ_EVENT_* number: how many this process saw}, for tests of the hook points."""
+    return {1 << i: zx_load(&_event_counts[i]) for i in range(16)}
 
 
 # ---------------------------------------------------------------- construction
