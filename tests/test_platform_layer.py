@@ -1,7 +1,7 @@
 """The platform layer (zmqx/_core/zx_platform.h) tested below Python, and the poll(2) build.
 
 - tests/platform/test_platform.c (signaler, poller, loopback tcp and AF_UNIX pairs, a refused
-  connect, clock, threads) is compiled natively for both Linux backends: epoll + eventfd
+  connect, clock, threads; Ctrl-C on Windows) is compiled natively for both Linux backends: epoll + eventfd
   (the default) and poll(2) + pipe (ZX_FORCE_POLL, what macOS runs);
 - the same program is cross-compiled with mingw-w64 for Windows (WSAPoll + socket-pair
   signalers) and run under wine; skipped, with the reason in the summary, where either tool
@@ -86,6 +86,7 @@ def test_platform_c_windows_under_wine(tmp_path):
     assert "backend: poller poll, signaler socketpair" in out
     assert "ok   tcp: the peer reads them in order" in out
     assert "ok   tcp refused: the select() exception check flags it by itself" in out
+    assert "ok   Ctrl-C wakes a blocked wait with EINTR" in out
     # wine (8.0 at least) has no AF_UNIX sockets: the program says SKIP for ipc there
     assert "ok   ipc: the peer reads them in order" in out or "SKIP ipc:" in out
 

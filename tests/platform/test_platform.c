@@ -309,6 +309,40 @@ static void test_unix(void) {
     zx_poller_close(&p);
 }
 
+#ifdef _WIN32
+/* Ctrl-C: the console handler (called here as Windows would, on its own thread) raises
+   SIGINT for the host's handler and wakes a blocked zx_poll_fds with -1/EINTR */
+static volatile int got_sigint = 0;
+static void on_sigint(int sig) { (void)sig; got_sigint = 1; signal(SIGINT, on_sigint); }
+static void press(void *p) { sleep_ms(50); zx__console_ctrl(*(DWORD *)p); }
+static void test_ctrl_c(void) {
+    zx_sigfd s;
+    zx_thread_t t;
+    DWORD ev = CTRL_C_EVENT;
+    struct pollfd pfd;
+    signal(SIGINT, on_sigint);
+    zx_sig_open(&s);
+    pfd.fd = s.r; pfd.events = POLLIN; pfd.revents = 0;
+    zx_thread_start(&t, press, &ev);
+    int64_t t0 = zx_now_ms();
+    int rc = zx_poll_fds(&pfd, 1, 5000);
+    int err = errno;
+    zx_thread_join(t);
+    CHECK(rc == -1 && err == EINTR && zx_now_ms() - t0 < 4000, "Ctrl-C wakes a blocked wait with EINTR");
+    CHECK(got_sigint, "Ctrl-C raised SIGINT for the host (Python's KeyboardInterrupt)");
+    pfd.revents = 0;
+    CHECK(zx_poll_fds(&pfd, 1, 0) == 0, "the interrupt is consumed: the next wait is quiet");
+    got_sigint = 0;
+    ev = CTRL_BREAK_EVENT;
+    zx_thread_start(&t, press, &ev);
+    rc = zx_poll_fds(&pfd, 1, 5000);
+    err = errno;
+    zx_thread_join(t);
+    CHECK(rc == -1 && err == EINTR && !got_sigint, "Ctrl-Break wakes the wait, raises nothing");
+    zx_sig_close(&s);
+}
+#endif
+
 int main(void) {
     CHECK(zx_platform_init() == 0, "platform init");
     printf("backend: poller %s, signaler %s\n", ZX_POLLER_NAME, ZX_SIGNALER_NAME);
@@ -317,6 +351,9 @@ int main(void) {
     test_poller();
     test_tcp();
     test_unix();
+#ifdef _WIN32
+    test_ctrl_c();
+#endif
     printf(failures ? "%d FAILED\n" : "all passed\n", failures);
     return failures ? 1 : 0;
 }

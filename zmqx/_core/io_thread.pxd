@@ -180,6 +180,6 @@ cdef zx_session *zx_session_new_connect(zx_iothread *io, zx_sockbase *sb, zx_opt
 cdef void zx_session_discard(zx_session *s) noexcept nogil   # never posted: free it
 cdef zx_listener *zx_listener_new(zx_iothread *io, zx_sockbase *sb, zx_opts *opts,
                                   int fd, int64_t endpoint_id) noexcept nogil
-# the lifecycle-event hook (a no-op until the monitor exists); any thread may call it
+# the lifecycle-event hook (counted until the monitor exists); any thread may call it
 cdef void zx_io_event(zx_sockbase *sb, int64_t endpoint_id, int kind,
                       int64_t value) noexcept nogil

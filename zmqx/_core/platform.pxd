@@ -94,8 +94,6 @@ cdef extern from "zx_platform.h" nogil:
         AF_INET6
         AF_UNIX
         SOCK_STREAM
-        SOCK_NONBLOCK
-        SOCK_CLOEXEC
         SOL_SOCKET
         SO_SNDBUF
         SO_RCVBUF
@@ -105,8 +103,6 @@ cdef extern from "zx_platform.h" nogil:
         TCP_KEEPIDLE
         TCP_KEEPCNT
         TCP_KEEPINTVL
-        MSG_NOSIGNAL
-        MSG_DONTWAIT
         EAGAIN
         EWOULDBLOCK
         EINTR
@@ -128,21 +124,10 @@ cdef extern from "zx_platform.h" nogil:
     ssize_t zx_sendv(int fd, iovec *iov, int n)
     int socket(int domain, int type, int protocol)
     int connect(int fd, const sockaddr *addr, socklen_t len)
-    int accept4(int fd, sockaddr *addr, socklen_t *len, int flags)
     ssize_t recv(int fd, void *buf, size_t n, int flags)
     ssize_t send(int fd, const void *buf, size_t n, int flags)
-    ssize_t writev(int fd, const iovec *iov, int n)
     int close(int fd)
     int shutdown(int fd, int how)
     int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
     int inet_pton(int af, const char *src, void *dst)
     unsigned short htons(unsigned short v)
-    struct msghdr:
-        void *msg_name
-        socklen_t msg_namelen
-        iovec *msg_iov
-        size_t msg_iovlen
-        void *msg_control
-        size_t msg_controllen
-        int msg_flags
-    ssize_t sendmsg(int fd, const msghdr *msg, int flags)
