@@ -32,7 +32,36 @@ else:
         define_macros.append(("ZMQX_DEBUG", "1"))
 
 
+# ZMQX_POLLER=poll builds the poll(2) poller, pipe signalers and the generic POSIX socket
+# calls (what macOS runs) on Linux too, so that backend is tested here; see zx_platform.h.
+POLLER = os.environ.get("ZMQX_POLLER", "").strip().lower()
+if POLLER not in ("", "default", "epoll", "poll"):
+    sys.exit("ZMQX_POLLER must be 'poll' or 'epoll' (the default), not %r" % POLLER)
+if POLLER == "poll":
+    define_macros.append(("ZX_FORCE_POLL", "1"))
+elif POLLER == "epoll" and not sys.platform.startswith("linux"):
+    sys.exit("ZMQX_POLLER=epoll: epoll exists on Linux only")
+
+
+def _backend_stamp():
+    # the backend is a compile-time choice the sources don't show: a stamp that changes
+    # with it makes build_ext recompile (instead of keeping the other backend's objects)
+    path = os.path.join(HERE, "build", "zx_backend.stamp")
+    want = POLLER or "default"
+    try:
+        with open(path) as f:
+            if f.read() == want:
+                return path
+    except OSError:
+        pass
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(want)
+    return path
+
+
 def extensions():
+    stamp = _backend_stamp()
     exts = []
     for pyx in sorted(glob.glob(os.path.join(CORE, "*.pyx"))):
         name = os.path.splitext(pyx)[0].replace(os.sep, ".")
@@ -41,6 +70,7 @@ def extensions():
                 name,
                 [pyx],
                 include_dirs=[CORE],
+                depends=[stamp],
                 define_macros=define_macros,
                 extra_compile_args=extra_compile_args,
                 libraries=libraries,

@@ -1,6 +1,9 @@
-# The I/O thread: a native thread that never takes the GIL. It owns every tcp/ipc file
-# descriptor: listeners, and sessions (one per connection, or one per connect() endpoint
-# that survives reconnects), each running a ZMTP engine between its fd and a link.
+# The I/O thread's C-level interface: a native thread that never takes the GIL and owns
+# every tcp/ipc file descriptor: listeners, and sessions (one per accepted connection, or one
+# per connect() endpoint that survives reconnects), each running a ZMTP engine between its fd
+# and a link. socket.pyx builds listeners and connecting sessions through this file (zx_opts,
+# zx_listener_new, zx_session_new_connect, zx_io_wake, the mailbox commands); everything else
+# is private to io_thread.pyx and its includes (io_*.pxi).
 from libc.stdint cimport int64_t, uint8_t, uint64_t
 from zmqx._core.platform cimport (zx_poller, zx_thread_t, sockaddr_storage, socklen_t, iovec)
 from zmqx._core.mailbox cimport zx_mailbox, zx_sockbase
@@ -22,6 +25,46 @@ cdef enum:
     ZX_S_CONNECTING = 1
     ZX_S_HANDSHAKE = 2
     ZX_S_ACTIVE = 3
+
+# Why a connection ended. A session is marked with the first reason (zx_session.end_reason)
+# by whatever noticed, and torn down in one place (io_session.pxi: _session_teardown), which
+# decides from the reason whether to reconnect. The last reason and its errno/ZX_ERR_* detail
+# stay in last_reason/last_detail for the monitor.
+cdef enum:
+    ZX_END_NONE = 0
+    # the connection failed: a connecting session reconnects
+    ZX_END_CONNECT_FAILED = 1      # socket()/connect() failed, or the async connect did (errno)
+    ZX_END_CONNECT_TIMEOUT = 2     # CONNECT_TIMEOUT passed before the TCP connect completed
+    ZX_END_HANDSHAKE_TIMEOUT = 3   # HANDSHAKE_IVL passed before READY
+    ZX_END_HANDSHAKE_FAILED = 4    # greeting/READY refused (detail: the ZX_ERR_* from zmtp)
+    ZX_END_PEER_CLOSED = 5         # end of stream from the peer
+    ZX_END_IO_ERROR = 6            # recv/send failed (errno)
+    ZX_END_PROTOCOL = 7            # malformed frame or command after the handshake
+    ZX_END_PEER_ERROR = 8          # the peer sent an ERROR command
+    ZX_END_HEARTBEAT_TIMEOUT = 9   # HEARTBEAT_TIMEOUT, or the peer's TTL, passed in silence
+    ZX_END_NO_MEMORY = 10
+    # our own decisions: the session goes away for good
+    ZX_END_LINGER_DONE = 16        # the socket closed and the output drained (or LINGER expired)
+    ZX_END_SOCKET_CLOSED = 17      # the socket closed before the connection could attach
+    ZX_END_ENDPOINT_CLOSED = 18    # disconnect()/unbind()
+    ZX_END_LISTENER_CLOSED = 19    # an accepted connection still handshaking lost its listener
+
+# Connection lifecycle events, with libzmq's ZMQ_EVENT_* numbers so a monitor can pass them
+# on unchanged. zx_io_event() is the one place they are reported; value is the fd, an errno,
+# a reconnect interval or a ZX_ERR_* detail, as noted.
+cdef enum:
+    ZX_EVT_CONNECTED = 0x0001              # fd: the TCP/ipc connect completed
+    ZX_EVT_CONNECT_DELAYED = 0x0002        # errno (EINPROGRESS): connect is asynchronous
+    ZX_EVT_CONNECT_RETRIED = 0x0004        # interval ms until the next attempt
+    ZX_EVT_LISTENING = 0x0008              # fd
+    ZX_EVT_BIND_FAILED = 0x0010            # errno (raised on the app thread, in bind())
+    ZX_EVT_ACCEPTED = 0x0020               # fd
+    ZX_EVT_ACCEPT_FAILED = 0x0040          # errno
+    ZX_EVT_CLOSED = 0x0080                 # fd of a closed listener
+    ZX_EVT_DISCONNECTED = 0x0200           # fd: a connection that had started ended
+    ZX_EVT_HANDSHAKE_FAILED_NO_DETAIL = 0x0800   # errno (timeout, I/O error, EOF)
+    ZX_EVT_HANDSHAKE_SUCCEEDED = 0x1000    # fd
+    ZX_EVT_HANDSHAKE_FAILED_PROTOCOL = 0x2000    # ZX_ERR_* from zmtp.pxd
 
 # a snapshot of the socket's options taken at bind/connect time (as libzmq does)
 ctypedef struct zx_opts:
@@ -58,7 +101,7 @@ cdef struct zx_listener:
     zx_sockbase *sb
     zx_iothread *io
     zx_opts opts
-    bint dead
+    bint dead                      # closed; freed after the current event batch
     zx_listener *next
 
 cdef struct zx_session:
@@ -101,12 +144,15 @@ cdef struct zx_session:
     bint out_idle
     # timers
     int64_t timer_at
-    int64_t last_rx                # heartbeats: when the peer was last heard
     int64_t next_ping
     int64_t ping_deadline          # HEARTBEAT_TIMEOUT: close if silent past this
     int64_t ttl_deadline           # peer's TTL: close if silent past this
     int cur_ivl
     bint attach_on_handshake       # IMMEDIATE (and ROUTER): no link until connected
+    int end_reason                 # ZX_END_*: marked, to be torn down by the loop (0: healthy)
+    int end_detail                 # errno or ZX_ERR_* that goes with it
+    int last_reason                # the reason of the last teardown, kept for the monitor
+    int last_detail
     bint dead                      # destroyed; memory freed after the current event batch
     bint had_connection
     bint socket_gone
@@ -131,5 +177,9 @@ cdef void zx_iothread_stop(zx_iothread *io) noexcept nogil     # posts STOP, joi
 cdef void zx_io_wake(void *arg, void *link, int what) noexcept nogil
 cdef zx_session *zx_session_new_connect(zx_iothread *io, zx_sockbase *sb, zx_opts *opts,
                                         int64_t endpoint_id) noexcept nogil
+cdef void zx_session_discard(zx_session *s) noexcept nogil   # never posted: free it
 cdef zx_listener *zx_listener_new(zx_iothread *io, zx_sockbase *sb, zx_opts *opts,
                                   int fd, int64_t endpoint_id) noexcept nogil
+# the lifecycle-event hook (counted until the monitor exists); any thread may call it
+cdef void zx_io_event(zx_sockbase *sb, int64_t endpoint_id, int kind,
+                      int64_t value) noexcept nogil

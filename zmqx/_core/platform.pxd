@@ -1,4 +1,6 @@
-# Cython view of zx_platform.h (threads, mutexes, wake-up fds, poll backend, sockets)
+# Cython view of zx_platform.h, the platform layer (threads, mutexes, the monotonic clock,
+# signalers, the I/O thread's poller, sockets). Only the zx_* calls are portable; the raw
+# socket declarations below are the POSIX names that Winsock also provides.
 from libc.stdint cimport int64_t, uint32_t
 
 cdef extern from "zx_platform.h" nogil:
@@ -45,7 +47,10 @@ cdef extern from "zx_platform.h" nogil:
         void *ptr
         int events
     ctypedef struct zx_poller:
-        int epfd
+        pass
+    const char *ZX_POLLER_NAME
+    const char *ZX_SIGNALER_NAME
+    int zx_platform_init()
     int zx_poller_open(zx_poller *p)
     void zx_poller_close(zx_poller *p)
     int zx_poller_add(zx_poller *p, int fd, int ev, void *ptr)
@@ -89,8 +94,6 @@ cdef extern from "zx_platform.h" nogil:
         AF_INET6
         AF_UNIX
         SOCK_STREAM
-        SOCK_NONBLOCK
-        SOCK_CLOEXEC
         SOL_SOCKET
         SO_SNDBUF
         SO_RCVBUF
@@ -100,31 +103,31 @@ cdef extern from "zx_platform.h" nogil:
         TCP_KEEPIDLE
         TCP_KEEPCNT
         TCP_KEEPINTVL
-        MSG_NOSIGNAL
-        MSG_DONTWAIT
         EAGAIN
         EWOULDBLOCK
         EINTR
         EINPROGRESS
         ECONNREFUSED
+        ETIMEDOUT
+        ENOMEM
         SHUT_RDWR
+    int zx_sock_errno()
+    bint zx_would_block(int err)
+    bint zx_connect_pending(int err)
+    int zx_close_socket(int fd)
+    int zx_socket_stream(int family)
+    int zx_connect(int fd, const sockaddr *sa, socklen_t len)
+    int zx_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+    int zx_accept(int lfd, sockaddr *sa, socklen_t *len)
+    ssize_t zx_recv(int fd, void *buf, size_t n)
+    ssize_t zx_send(int fd, const void *buf, size_t n)
+    ssize_t zx_sendv(int fd, iovec *iov, int n)
     int socket(int domain, int type, int protocol)
     int connect(int fd, const sockaddr *addr, socklen_t len)
-    int accept4(int fd, sockaddr *addr, socklen_t *len, int flags)
     ssize_t recv(int fd, void *buf, size_t n, int flags)
     ssize_t send(int fd, const void *buf, size_t n, int flags)
-    ssize_t writev(int fd, const iovec *iov, int n)
     int close(int fd)
     int shutdown(int fd, int how)
     int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
     int inet_pton(int af, const char *src, void *dst)
     unsigned short htons(unsigned short v)
-    struct msghdr:
-        void *msg_name
-        socklen_t msg_namelen
-        iovec *msg_iov
-        size_t msg_iovlen
-        void *msg_control
-        size_t msg_controllen
-        int msg_flags
-    ssize_t sendmsg(int fd, const msghdr *msg, int flags)

@@ -1,0 +1,383 @@
+# The ZMTP engine of one established connection (included by io_thread.pyx): reading into a
+# shared receive block and decoding frames into the link's inbound pipe, ZMTP commands
+# (PING/PONG heartbeats, SUBSCRIBE/CANCEL, ERROR), and writing the outbound pipe as staged
+# vectored writes. The hot path of every tcp/ipc message. Functions that can end the
+# session return -1 after marking it (_session_end); their callers return at once.
+
+cdef enum:
+    SMALL_BODY = 2048          # bodies up to this are copied into the write stage
+    LARGE_BODY = 32768         # bodies from this size are read straight into their own block
+
+
+# ---------------------------------------------------------------- input
+
+cdef bint _ensure_rbuf(zx_session *s) noexcept nogil:
+    # the receive buffer is a shared block: large frames are sliced out of it, so a block
+    # still referenced by queued messages is replaced rather than overwritten
+    cdef zx_block *b
+    cdef size_t left
+    if s.rbuf != NULL and s.rend < ZX_RBUF_SIZE:
+        return True
+    left = 0 if s.rbuf == NULL else s.rend - s.rstart
+    if s.rbuf != NULL and zx_load(&s.rbuf.refs) == 1:
+        if left and s.rstart:
+            memmove(s.rbuf.data, s.rbuf.data + s.rstart, left)
+        s.rstart = 0
+        s.rend = left
+        return True
+    b = zx_block_new(ZX_RBUF_SIZE)
+    if b == NULL:
+        return False
+    if left:
+        memcpy(b.data, s.rbuf.data + s.rstart, left)
+    if s.rbuf != NULL:
+        zx_block_unref(s.rbuf)
+    s.rbuf = b
+    s.rstart = 0
+    s.rend = left
+    return True
+
+
+# decode what is buffered, then read (up to 4 times when do_read); -1 if the session ended
+cdef int _session_input(zx_session *s, bint do_read) noexcept nogil:
+    cdef ssize_t n
+    cdef int rc, err
+    cdef int reads = 0
+    while True:
+        if s.state == ZX_S_ACTIVE and not s.big_active:
+            rc = _session_decode(s)
+            if rc < 0:
+                return -1
+            if rc == 1:
+                # inbound pipe at HWM: stop reading, TCP pushes back on the peer
+                s.in_blocked = True
+                _session_set_events(s, s.events & ~ZX_EV_IN)
+                return 0
+            if s.events >= 0 and not (s.events & ZX_EV_IN):
+                _session_set_events(s, s.events | ZX_EV_IN)
+        if not do_read or reads >= 4:
+            return 0
+        reads += 1
+        if s.big_active:
+            n = zx_recv(s.fd, zx_msg_data(&s.big) + s.big_filled, s.big.size - s.big_filled)
+        else:
+            if not _ensure_rbuf(s):
+                return _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
+            # after a large frame, read just enough for the next header so its body goes
+            # straight into its own block instead of through the shared buffer
+            n = zx_recv(s.fd, s.rbuf.data + s.rend,
+                        (4096 if s.expect_big and ZX_RBUF_SIZE - s.rend > 4096
+                         else ZX_RBUF_SIZE - s.rend))
+        if n == 0:
+            return _session_end(s, ZX_END_PEER_CLOSED, 0)
+        if n < 0:
+            err = zx_sock_errno()
+            if err == EINTR:
+                continue
+            if zx_would_block(err):
+                return 0
+            return _session_end(s, ZX_END_IO_ERROR, err)
+        s.ping_deadline = 0
+        s.ttl_deadline = 0
+        if s.big_active:
+            s.big_filled += n
+            if s.big_filled == s.big.size and _session_big_done(s) < 0:
+                return -1
+            continue
+        s.rend += n
+        if s.state == ZX_S_HANDSHAKE and _session_hs_feed(s) < 0:
+            return -1
+
+
+# a frame read into its own block is complete; -1 if the session ended
+cdef int _session_big_done(zx_session *s) noexcept nogil:
+    cdef int rc
+    s.big_active = False
+    s.expect_big = True
+    if s.big_command:
+        s.big_command = False
+        rc = _session_command(s, zx_msg_data(&s.big), s.big.size)
+        zx_msg_close(&s.big)
+        if rc < 0:
+            return -1
+    elif _deliver(s, &s.big) < 0:
+        return _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
+    zx_pipe_flush(zx_link_out(s.link, 1), s.link)
+    return 0
+
+
+# returns 0 (need more bytes), 1 (inbound pipe full), -1 (the session ended)
+cdef int _session_decode(zx_session *s) noexcept nogil:
+    cdef zx_pipe *inp = zx_link_out(s.link, 1)
+    cdef const unsigned char *p
+    cdef size_t avail
+    cdef uint8_t flags
+    cdef uint64_t size
+    cdef size_t hdrlen
+    cdef int rc
+    cdef zx_msg m
+    cdef int result = 0
+    while s.rbuf != NULL and s.rstart < s.rend:
+        if not s.in_more and not zx_pipe_check_write(inp):
+            result = 1
+            break
+        p = s.rbuf.data + s.rstart
+        avail = s.rend - s.rstart
+        rc = zx_frame_header_decode(p, avail, s.opts.maxmsgsize, &flags, &size, &hdrlen)
+        if rc == ZX_NEED_MORE:
+            break
+        if rc != ZX_OK:
+            result = _session_end(s, ZX_END_PROTOCOL, rc)
+            break
+        if flags & ZX_FLAG_COMMAND:
+            if size + hdrlen > avail:
+                if size + hdrlen > ZX_RBUF_SIZE:
+                    # a command larger than the buffer (a long SUBSCRIBE topic): read it
+                    # into its own block, then handle it
+                    if zx_msg_init_size(&s.big, size) < 0:
+                        result = _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
+                        break
+                    memcpy(zx_msg_data(&s.big), p + hdrlen, avail - hdrlen)
+                    s.big_filled = avail - hdrlen
+                    s.big.flags = 0
+                    s.big_command = True
+                    s.big_active = True
+                    s.rstart = s.rend
+                break
+            if _session_command(s, p + hdrlen, size) < 0:
+                result = -1
+                break
+            s.rstart += hdrlen + size
+            continue
+        if size + hdrlen <= avail:
+            s.expect_big = False
+            if size <= ZX_VSM_SIZE:
+                zx_msg_init_copy(&m, p + hdrlen, size)
+            else:
+                zx_msg_init_slice(&m, s.rbuf, <unsigned char *>p + hdrlen, size)
+            if flags & ZX_FLAG_MORE:
+                m.flags = ZX_MSG_MORE
+            s.rstart += hdrlen + size
+            if _deliver(s, &m) < 0:
+                result = _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
+                break
+            continue
+        if size >= LARGE_BODY or size + hdrlen > ZX_RBUF_SIZE:
+            # read the rest of this body straight into its own block: no second copy
+            if zx_msg_init_size(&s.big, size) < 0:
+                result = _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
+                break
+            memcpy(zx_msg_data(&s.big), p + hdrlen, avail - hdrlen)
+            s.big_filled = avail - hdrlen
+            s.big.flags = ZX_MSG_MORE if flags & ZX_FLAG_MORE else 0
+            s.big_active = True
+            s.rstart = s.rend
+        break
+    # complete messages decoded before a failure are still delivered
+    zx_pipe_flush(inp, s.link)
+    return result
+
+
+cdef int _deliver(zx_session *s, zx_msg *m) noexcept nogil:
+    cdef zx_pipe *inp = zx_link_out(s.link, 1)
+    s.in_more = (m.flags & ZX_MSG_MORE) != 0
+    if s.socket_gone:
+        zx_msg_close(m)
+        return 0
+    if zx_pipe_write(inp, m) < 0:
+        zx_msg_close(m)
+        return -1
+    return 0
+
+
+# one command from the peer; -1 if the session ended
+cdef int _session_command(zx_session *s, const unsigned char *body, size_t n) noexcept nogil:
+    cdef const unsigned char *name
+    cdef const unsigned char *data
+    cdef const unsigned char *ctx
+    cdef size_t namelen, datalen, ctxlen, k
+    cdef uint16_t ttl
+    cdef unsigned char buf[64]
+    cdef zx_msg m
+    if zx_command_split(body, n, &name, &namelen, &data, &datalen) != ZX_OK:
+        return _session_end(s, ZX_END_PROTOCOL, ZX_ERR_PROTOCOL)
+    if zx_command_is(name, namelen, "PING"):
+        if zx_ping_decode(data, datalen, &ttl, &ctx, &ctxlen) != ZX_OK:
+            return _session_end(s, ZX_END_PROTOCOL, ZX_ERR_PROTOCOL)
+        if ttl > 0 and s.ttl_deadline == 0:
+            s.ttl_deadline = zx_now_ms() + <int64_t>ttl * 100
+        k = zx_pong_encode(buf, sizeof(buf), ctx, ctxlen)
+        _stage_raw(s, buf, k)
+        return _session_write(s)
+    if zx_command_is(name, namelen, "ERROR"):
+        return _session_end(s, ZX_END_PEER_ERROR, ZX_ERR_PEER_ERROR)
+    if zx_command_is(name, namelen, "SUBSCRIBE") or zx_command_is(name, namelen, "CANCEL"):
+        # subscriptions reach a PUB/XPUB socket as messages: 1 or 0, then the topic
+        if s.opts.socktype != ZX_PUB and s.opts.socktype != ZX_XPUB:
+            return 0
+        if zx_msg_init_size(&m, datalen + 1) < 0:
+            return _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
+        zx_msg_data(&m)[0] = 1 if namelen == 9 else 0
+        if datalen:
+            memcpy(zx_msg_data(&m) + 1, data, datalen)
+        if _deliver(s, &m) < 0:
+            return _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
+        return 0
+    # PONG, and commands we do not know: ignored (ZMTP says unknown commands are not fatal)
+    return 0
+
+
+# ---------------------------------------------------------------- heartbeats
+
+cdef int _session_send_ping(zx_session *s, int64_t now) noexcept nogil:
+    cdef unsigned char buf[32]
+    cdef size_t k
+    cdef int ttl = s.opts.heartbeat_ttl // 100
+    if ttl > 65535:
+        ttl = 65535
+    k = zx_ping_encode(buf, sizeof(buf), <uint16_t>ttl, NULL, 0)
+    _stage_raw(s, buf, k)
+    s.next_ping = now + s.opts.heartbeat_ivl
+    if s.ping_deadline == 0:
+        s.ping_deadline = now + (s.opts.heartbeat_timeout if s.opts.heartbeat_timeout > 0
+                                 else s.opts.heartbeat_ivl)
+    return _session_write(s)
+
+
+# ---------------------------------------------------------------- output
+
+cdef void _stage_raw(zx_session *s, const unsigned char *data, size_t n) noexcept nogil:
+    # small bytes (headers, copied bodies, commands) go into the stage; contiguous stage
+    # segments share one iovec
+    cdef iovec *last
+    if s.stage_len + n > ZX_STAGE_SIZE:
+        return
+    memcpy(s.stage + s.stage_len, data, n)
+    if s.iov_n > 0:
+        last = &s.iov[s.iov_n - 1]
+        if <unsigned char *>last.iov_base + last.iov_len == s.stage + s.stage_len:
+            last.iov_len += n
+            s.stage_len += n
+            return
+    s.iov[s.iov_n].iov_base = s.stage + s.stage_len
+    s.iov[s.iov_n].iov_len = n
+    s.iov_n += 1
+    s.stage_len += n
+
+
+cdef bint _out_drained(zx_session *s) noexcept nogil:
+    if s.iov_i < s.iov_n:
+        return False
+    if s.link == NULL:
+        return True
+    return not zx_pipe_readable(zx_link_in(s.link, 1))
+
+
+cdef void _session_reset_output(zx_session *s) noexcept nogil:
+    cdef int i
+    for i in range(s.held_n):
+        zx_msg_close(&s.held[i])
+    s.held_n = 0
+    s.iov_n = 0
+    s.iov_i = 0
+    s.stage_len = 0
+
+
+cdef void _session_fill(zx_session *s) noexcept nogil:
+    cdef zx_pipe *outp = zx_link_in(s.link, 1)
+    cdef zx_msg m
+    cdef unsigned char hdr[9]
+    cdef size_t hl
+    # room for the largest piece one message stages: header, command name, small body
+    while s.iov_n < ZX_IOV_MAX - 4 and s.stage_len + 64 + SMALL_BODY <= ZX_STAGE_SIZE:
+        if not zx_pipe_read(outp, &m, s.link):
+            s.out_idle = True
+            return
+        if s.out_drop:
+            s.out_drop = (m.flags & ZX_MSG_MORE) != 0
+            zx_msg_close(&m)
+            continue
+        s.out_more = (m.flags & ZX_MSG_MORE) != 0
+        if (m.flags & ZX_MSG_SUBSCRIPTION) and s.hs.peer_minor >= 1 and m.size >= 1 \
+                and not s.out_more:
+            _stage_subscription(s, &m)
+            continue
+        hl = zx_frame_header_encode(hdr, ZX_FLAG_MORE if s.out_more else 0, m.size)
+        _stage_raw(s, hdr, hl)
+        if m.size <= SMALL_BODY:
+            if m.size:
+                _stage_raw(s, zx_msg_data(&m), m.size)
+            zx_msg_close(&m)
+        else:
+            s.iov[s.iov_n].iov_base = zx_msg_data(&m)
+            s.iov[s.iov_n].iov_len = m.size
+            s.iov_n += 1
+            memcpy(&s.held[s.held_n], &m, sizeof(zx_msg))
+            s.held_n += 1
+
+
+cdef void _stage_subscription(zx_session *s, zx_msg *m) noexcept nogil:
+    # 3.1: SUBSCRIBE/CANCEL commands; the topic follows the name (3.0 peers get the
+    # message form, first byte 1 or 0, unchanged)
+    cdef unsigned char hdr[9]
+    cdef unsigned char *body = zx_msg_data(m)
+    cdef bint sub = body[0] == 1
+    cdef size_t namelen = 9 if sub else 6
+    cdef size_t topic = m.size - 1
+    cdef size_t hl = zx_frame_header_encode(hdr, ZX_FLAG_COMMAND, 1 + namelen + topic)
+    cdef unsigned char nl = <unsigned char>namelen
+    _stage_raw(s, hdr, hl)
+    _stage_raw(s, &nl, 1)
+    _stage_raw(s, <const unsigned char *>("SUBSCRIBE" if sub else "CANCEL"), namelen)
+    if topic <= SMALL_BODY:
+        if topic:
+            _stage_raw(s, body + 1, topic)
+        zx_msg_close(m)
+    else:
+        s.iov[s.iov_n].iov_base = body + 1
+        s.iov[s.iov_n].iov_len = topic
+        s.iov_n += 1
+        memcpy(&s.held[s.held_n], m, sizeof(zx_msg))
+        s.held_n += 1
+
+
+# write what is staged and what the outbound pipe holds, until the kernel pushes back;
+# -1 if the session ended (a send error, or a closed socket's output has drained)
+cdef int _session_write(zx_session *s) noexcept nogil:
+    cdef ssize_t n
+    cdef int err
+    cdef int rounds = 0
+    if s.state != ZX_S_ACTIVE or s.fd < 0:
+        return 0
+    while rounds < 16:
+        rounds += 1
+        if s.iov_i >= s.iov_n:
+            _session_reset_output(s)
+            if s.link != NULL and not s.out_idle:
+                _session_fill(s)
+            if s.iov_n == 0:
+                break
+        n = zx_sendv(s.fd, &s.iov[s.iov_i], s.iov_n - s.iov_i)
+        if n < 0:
+            err = zx_sock_errno()
+            if err == EINTR:
+                continue
+            if zx_would_block(err):
+                _session_set_events(s, s.events | ZX_EV_OUT)
+                return 0
+            return _session_end(s, ZX_END_IO_ERROR, err)
+        while n > 0 and s.iov_i < s.iov_n:
+            if <size_t>n >= s.iov[s.iov_i].iov_len:
+                n -= s.iov[s.iov_i].iov_len
+                s.iov_i += 1
+            else:
+                s.iov[s.iov_i].iov_base = <unsigned char *>s.iov[s.iov_i].iov_base + n
+                s.iov[s.iov_i].iov_len -= n
+                n = 0
+    if s.iov_i >= s.iov_n:
+        _session_reset_output(s)
+    if s.iov_i >= s.iov_n and s.out_idle:
+        _session_set_events(s, s.events & ~ZX_EV_OUT)
+        return _session_check_linger(s)
+    _session_set_events(s, s.events | ZX_EV_OUT)
+    return 0
