@@ -42,17 +42,22 @@ def _env(pythonpath=REPO):
     return env
 
 
+_PYZMQ_ENGINE = ("import sys, zmq; from zmqx.cli import main; "
+                 "sys.exit(main(sys.argv[1:], zmq=zmq))")
+
+
 class Tool:
     """A running tool: stdout and stderr are read by threads into buffers that the test
     waits on (wait_out/wait_err) with a deadline."""
 
-    def __init__(self, args, via_pyzmq=False, cwd=REPO, pythonpath=REPO, stdout=None):
+    def __init__(self, args, via_pyzmq=False, engine=None, cwd=REPO, pythonpath=REPO,
+                 stdout=None):
         if via_pyzmq:
             # the same tool, given pyzmq instead of zmqx: checks that it only needs
             # pyzmq's API (and runs it where zmqx lacks a feature yet)
-            cmd = [sys.executable, "-c",
-                   "import sys, zmq; from zmqx.cli import main; "
-                   "sys.exit(main(sys.argv[1:], zmq=zmq))"] + list(args)
+            engine = _PYZMQ_ENGINE
+        if engine:
+            cmd = [sys.executable, "-c", engine] + list(args)
         else:
             cmd = [sys.executable, "-m", "zmqx"] + list(args)
         self.proc = subprocess.Popen(
@@ -318,6 +323,36 @@ def test_tap_hex_and_rep_echo(tools, ctx):
                         tap.out), tap.out
 
 
+def test_tap_reader_going_away_is_quiet(ctx):
+    """python -m zmqx tap ... | head -n 2: when stdout's reader closes, the tool ends
+    quietly (exit 0, no BrokenPipeError traceback)."""
+    proc = subprocess.Popen([sys.executable, "-m", "zmqx", "tap", "--type", "PULL",
+                             "bind:" + ANY_TCP, "--format", "text"],
+                            cwd=REPO, env=_env(), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        err = b""
+        while b"ready" not in err:
+            line = proc.stderr.readline()
+            assert line, err
+            err += line
+        ep = re.search(rb"bound (\S+)", err).group(1).decode()
+        push = sock(ctx, zmqx.PUSH)
+        push.connect(ep)
+        push.send(b"first")
+        assert proc.stdout.readline() == b"----- message 1: 1 frame, 5 bytes\n"
+        proc.stdout.close()                     # the reader goes away
+        for _ in range(3):                      # the next write fails: EPIPE
+            push.send(b"x" * 100_000)
+        assert proc.wait(WAIT) == 0
+        err += proc.stderr.read()
+        assert b"Traceback" not in err and b"Error" not in err, err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def test_tap_sigterm_is_clean(tools):
     tap = tools("tap", "--type", "PULL", "bind:" + ANY_TCP)
     tap.ready()
@@ -463,6 +498,37 @@ def test_monitor_json_connect_retried(tools):
         assert_clean_exit(mon, mon.finish(signal.SIGINT))
     finally:
         s.close()
+
+
+_FAKE_STATS_ENGINE = """
+import sys, types, zmq
+class StatsSocket(zmq.Socket):
+    def stats(self):
+        return {"msgs_in": 7, "dropped": 0, "peers": [{"endpoint": "x", "msgs_in": 7}]}
+class StatsContext(zmq.Context):
+    _socket_class = StatsSocket
+impl = types.ModuleType("zmq")
+impl.__dict__.update({k: v for k, v in vars(zmq).items() if not k.startswith("__")})
+impl.Context = StatsContext
+from zmqx.cli import main
+sys.exit(main(sys.argv[1:], zmq=impl))
+"""
+
+
+def test_monitor_prints_stats_where_the_engine_has_them(tools):
+    """Socket.stats() (pyzmq with a stats() added, standing in for an engine that has
+    it): --stats prints each snapshot as a JSON line, and the rate line shows the
+    top-level counters."""
+    mon = tools("monitor", "--type", "PULL", "bind:" + ANY_TCP, "--stats", "--interval",
+                "0.1", "--progress", "always", "--events", "LISTENING",
+                engine=_FAKE_STATS_ENGINE)
+    mon.ready()
+    line = mon.wait_out(r'\{"time": [\d.]+, "stats": .*\}\n').group(0)
+    assert json.loads(line)["stats"] == {
+        "msgs_in": 7, "dropped": 0, "peers": [{"endpoint": "x", "msgs_in": 7}]}
+    mon.wait_out(r"\r\x1b\[K0 msgs \(0B\) \| 0 msgs/s, 0B/s \| msgs_in=7 dropped=0")
+    assert_clean_exit(mon, mon.finish(signal.SIGINT))
+    assert re.search(r"LISTENING +tcp://127\.0\.0\.1:\d+ fd \d+\n", mon.out)
 
 
 def test_monitor_unknown_event_name():

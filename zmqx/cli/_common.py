@@ -193,6 +193,12 @@ def human(x):
 
 # -- Ctrl-C ----------------------------------------------------------------------------
 
+# Longest single wait of a tool's loop.  A signal that lands just before a blocking call
+# enters the kernel (or on another thread) does not interrupt that call; with waits this
+# short the handler's KeyboardInterrupt is raised within a tick anyway.
+TICK_MS = 250
+
+
 def _sigterm(signum, frame):
     raise KeyboardInterrupt
 

@@ -9,7 +9,7 @@ import json
 import time
 
 from ..utils.monitor import parse_monitor_message
-from ._common import (EXIT_OK, EXIT_UNAVAILABLE, Rate, StatusLine, ToolError,
+from ._common import (EXIT_OK, EXIT_UNAVAILABLE, TICK_MS, Rate, StatusLine, ToolError,
                       add_endpoint_mode, add_progress, attach, ignore_interrupts,
                       interruptible, parse_endpoints, progress_wanted, say, socket_type,
                       type_name)
@@ -159,11 +159,11 @@ def _loop(args, zmq, sock, mon, name):
     if name in _RECEIVES:
         poller.register(sock, zmq.POLLIN)
     periodic = status.enabled or (args.stats and has_stats)
-    timeout = int(args.interval * 1000) if periodic else None
+    timeout = min(TICK_MS, int(args.interval * 1000))
     next_tick = time.monotonic() + args.interval
-    say(NAME, "ready")
     with interruptible():
         try:
+            say(NAME, "ready")      # inside: a Ctrl-C right after it is handled here
             while True:
                 ready = dict(poller.poll(timeout))
                 if mon in ready:

@@ -7,7 +7,7 @@ import itertools
 import os
 import threading
 
-from ._common import (EXIT_ERROR, EXIT_OK, Rate, StatusLine, ToolError, add_progress, attach,
+from ._common import (EXIT_ERROR, EXIT_OK, TICK_MS, Rate, StatusLine, ToolError, add_progress, attach,
                       ignore_interrupts, interruptible, parse_endpoints, progress_wanted, say,
                       socket_type)
 
@@ -97,23 +97,28 @@ def run(args, zmq):
 
 def _serve(args, zmq, fe, be, cap, ctl_in, ctl):
     failure = []
+    # the worker's end is watched through an Event, not Thread.join/is_alive: a join that
+    # Ctrl-C interrupts can leave the thread marked as stopped while it still runs
+    # (CPython's bpo-45274 handling releases the lock the running thread holds)
+    done = threading.Event()
 
     def forward():
         try:
             zmq.proxy_steerable(fe, be, cap, ctl_in)
         except BaseException as e:       # noqa: BLE001 - reported by the main thread
             failure.append(e)
+        finally:
+            done.set()
 
     worker = threading.Thread(target=forward, name="zmqx-proxy", daemon=True)
     status = StatusLine(progress_wanted(args))
     fwd, back = Rate(args.interval), Rate(args.interval)
     worker.start()
-    say(NAME, "ready")
     with interruptible():
         try:
-            while worker.is_alive():
-                worker.join(args.interval)
-                if status.enabled and worker.is_alive():
+            say(NAME, "ready")      # inside: a Ctrl-C right after it is handled here
+            while not done.wait(min(args.interval, TICK_MS / 1000)):
+                if status.enabled and fwd.due():
                     stats = _statistics(zmq, ctl)
                     if stats is not None:
                         _update(fwd, back, stats)
@@ -122,14 +127,14 @@ def _serve(args, zmq, fe, be, cap, ctl_in, ctl):
         except KeyboardInterrupt:
             ignore_interrupts()
             status.finish()
-            stats = _statistics(zmq, ctl)
+            stats = _statistics(zmq, ctl) if not done.is_set() else None
             ctl.send(b"TERMINATE")
-            worker.join(5)
+            done.wait(5)
             if stats is not None:
                 say(NAME, f"interrupted; frontend received {stats[0]} frames "
                           f"({stats[1]} bytes), backend received {stats[4]} frames "
                           f"({stats[5]} bytes)")
-            if worker.is_alive():
+            if not done.is_set():
                 say(NAME, "the proxy did not stop in 5 s; exiting anyway")
                 os._exit(EXIT_OK)        # its sockets are in use: no clean close possible
             return EXIT_OK

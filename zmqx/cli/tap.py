@@ -5,7 +5,7 @@ hex, JSON lines) so they stay readable for binary frames and one message per blo
 import json
 import time
 
-from ._common import (EXIT_OK, Rate, StatusLine, ToolError, add_endpoint_mode, add_progress,
+from ._common import (EXIT_OK, TICK_MS, Rate, StatusLine, ToolError, add_endpoint_mode, add_progress,
                       attach, ignore_interrupts, interruptible, parse_endpoints,
                       progress_wanted, say, socket_type, type_name)
 
@@ -164,13 +164,13 @@ def _loop(args, zmq, sock, name, limit):
     status = StatusLine(progress_wanted(args))
     rate = Rate()
     seq = 0
-    timeout = 500 if status.enabled else -1
-    say(NAME, "ready")
     with interruptible():
         try:
+            say(NAME, "ready")      # inside: a Ctrl-C right after it is handled here
             while args.count is None or seq < args.count:
-                if not sock.poll(timeout, zmq.POLLIN):
-                    status.show(rate.line())
+                if not sock.poll(TICK_MS, zmq.POLLIN):
+                    if status.enabled and rate.due():
+                        status.show(rate.line())
                     continue
                 frames = sock.recv_multipart()
                 seq += 1
