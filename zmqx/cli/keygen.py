@@ -4,7 +4,7 @@ line, exit code 2, when this build of zmqx has no CURVE security."""
 
 import os
 
-from ._common import EXIT_OK, EXIT_UNAVAILABLE, ToolError, say
+from ._common import EXIT_OK, EXIT_UNAVAILABLE, ToolError
 
 NAME = "keygen"
 HELP = "print a new CURVE key pair, or write it as certificate files"
@@ -57,7 +57,6 @@ def run(args, zmq):
         raise ToolError(f"cannot write certificates in {args.dir}: {e}") from None
     except (zmq.ZMQError, NotImplementedError) as e:
         raise ToolError(f"CURVE keys are not available: {e}", EXIT_UNAVAILABLE) from None
-    say(NAME, f"wrote {public_file} and {secret_file}")
     print(public_file)
     print(secret_file, flush=True)
     return EXIT_OK
