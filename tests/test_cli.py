@@ -13,7 +13,6 @@ report."""
 import json
 import os
 import pty
-import queue
 import re
 import shutil
 import signal
