@@ -292,6 +292,19 @@ def test_tap_sub_topics_filter(tools, ctx):
     assert frames[-2:] == ["b.yes", "a.end"]
 
 
+def test_tap_xsub_sends_its_subscriptions(tools, ctx):
+    xpub = sock(ctx, zmqx.XPUB)
+    xpub.bind(ANY_TCP)
+    tap = tools("tap", "--type", "XSUB", xpub.last_endpoint.decode(), "-s", "t1", "-s", "t2",
+                "--count", "1")
+    tap.ready()
+    # the subscriptions reach the XPUB, which is also what says the tap is listening
+    assert {xpub.recv(), xpub.recv()} == {b"\x01t1", b"\x01t2"}
+    xpub.send_multipart([b"t2", b"data"])
+    assert_clean_exit(tap, tap.finish())
+    assert tap.out == "----- message 1: 2 frames, 6 bytes\n[0] t2\n[1] data\n"
+
+
 def test_tap_router_auto_layout(tools, ctx):
     tap = tools("tap", "--type", "ROUTER", "--bind", ANY_TCP, "--count", "1")
     ep = tap.ready()[""]
@@ -422,6 +435,28 @@ def test_proxy_capture_and_rate_line(tools, ctx):
     assert up[0] == down[0] and len(up[0]) > 0           # the client's routing id
     proxy.wait_out(r"frontend->backend 3 frames \(\d+B\) \| [\d.]+k? frames/s.*"
                    r"backend->frontend 3 frames")
+    assert_clean_exit(proxy, proxy.finish(signal.SIGINT))
+
+
+def test_proxy_xsub_xpub_forwarder(tools, ctx):
+    proxy = tools("proxy", "-F", "XSUB", "-B", "XPUB", ANY_TCP, ANY_TCP)
+    bound = proxy.ready()
+    pub = sock(ctx, zmqx.PUB)
+    pub.connect(bound["frontend"])
+    sub = sock(ctx, zmqx.SUB)
+    sub.connect(bound["backend"])
+    sub.subscribe(b"news")
+    # the subscription travels SUB -> XPUB -> proxy -> XSUB -> PUB: publish until it has
+    while not sub.poll(50, zmqx.POLLIN):
+        pub.send(b"news sync")
+        pub.send(b"sport never")
+    assert sub.recv() == b"news sync"
+    pub.send(b"sport no")
+    pub.send(b"news end")
+    got = sub.recv()
+    while got == b"news sync":
+        got = sub.recv()
+    assert got == b"news end"             # "sport" was filtered upstream
     assert_clean_exit(proxy, proxy.finish(signal.SIGINT))
 
 
