@@ -131,10 +131,16 @@ class StatusLine:
         self.enabled = enabled
         self.stream = stream or sys.stdout
         self._visible = False
+        self._last = ""
 
     def print(self, text):
+        """A line of output above the status line (which is drawn again under it)."""
+        was_visible = self._visible
         self.clear()
         self.stream.write(text + "\n")
+        if was_visible:
+            self.stream.write(self._last)
+            self._visible = True
         self.stream.flush()
 
     def show(self, text):
@@ -143,6 +149,7 @@ class StatusLine:
         self.stream.write("\r\x1b[K" + text)
         self.stream.flush()
         self._visible = True
+        self._last = text
 
     def clear(self):
         if self._visible:
