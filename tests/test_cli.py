@@ -584,6 +584,16 @@ def test_monitor_prints_stats_where_the_engine_has_them(tools):
     assert re.search(r"LISTENING +tcp://127\.0\.0\.1:\d+ fd \d+\n", mon.out)
 
 
+def test_monitor_stats_where_the_engine_has_none(tools):
+    mon = tools("monitor", "--type", "PULL", "bind:" + ANY_TCP, "--stats", "--events",
+                "LISTENING", via_pyzmq=True)
+    mon.ready()
+    assert "--stats: this build of zmq has no Socket.stats(); events only" in mon.err
+    mon.wait_out(r"LISTENING ")
+    assert_clean_exit(mon, mon.finish(signal.SIGINT))
+    assert "stats" not in mon.out
+
+
 def test_monitor_unknown_event_name():
     r = run_tool("monitor", "tcp://127.0.0.1:1", "--events", "CONNECTED,NOPE")
     assert r.returncode == 1 and "unknown event 'NOPE'" in r.stderr

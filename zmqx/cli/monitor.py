@@ -8,7 +8,7 @@ import errno
 import json
 import time
 
-from ..utils.monitor import parse_monitor_message
+from ..utils.monitor import recv_monitor_message
 from ._common import (EXIT_OK, EXIT_UNAVAILABLE, TICK_MS, Rate, StatusLine, ToolError,
                       add_endpoint_mode, add_progress, attach, ignore_interrupts,
                       interruptible, parse_endpoints, progress_wanted, say, socket_type,
@@ -161,13 +161,15 @@ def _loop(args, zmq, sock, mon, name):
     periodic = status.enabled or (args.stats and has_stats)
     timeout = min(TICK_MS, int(args.interval * 1000))
     next_tick = time.monotonic() + args.interval
+    if args.stats and not has_stats:
+        say(NAME, f"--stats: this build of {zmq.__name__} has no Socket.stats(); events only")
     with interruptible():
         try:
             say(NAME, "ready")      # inside: a Ctrl-C right after it is handled here
             while True:
                 ready = dict(poller.poll(timeout))
                 if mon in ready:
-                    event = parse_monitor_message(mon.recv_multipart())
+                    event = recv_monitor_message(mon)
                     status.print(format_event(event, args.format))
                     if event["event"] == zmq.Event.MONITOR_STOPPED:
                         break
