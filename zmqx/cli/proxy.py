@@ -62,6 +62,8 @@ def _socket(zmq, ctx, kind, role, spec, opened):
 def _statistics(zmq, ctl):
     """The proxy's eight counters: frontend frames in, bytes in, frames out, bytes out,
     then the same for the backend. None if the proxy did not answer in time."""
+    while ctl.poll(0, zmq.POLLIN):         # a late answer to an earlier request
+        ctl.recv_multipart()
     ctl.send(b"STATISTICS")
     if not ctl.poll(5000, zmq.POLLIN):
         return None
