@@ -1,0 +1,68 @@
+"""Sphinx configuration for the zmqx documentation site.
+
+Build: `sphinx-build -W -b html docs build/docs-html` (CI and tests/test_docs.py do this,
+warnings as errors). The API reference imports the zmqx that Python finds, so build after
+installing (or building in place). The performance page's figure is drawn at build time
+by bench/plot.py from the results file of a real benchmark run kept in docs/_data/.
+"""
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+import zmqx  # noqa: E402  (the package documented; fail early if it is not importable)
+
+project = "zmqx"
+author = "The zmqx developers"
+copyright = "The zmqx developers; MPL-2.0"
+release = zmqx.__version__
+version = ".".join(release.split(".")[:2])
+
+extensions = [
+    "myst_parser",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.viewcode",
+]
+source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
+root_doc = "index"
+exclude_patterns = ["_build", "_data", "README.md"]
+myst_heading_anchors = 3
+
+html_theme = "furo"
+html_title = f"zmqx {release}"
+html_static_path = ["_static"]
+
+autodoc_member_order = "bysource"
+autodoc_docstring_signature = True  # Cython's embedded signatures
+autodoc_default_options = {"members": True, "show-inheritance": False}
+napoleon_numpy_docstring = True
+
+# -- architecture.md is written on another branch; list it once it exists, so that the
+#    toctree never names a missing page (a warning, and so an error under -W)
+OPTIONAL_PAGES = ["architecture"]
+
+
+def _drop_missing_optional_pages(app, docname, source):
+    if docname != "index":
+        return
+    for page in OPTIONAL_PAGES:
+        if not os.path.exists(os.path.join(HERE, page + ".md")):
+            source[0] = "\n".join(line for line in source[0].splitlines()
+                                  if line.strip() != page) + "\n"
+
+
+def _draw_performance_figure(app):
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    try:
+        import plot
+    finally:
+        sys.path.pop(0)
+    plot.draw(os.path.join(HERE, "_data", "bench-results.json"),
+              os.path.join(HERE, "_static", "performance.png"))
+
+
+def setup(app):
+    app.connect("source-read", _drop_missing_optional_pages)
+    app.connect("builder-inited", _draw_performance_figure)

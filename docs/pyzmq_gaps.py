@@ -1,0 +1,92 @@
+#!/usr/bin/env python
+"""List the public names that pyzmq has and zmqx lacks (and the reverse), per object, as
+the markdown block that docs/coming-from-pyzmq.md carries between its api-gaps markers.
+
+    python docs/pyzmq_gaps.py           # print the block
+    python docs/pyzmq_gaps.py --write   # rewrite it in docs/coming-from-pyzmq.md
+
+tests/test_docs.py regenerates the block (when pyzmq is installed) and fails if the page
+differs, so the page cannot go stale when either side gains or loses a name.
+"""
+import os
+import sys
+
+PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "coming-from-pyzmq.md")
+START, END = "<!-- api-gaps:start -->", "<!-- api-gaps:end -->"
+# names in pyzmq's namespace that are its own imports or helpers, not API
+NOT_API = {"Enum", "IntEnum", "IntFlag", "annotations", "contextmanager", "os", "sys"}
+
+
+def _public(obj):
+    return {n for n in dir(obj) if not n.startswith("_")} - NOT_API
+
+
+def _objects(zmq, zmqx):
+    import importlib
+    pairs = [("zmq", zmq, zmqx)]
+    for name in ("Context", "Socket", "Frame", "Poller", "ZMQError"):
+        pairs.append((f"zmq.{name}", getattr(zmq, name), getattr(zmqx, name)))
+    za, xa = importlib.import_module("zmq.asyncio"), importlib.import_module("zmqx.asyncio")
+    for name in ("Context", "Socket", "Poller"):
+        pairs.append((f"zmq.asyncio.{name}", getattr(za, name), getattr(xa, name)))
+    return pairs
+
+
+# pyzmq's submodules that users import by name
+SUBMODULES = ["asyncio", "auth", "auth.thread", "auth.asyncio", "devices", "eventloop",
+              "eventloop.zmqstream", "green", "log", "log.handlers", "ssh", "utils",
+              "utils.monitor", "utils.z85", "utils.jsonapi", "utils.win32", "decorators"]
+
+
+def _submodule_row():
+    import importlib.util
+
+    def has(root, name):
+        try:
+            return importlib.util.find_spec(f"{root}.{name}") is not None
+        except ImportError:
+            return False
+    missing = [m for m in SUBMODULES if has("zmq", m) and not has("zmqx", m)]
+    return missing
+
+
+def block():
+    import zmq
+    import zmqx
+    lines = [START, "",
+             "| object | in pyzmq, not in zmqx | in zmqx, not in pyzmq |",
+             "| --- | --- | --- |"]
+    for label, theirs, ours in _objects(zmq, zmqx):
+        missing = sorted(_public(theirs) - _public(ours))
+        extra = sorted(_public(ours) - _public(theirs))
+        if label == "zmq":
+            # flat constants: compared in tests/test_constants.py, listed there by name
+            missing = [n for n in missing if not n.isupper()] + (
+                ["PYZMQ_DRAFT_API"] if "PYZMQ_DRAFT_API" in missing else [])
+        fmt = lambda names: ", ".join(f"`{n}`" for n in names) or "—"  # noqa: E731
+        lines.append(f"| `{label}` | {fmt(missing)} | {fmt(extra)} |")
+    fmt = lambda names: ", ".join(f"`{n}`" for n in names) or "—"  # noqa: E731
+    lines.append(f"| submodules | {fmt('zmq.' + m for m in _submodule_row())} | — |")
+    lines += ["", END]
+    return "\n".join(lines)
+
+
+def page_with(new_block, text):
+    a, b = text.index(START), text.index(END) + len(END)
+    return text[:a] + new_block + text[b:]
+
+
+def main(argv):
+    new = block()
+    if "--write" in argv:
+        with open(PAGE) as f:
+            text = f.read()
+        with open(PAGE, "w") as f:
+            f.write(page_with(new, text))
+        print(f"updated {PAGE}")
+    else:
+        print(new)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
