@@ -15,6 +15,8 @@ DIRECTIVES = {
     "cdivision": True,
     "initializedcheck": False,
     "embedsignature": True,
+    # signatures in Python syntax, which Sphinx autodoc parses (the API reference)
+    "embedsignature.format": "python",
 }
 
 if os.environ.get("ZMQX_DEBUG"):

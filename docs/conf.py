@@ -33,11 +33,17 @@ myst_heading_anchors = 3
 html_theme = "furo"
 html_title = f"zmqx {release}"
 html_static_path = ["_static"]
+# made here, before Sphinx checks it: the folder holds only the generated figure (not in git)
+os.makedirs(os.path.join(HERE, "_static"), exist_ok=True)
 
 autodoc_member_order = "bysource"
 autodoc_docstring_signature = True  # Cython's embedded signatures
 autodoc_default_options = {"members": True, "show-inheritance": False}
 napoleon_numpy_docstring = True
+# `Socket` in a signature names zmqx.Socket (documented also under its canonical name
+# zmqx.socket.Socket) or zmqx.asyncio.Socket: Sphinx reports the ambiguity as a warning
+# and links the first; that is the one meant, so the ambiguity note is silenced
+suppress_warnings = ["ref.python"]
 
 # -- architecture.md is written on another branch; list it once it exists, so that the
 #    toctree never names a missing page (a warning, and so an error under -W)

@@ -39,15 +39,15 @@ SUBMODULES = ["asyncio", "auth", "auth.thread", "auth.asyncio", "devices", "even
 
 
 def _submodule_row():
-    import importlib.util
+    """pyzmq submodules with no zmqx counterpart, looked up as files beside each package's
+    own __init__ (not through import hooks, which may map names elsewhere)."""
+    import zmq
+    import zmqx
 
-    def has(root, name):
-        try:
-            return importlib.util.find_spec(f"{root}.{name}") is not None
-        except ImportError:
-            return False
-    missing = [m for m in SUBMODULES if has("zmq", m) and not has("zmqx", m)]
-    return missing
+    def has(pkg, name):
+        base = os.path.join(os.path.dirname(pkg.__file__), *name.split("."))
+        return os.path.isfile(base + ".py") or os.path.isfile(os.path.join(base, "__init__.py"))
+    return [m for m in SUBMODULES if has(zmq, m) and not has(zmqx, m)]
 
 
 def block():
@@ -76,7 +76,22 @@ def page_with(new_block, text):
     return text[:a] + new_block + text[b:]
 
 
+def _prefer_this_checkout():
+    """Run as a script, document the zmqx of this checkout when it is built in place."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    sys.path.insert(0, root)
+    try:
+        import zmqx  # noqa: F401
+    except ImportError:
+        sys.path.remove(root)
+        for name in [m for m in sys.modules if m == "zmqx" or m.startswith("zmqx.")]:
+            del sys.modules[name]
+
+
 def main(argv):
+    _prefer_this_checkout()
+    import zmqx
+    print(f"zmqx from {os.path.dirname(zmqx.__file__)}", file=sys.stderr)
     new = block()
     if "--write" in argv:
         with open(PAGE) as f:
