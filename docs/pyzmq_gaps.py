@@ -10,6 +10,7 @@ differs, so the page cannot go stale when either side gains or loses a name.
 """
 import os
 import sys
+import types
 
 PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "coming-from-pyzmq.md")
 START, END = "<!-- api-gaps:start -->", "<!-- api-gaps:end -->"
@@ -18,7 +19,10 @@ NOT_API = {"Enum", "IntEnum", "IntFlag", "annotations", "contextmanager", "os", 
 
 
 def _public(obj):
-    return {n for n in dir(obj) if not n.startswith("_")} - NOT_API
+    """Public names, without submodules: those appear as attributes only once something has
+    imported them (the submodules row below lists them from the files instead)."""
+    return {n for n in dir(obj) if not n.startswith("_")
+            and not isinstance(getattr(obj, n, None), types.ModuleType)} - NOT_API
 
 
 def _objects(zmq, zmqx):
