@@ -6,6 +6,7 @@ installing (or building in place). The performance page's figure is drawn at bui
 by bench/plot.py from the results file of a real benchmark run kept in docs/_data/.
 """
 import os
+import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -50,6 +51,36 @@ suppress_warnings = ["ref.python"]
 OPTIONAL_PAGES = ["architecture"]
 
 
+def _source_url():
+    """[project.urls] Source from pyproject.toml: the one place the repository URL is kept."""
+    try:
+        with open(os.path.join(ROOT, "pyproject.toml")) as f:
+            m = re.search(r'^Source\s*=\s*"([^"]+)"', f.read(), re.M)
+        return m.group(1).rstrip("/") if m else None
+    except OSError:
+        return None
+
+
+SOURCE_URL = _source_url()
+_SOURCE_LINK = re.compile(r"\]\((\.\./[^)\s#]+)(#[^)\s]*)?\)")
+
+
+def _link_source_files(app, docname, source):
+    """Markdown links from a page to files of the repository outside docs/ (`../zmqx/...`)
+    become links to those files in the repository; a link to a file that does not exist is
+    left alone, so that Sphinx still reports it."""
+    if not SOURCE_URL:
+        return
+
+    def repl(m):
+        path = os.path.normpath(os.path.join(HERE, m.group(1)))
+        if not path.startswith(ROOT + os.sep) or not os.path.exists(path):
+            return m.group(0)
+        rel = os.path.relpath(path, ROOT).replace(os.sep, "/")
+        return f"]({SOURCE_URL}/blob/main/{rel}{m.group(2) or ''})"
+    source[0] = _SOURCE_LINK.sub(repl, source[0])
+
+
 def _drop_missing_optional_pages(app, docname, source):
     if docname != "index":
         return
@@ -71,4 +102,5 @@ def _draw_performance_figure(app):
 
 def setup(app):
     app.connect("source-read", _drop_missing_optional_pages)
+    app.connect("source-read", _link_source_files)
     app.connect("builder-inited", _draw_performance_figure)
