@@ -22,6 +22,8 @@ bench/README.md, "The CI gate"):
   (>1 = zmqx faster), which is measured within one run and so is machine-independent.
   Regression: the speedup fell by more than --sidebyside-threshold (--noisy-threshold for
   the bimodal cases in NOISY_CASES), or a zmqx cell failed.
+Before failing, apparent regressions are measured again (--confirm): a real one persists,
+a burst of load on the machine does not.
 pyzmq's own numbers are recorded but never gate.
 """
 import argparse
@@ -50,11 +52,15 @@ NOISY_THRESHOLD = 0.75
 
 # ---------------------------------------------------------------------------- running
 
-def run_micro(workdir):
-    out = os.path.join(workdir, "micro.json")
+def run_micro(workdir, select=None, tag="micro"):
+    """Run the microbenchmarks (those whose names are in `select`, plus the calibration)."""
+    out = os.path.join(workdir, f"{tag}.json")
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
            *MICRO_FILES, "--benchmark-only", f"--benchmark-json={out}",
            "--benchmark-columns=median,iqr,rounds", "--benchmark-sort=name"]
+    if select:
+        names = sorted({n.split("[")[0] for n in select} | {CALIBRATION})
+        cmd += ["-k", " or ".join(names)]
     print("+", " ".join(cmd), flush=True)
     rc = subprocess.call(cmd, cwd=HERE)
     if rc != 0 or not os.path.exists(out):
@@ -79,9 +85,11 @@ def parse_micro(raw):
     return rows
 
 
-def run_sidebyside(workdir):
-    out = os.path.join(workdir, "sidebyside.json")
+def run_sidebyside(workdir, only=None, tag="sidebyside"):
+    out = os.path.join(workdir, f"{tag}.json")
     cmd = [sys.executable, os.path.join(HERE, "sidebyside.py"), "--quick", "--json", out]
+    if only:
+        cmd += ["--only", ",".join(sorted(only))]
     print("+", " ".join(cmd), flush=True)
     rc = subprocess.call(cmd, cwd=HERE)
     if not os.path.exists(out):
@@ -190,6 +198,33 @@ def print_comparison(rows, micro_threshold, sidebyside_threshold, noisy_threshol
     print(f"\n{len(bad)} regression(s)" if bad else "\nno regression", file=out)
 
 
+def confirm(current, previous, args, work):
+    """Re-measure what looks like a regression before failing: a short burst of load or CPU
+    steal on a shared machine can slow one benchmark for a whole run (seen here: +47% on one
+    microbenchmark's minimum), while a real regression shows again every time. Keeps, per
+    benchmark, the best figure over the runs (lowest normalised time, highest speedup)."""
+    for attempt in range(1, args.confirm + 1):
+        rows = compare(current, previous, args.micro_threshold, args.sidebyside_threshold,
+                       args.noisy_threshold)
+        micro_bad = [r[1] for r in rows if r[0] == "micro" and r[5] == "REGRESSION"]
+        sbs_bad = [r[1] for r in rows if r[0] == "sidebyside" and r[5] == "REGRESSION"]
+        if not micro_bad and not sbs_bad:
+            return
+        print(f"\nconfirming {len(micro_bad) + len(sbs_bad)} apparent regression(s), "
+              f"re-run {attempt} of {args.confirm}", flush=True)
+        if micro_bad:
+            again = run_micro(work, micro_bad, tag=f"confirm{attempt}")
+            for name in micro_bad:
+                if name in again and again[name]["normalized"] < current["micro"][name]["normalized"]:
+                    current["micro"][name] = dict(again[name], confirmed_rerun=attempt)
+        if sbs_bad and attempt == 1:  # the quick comparison takes ~10 s a case: once
+            again = run_sidebyside(work, sbs_bad, tag=f"confirm{attempt}")
+            for name in sbs_bad:
+                new = again.get(name)
+                if new and _value(new) and _value(new) > (_value(current["sidebyside"][name]) or 0):
+                    current["sidebyside"][name] = dict(new, confirmed_rerun=attempt)
+
+
 def load(path):
     with open(path) as f:
         data = json.load(f)
@@ -214,6 +249,9 @@ def main(argv=None):
                     help="allowed drop of a side-by-side speedup (default %(default)s)")
     ap.add_argument("--noisy-threshold", type=float, default=NOISY_THRESHOLD,
                     help="the same for the bimodal cases, NOISY_CASES (default %(default)s)")
+    ap.add_argument("--confirm", type=int, default=2, metavar="N",
+                    help="re-run apparent regressions up to N times before failing "
+                         "(default %(default)s; the side-by-side cases once)")
     args = ap.parse_args(argv)
 
     if args.check:
@@ -227,6 +265,8 @@ def main(argv=None):
                 current["micro"] = run_micro(work)
                 if not args.no_sidebyside:
                     current["sidebyside"] = run_sidebyside(work)
+                if previous is not None and args.confirm > 0:
+                    confirm(current, previous, args, work)
         except RunFailed as e:
             print(f"bench/ci.py: {e}", file=sys.stderr)
             return 2
