@@ -11,7 +11,8 @@ import pytest
 
 import zmqx
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# the source tree: here, or where .ci/test-installed says when the tests run from a copy
+ROOT = os.environ.get("ZMQX_SOURCE_ROOT") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYPROJECT = os.path.join(ROOT, "pyproject.toml")
 # sha256 of the Mozilla Public License 2.0 text as Mozilla publishes it (373 lines; the same
 # bytes as Debian's /usr/share/common-licenses/MPL-2.0)
