@@ -46,9 +46,10 @@ napoleon_numpy_docstring = True
 # and links the first; that is the one meant, so the ambiguity note is silenced
 suppress_warnings = ["ref.python"]
 
-# -- architecture.md is written on another branch; list it once it exists, so that the
+# -- pages written on other branches (the command-line tools, the architecture notes): the
+#    index lists them, and they are dropped from it while they do not exist, so that the
 #    toctree never names a missing page (a warning, and so an error under -W)
-OPTIONAL_PAGES = ["architecture"]
+OPTIONAL_PAGES = ["architecture", "cli"]
 
 
 def _source_url():
