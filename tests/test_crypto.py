@@ -294,7 +294,10 @@ def test_forgeries_rejected_and_nothing_returned():
 
 # ---------------------------------------------------------------- the C, built both ways
 
-CRYPTO_DIR = os.path.join(os.path.dirname(curve.__file__), "crypto")
+# the C sources: beside the module in a checkout; an installed wheel has none, so read them
+# from the source tree that .ci/test-installed names
+CRYPTO_DIR = os.path.join(os.environ["ZMQX_SOURCE_ROOT"], "zmqx", "_core", "crypto") \
+    if os.environ.get("ZMQX_SOURCE_ROOT") else os.path.join(os.path.dirname(curve.__file__), "crypto")
 C_FILES = ["x25519.c", "salsa20.c", "poly1305.c", "box.c", "randombytes.c"]
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(os.environ.get("ZMQX_SOURCE_ROOT") or Path(__file__).resolve().parent.parent)
 CORE = ROOT / "zmqx" / "_core"
 CSRC = ROOT / "tests" / "platform" / "test_platform.c"
 

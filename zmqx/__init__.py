@@ -2,7 +2,7 @@
 
 Drop-in for pyzmq: ``import zmqx as zmq``."""
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: F401  (the one place the version is written)
 
 from . import constants
 from .constants import *  # noqa: F401,F403  (flat names, as pyzmq exports them)
