@@ -20,6 +20,10 @@ cdef enum:
     ZX_ERR_SOCKTYPE = -4      # incompatible socket types (an ERROR command was queued)
     ZX_ERR_VERSION = -5       # peer speaks ZMTP < 3.0
     ZX_ERR_PEER_ERROR = -6    # peer sent an ERROR command
+    ZX_ERR_NOSPACE = -7       # caller's output buffer too small (nothing written)
+    ZX_ERR_AUTH = -8          # authentication refused (ZAP status 300/400/500)
+    ZX_ERR_ZAP = -9           # no ZAP handler where libzmq requires one
+    ZX_ERR_CRYPTO = -10       # a box did not open, a key or nonce was wrong or replayed
 
 # socket types, libzmq's numbers
 cdef enum:
