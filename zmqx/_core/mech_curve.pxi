@@ -9,6 +9,7 @@
 #   vouch     96 = nonce(16), Box[C' + S](C->S')
 #   READY     30+ = "\x05READY", nonce(8), Box[metadata](S'->C')
 #   MESSAGE   33+ = "\x07MESSAGE", nonce(8), Box[flags + payload]    flags: 1 MORE, 2 COMMAND
+#             sent in a data frame with flags 0, as libzmq does (not a COMMAND frame)
 # A box on the wire is tag(16) + ciphertext, i.e. NaCl's box minus its 16 zero bytes.
 # Short nonces count up from 1 on each side and must strictly increase from the peer
 # (HELLO < INITIATE < MESSAGEs; READY < MESSAGEs): a replayed or reordered command fails.
@@ -373,6 +374,9 @@ cdef int zx_mech_encode_message(zx_mech *m, uint8_t flags, const unsigned char *
         return rc
     if _curve_own_nonce(m, &counter) != ZX_OK:
         return m.error
+    # libzmq 4.3.5 carries MESSAGE in a plain data frame (flags 0: the MORE and COMMAND
+    # bits travel inside the box) and ignores a MESSAGE sent with the COMMAND flag
+    zx_frame_header_encode(out, 0, ZX_CURVE_MSG_BODY_OVERHEAD + len)
     b = out + hdr
     memcpy(b, "\x07MESSAGE", 8)
     _put_u64(b + 8, counter)

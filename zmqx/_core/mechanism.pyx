@@ -194,6 +194,14 @@ cdef int _encode_simple(zx_mech *m, const char *name_prefix, size_t plen,
     return ZX_OK
 
 
+# libzmq 4.3.5's PLAIN server writes its ERROR name as the C literal "\x05ERROR", which C
+# reads as 0x5E 'R' 'R' 'O' 'R': the body is "^RROR" len reason, without a name length.
+# libzmq's PLAIN client expects exactly that, so a PLAIN server here sends it that way (a
+# libzmq client then reports the ZAP status, e.g. HANDSHAKE_FAILED_AUTH 400) and every
+# client here accepts it next to the correct "\x05ERROR" form. Checked on the wire.
+cdef const char *_LIBZMQ_PLAIN_ERROR = "^RROR"
+
+
 include "mech_plain.pxi"
 include "mech_curve.pxi"
 
@@ -362,12 +370,19 @@ cdef int zx_mech_next(zx_mech *m, unsigned char *out, size_t cap, size_t *n) noe
 cdef int _encode_error(zx_mech *m, unsigned char *out, size_t cap, size_t *n) noexcept nogil:
     cdef size_t rl = strlen(m.error_out)
     cdef size_t hdr
-    cdef int rc = _frame_begin(out, cap, 7 + rl, n, &hdr)
+    cdef size_t pl = 6
+    cdef int rc
+    if m.kind == ZX_MECH_PLAIN:
+        pl = 5          # libzmq 4.3.5's PLAIN spelling, see _LIBZMQ_PLAIN_ERROR
+    rc = _frame_begin(out, cap, pl + 1 + rl, n, &hdr)
     if rc != ZX_OK:
         return rc
-    memcpy(out + hdr, "\x05ERROR", 6)
-    out[hdr + 6] = <unsigned char>rl
-    memcpy(out + hdr + 7, m.error_out, rl)
+    if m.kind == ZX_MECH_PLAIN:
+        memcpy(out + hdr, _LIBZMQ_PLAIN_ERROR, 5)
+    else:
+        memcpy(out + hdr, "\x05ERROR", 6)
+    out[hdr + pl] = <unsigned char>rl
+    memcpy(out + hdr + pl + 1, m.error_out, rl)
     return ZX_OK
 
 
@@ -381,6 +396,8 @@ cdef int zx_mech_feed(zx_mech *m, const unsigned char *body, size_t n) noexcept 
         return m.error
     if m.state == _ST_DONE:
         return _fail(m, ZX_ERR_PROTOCOL, "handshake command after the handshake", NULL)
+    if _starts(body, n, _LIBZMQ_PLAIN_ERROR, 5):
+        return _peer_error(m, body + 5, n - 5)
     if zx_command_split(body, n, &name, &namelen, &data, &datalen) != ZX_OK:
         return _fail(m, ZX_ERR_PROTOCOL, "malformed command", NULL)
     if zx_command_is(name, namelen, "ERROR"):
