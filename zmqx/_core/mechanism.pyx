@@ -691,3 +691,17 @@ cdef class Mechanism:
 def mechanism_name(int kind):
     cdef const char *s = zx_mech_name(kind)
     return None if s == NULL else <bytes>s
+
+
+def _next_capped(Mechanism mech, Py_ssize_t cap):
+    """zx_mech_next into a buffer of `cap` bytes followed by 64 guard bytes: (n, frame,
+    guard intact); n is -needed when the buffer was too small. For the overflow tests."""
+    cdef bytearray buf = bytearray(b"\xAA" * (cap + 64))
+    cdef size_t n = 0
+    cdef int rc = zx_mech_next(&mech._m, <unsigned char *><char *>buf, cap, &n)
+    guard = bytes(buf[cap:]) == b"\xAA" * 64
+    if rc == ZX_ERR_NOSPACE:
+        return -<Py_ssize_t>n, b"", guard
+    if rc != ZX_OK:
+        raise ProtocolError(rc)
+    return <Py_ssize_t>n, bytes(buf[:n]), guard
