@@ -345,3 +345,54 @@ def test_plain_server_incompatible_socket_type_sends_error(zctx):
     finally:
         peer.close()
         lsock.close()
+
+
+# ================================================================ NULL and CURVE commands
+
+
+def test_null_through_the_mechanism_interface(zctx):
+    pull, port = bind(zctx, zmq.PULL)
+    mech = M.Mechanism(M.MECH_NULL, False, zmtp.PUSH)
+    peer = RawPeer.connect(port, mech, b"NULL")
+    try:
+        peer.handshake()
+        assert mech.peer_metadata == {b"Socket-Type": b"PULL"}
+        peer.send_multipart([b"n1", b"n2"])
+        assert pull.recv_multipart() == [b"n1", b"n2"]
+    finally:
+        peer.close()
+
+
+def test_curve_commands_travel_with_the_command_bit(zctx):
+    # libzmq's heartbeats under CURVE: PING boxed in MESSAGE with flags bit 1 (COMMAND),
+    # answered by a boxed PONG; both directions through our MESSAGE codec
+    spk, ssk = raw_keypair()
+    rep, port = bind(zctx, zmq.REP, curve_server=True, curve_secretkey=ssk,
+                     heartbeat_ivl=50, heartbeat_timeout=5000)
+    mech, _ = curve_client(zmtp.REQ, spk)
+    peer = RawPeer.connect(port, mech, b"CURVE")
+    try:
+        peer.handshake()
+        while True:                                     # libzmq's PING arrives boxed
+            ev = peer.next_event()
+            body = ev[1][0] if ev[0] == "message" else ev[1]
+            payload, more, command = mech.decode_message(body)
+            if command:
+                break
+        name, data = zmtp.split_command(payload)
+        assert name == b"PING" and not more
+        ttl, ctx = zmtp.decode_ping(data)
+        peer.sock.sendall(mech.encode_message(zmtp.encode_pong(ctx)[2:], command=True))
+        # our PING gets libzmq's PONG back, boxed with the command bit
+        peer.sock.sendall(mech.encode_message(zmtp.encode_ping(0, b"ctx-1")[2:], command=True))
+        while True:
+            ev = peer.next_event()
+            body = ev[1][0] if ev[0] == "message" else ev[1]
+            payload, more, command = mech.decode_message(body)
+            if command and payload.startswith(b"\x04PONG"):
+                assert payload == b"\x04PONGctx-1"
+                break
+        peer.send_multipart([b"", b"still fine"])
+        assert rep.recv() == b"still fine"
+    finally:
+        peer.close()

@@ -247,3 +247,142 @@ cdef uint64_t zx_frame_reserve(uint64_t declared, uint64_t received) noexcept no
     if cap > declared:
         cap = declared
     return cap
+
+
+# ---------------------------------------------------------------- Python wrappers (tests, tools)
+
+cdef class Greeter:
+    """The staged greeting (zx_greet): output() what may go out, feed() the peer's bytes."""
+
+    cdef zx_greet _g
+
+    def __init__(self, mechanism=b"NULL", int socktype=ZX_PAIR, Py_ssize_t idlen=0,
+                 bint secure=False):
+        cdef bytes m = _cstr(mechanism)
+        if len(m) > 20:
+            raise ValueError("mechanism longer than 20 bytes")
+        zx_greet_init(&self._g, m, socktype, idlen, secure)
+
+    def output(self):
+        cdef unsigned char buf[64]
+        cdef size_t n = zx_greet_output(&self._g, buf, sizeof(buf))
+        return PyBytes_FromStringAndSize(<char *>buf, n)
+
+    def feed(self, data):
+        """Returns the number of bytes consumed; raises ProtocolError."""
+        cdef bytes b = bytes(data)
+        cdef size_t used = 0
+        cdef int rc = zx_greet_feed(&self._g, <const unsigned char *>PyBytes_AS_STRING(b),
+                                    len(b), &used)
+        if rc < 0:
+            raise ProtocolError(rc)
+        return used
+
+    def identity_frame(self, identity=b""):
+        cdef bytes i = bytes(identity)
+        cdef unsigned char buf[300]
+        cdef size_t n = zx_greet_identity_encode(&self._g, buf, sizeof(buf),
+                                                 <const unsigned char *>PyBytes_AS_STRING(i),
+                                                 len(i))
+        return PyBytes_FromStringAndSize(<char *>buf, n)
+
+    @property
+    def done(self):
+        return self._g.state == _GR_DONE
+
+    @property
+    def version(self):
+        return self._g.version
+
+    @property
+    def peer_bytes(self):
+        return PyBytes_FromStringAndSize(<char *>self._g.peer, self._g.peer_len)
+
+    @property
+    def peer_socktype(self):
+        return self._g.peer_socktype
+
+    @property
+    def peer_mechanism(self):
+        return <bytes>self._g.greeting.mechanism
+
+    @property
+    def peer_minor(self):
+        return self._g.greeting.minor
+
+
+def socktype_v2_byte(int socktype):
+    return zx_socktype_v2_byte(socktype)
+
+
+def encode_v1_frame(body, bint more=False):
+    cdef bytes b = bytes(body)
+    cdef unsigned char hdr[10]
+    cdef size_t n = zx_v1_frame_header_encode(hdr, sizeof(hdr), ZX_FLAG_MORE if more else 0,
+                                              len(b))
+    return PyBytes_FromStringAndSize(<char *>hdr, n) + b
+
+
+def decode_v1_frame_header(data, Py_ssize_t maxsize=-1):
+    """(flags, size, hdrlen) of a 1.0 frame, None when incomplete; raises ProtocolError."""
+    cdef bytes b = bytes(data)
+    cdef uint8_t flags = 0
+    cdef uint64_t size = 0
+    cdef size_t hdrlen = 0
+    cdef int rc = zx_v1_frame_header_decode(<const unsigned char *>PyBytes_AS_STRING(b), len(b),
+                                            maxsize, &flags, &size, &hdrlen)
+    if rc < 0:
+        raise ProtocolError(rc)
+    if rc == ZX_NEED_MORE:
+        return None
+    return flags, size, hdrlen
+
+
+def decode_v2_frame_header(data, Py_ssize_t maxsize=-1):
+    cdef bytes b = bytes(data)
+    cdef uint8_t flags = 0
+    cdef uint64_t size = 0
+    cdef size_t hdrlen = 0
+    cdef int rc = zx_v2_frame_header_decode(<const unsigned char *>PyBytes_AS_STRING(b), len(b),
+                                            maxsize, &flags, &size, &hdrlen)
+    if rc < 0:
+        raise ProtocolError(rc)
+    if rc == ZX_NEED_MORE:
+        return None
+    return flags, size, hdrlen
+
+
+def frame_reserve(uint64_t declared, uint64_t received):
+    return zx_frame_reserve(declared, received)
+
+
+def _encode_capped(str which, Py_ssize_t cap, *args):
+    """Run one C encoder into a buffer of `cap` bytes followed by 64 guard bytes; returns
+    (n, written bytes, guard intact). For the overflow tests."""
+    cdef bytearray buf = bytearray(b"\xAA" * (cap + 64))
+    cdef unsigned char *p = <unsigned char *><char *>buf
+    cdef size_t n = 0
+    cdef bytes a, b2
+    if which == "command":
+        a = _cstr(args[0])
+        b2 = bytes(args[1])
+        n = zx_command_encode(p, cap, a, <const unsigned char *>PyBytes_AS_STRING(b2), len(b2))
+    elif which == "error":
+        a = _cstr(args[0])
+        n = zx_error_encode(p, cap, a)
+    elif which == "ping":
+        b2 = bytes(args[1])
+        n = zx_ping_encode(p, cap, <uint16_t>args[0],
+                           <const unsigned char *>PyBytes_AS_STRING(b2), len(b2))
+    elif which == "pong":
+        b2 = bytes(args[0])
+        n = zx_pong_encode(p, cap, <const unsigned char *>PyBytes_AS_STRING(b2), len(b2))
+    elif which == "ready":
+        b2 = bytes(args[1])
+        n = zx_ready_encode(p, cap, <int>args[0], <const unsigned char *>PyBytes_AS_STRING(b2),
+                            len(b2))
+    elif which == "v1":
+        n = zx_v1_frame_header_encode(p, cap, <uint8_t>args[0], <uint64_t>args[1])
+    else:
+        raise ValueError(which)
+    return n, bytes(buf[:n]), bytes(buf[cap:]) == b"\xAA" * 64
