@@ -93,6 +93,11 @@ def test_curve_client_dealer_router_identity_and_zap(zctx, auth):
         assert router.recv_multipart() == [b"raw-dealer", b"a", b"", b"b" * 300]
         router.send_multipart([b"raw-dealer", b"back", b""])
         assert peer.recv_multipart() == [b"back", b""]
+        big = bytes(range(256)) * (4 << 12)                 # 4 MiB each way
+        peer.send_multipart([big])
+        assert router.recv_multipart() == [b"raw-dealer", big]
+        router.send_multipart([b"raw-dealer", big])
+        assert peer.recv_multipart() == [big]
     finally:
         peer.close()
 
@@ -396,3 +401,34 @@ def test_curve_commands_travel_with_the_command_bit(zctx):
         assert rep.recv() == b"still fine"
     finally:
         peer.close()
+
+
+def test_null_zap_denial_from_libzmq_reads_as_error_400(zctx, auth):
+    auth.deny("127.0.0.1")
+    pull, port = bind(zctx, zmq.PULL, zap_domain=b"global")
+    mech = M.Mechanism(M.MECH_NULL, False, zmtp.PUSH)
+    peer = RawPeer.connect(port, mech, b"NULL")
+    try:
+        with pytest.raises(zmtp.ProtocolError) as e:
+            peer.handshake()
+        assert e.value.code == zmtp.ERR_PEER_ERROR and mech.peer_error_reason == b"400"
+    finally:
+        peer.close()
+
+
+def test_null_server_zap_denial_reaches_libzmq(zctx):
+    lsock, port = listener()
+    _, mon = client(zctx, zmq.PUSH, port, monitor=True)
+    mech = M.Mechanism(M.MECH_NULL, True, zmtp.PULL, zap_domain=b"d")
+    peer = accept(lsock, mech, b"NULL")
+    try:
+        peer.greet()
+        assert mech.next_frame() is None and mech.status == M.ZAP
+        with pytest.raises(zmtp.ProtocolError):
+            mech.zap_reply(400)
+        peer.flush()                                    # the ERROR "400"
+        ev = wait_event(mon)
+        assert ev["event"] == zmq.EVENT_HANDSHAKE_FAILED_AUTH and ev["value"] == 400
+    finally:
+        peer.close()
+        lsock.close()
