@@ -8,6 +8,26 @@
 # differ. mechanism.pyx holds that shared part and the Python test wrappers; the
 # mechanism-specific commands live in mech_plain.pxi and mech_curve.pxi (included), so each
 # file has one job and the C of all three exists once.
+#
+# Engine contract (one zx_mech per connection, after zx_greet in zmtp.pxd has finished
+# with a 3.x peer whose mechanism matched ours):
+#   init:   zx_mech_init(m, kind, as_server, socktype, routing_id, len); then
+#           zx_mech_set_metadata (ZMQ_METADATA, encoded), zx_mech_set_zap (ZAP_DOMAIN and our
+#           ROUTING_ID), zx_mech_set_plain (client), zx_mech_set_curve (both; server_key on
+#           clients).
+#   write:  loop zx_mech_next(m, buf, cap, &n): ZX_OK -> write buf[0:n] and loop;
+#           ZX_ERR_NOSPACE -> grow buf to n, loop; ZX_NEED_MORE -> wait for input;
+#           ZX_MECH_NEED_ZAP -> run ZAP (below); < 0 -> close once written.
+#   read:   every complete command frame body (after the frame header) during the
+#           handshake -> zx_mech_feed; a data frame before ZX_MS_READY -> close. Then write.
+#   ZAP:    on ZX_MECH_NEED_ZAP (from feed or next): zx_mech_zap_request gives the frames
+#           after the delimiter/"1.0"/request-id (the engine adds the peer address); with no
+#           handler bound call zx_mech_zap_absent(m, ZAP_ENFORCE_DOMAIN), else send the request
+#           and pass the reply's status/user-id/metadata to zx_mech_zap_reply. Then write.
+#   ready:  zx_mech_status == ZX_MS_READY: m.peer_meta / peer_identity / user_id / zap_meta
+#           are the connection's properties. NULL and PLAIN frames flow as plain ZMTP; CURVE
+#           frames go through zx_mech_encode_message / zx_mech_decode_message only.
+#   close:  zx_mech_destroy (frees and wipes).
 from libc.stdint cimport uint8_t, uint64_t
 
 cdef enum:
