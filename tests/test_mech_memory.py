@@ -404,3 +404,24 @@ def test_plain_and_null_mutations_never_crash(kind, frame_no, pos, value):
         return
     # PLAIN has no integrity: a changed credential or property may still complete
     assert {c.status, s.status} <= {M.READY, M.HANDSHAKING, M.ZAP}
+
+
+
+def test_curve_commands_out_of_order_fail():
+    c, s, _ = curve_pair()
+    t = [b for _, b in pump(c, s)]
+    c2, s2, _ = curve_pair()
+    with pytest.raises(zmtp.ProtocolError):
+        s2.feed(t[2])                           # INITIATE before any HELLO
+    c2.data_to_send()
+    with pytest.raises(zmtp.ProtocolError):
+        c2.feed(t[3])                           # READY while waiting for WELCOME
+    assert s2.status == c2.status == M.ERROR
+
+
+@pytest.mark.parametrize("frame_no", range(4))
+def test_curve_truncated_commands_fail(frame_no):
+    c, s, _ = curve_pair()
+    with pytest.raises(zmtp.ProtocolError):
+        pump(c, s, mutate=lambda i, b: b[:-1] if i == frame_no else b)
+    assert M.ERROR in (c.status, s.status)
