@@ -20,6 +20,10 @@ cdef enum:
     ZX_ERR_SOCKTYPE = -4      # incompatible socket types (an ERROR command was queued)
     ZX_ERR_VERSION = -5       # peer speaks ZMTP < 3.0
     ZX_ERR_PEER_ERROR = -6    # peer sent an ERROR command
+    ZX_ERR_NOSPACE = -7       # caller's output buffer too small (nothing written)
+    ZX_ERR_AUTH = -8          # authentication refused (ZAP status 300/400/500)
+    ZX_ERR_ZAP = -9           # no ZAP handler where libzmq requires one
+    ZX_ERR_CRYPTO = -10       # a box did not open, a key or nonce was wrong or replayed
 
 # socket types, libzmq's numbers
 cdef enum:
@@ -106,3 +110,58 @@ cdef void zx_handshake_init(zx_handshake *h, int socktype,
                             const unsigned char *identity, size_t idlen) noexcept nogil
 cdef int zx_handshake_feed(zx_handshake *h, const unsigned char *p, size_t n,
                            size_t *consumed) noexcept nogil
+
+# ---- older peers and libzmq's staged greeting (zmtp_legacy.pxi)
+
+# what zx_greet found the peer to speak
+cdef enum:
+    ZX_ZMTP_10_UNVERSIONED = 1    # 1.0, no greeting: its first bytes are its identity frame
+    ZX_ZMTP_10 = 2                # revision 0 after a 12-byte greeting, 1.0 framing
+    ZX_ZMTP_20 = 3                # revision 1: 2.0 framing (flags + size, no commands)
+    ZX_ZMTP_30 = 4
+    ZX_ZMTP_31 = 5
+
+cdef enum:
+    ZX_GREET_SIGNATURE = 10       # FF, 8 bytes (identity length + 1), 7F
+    ZX_GREET_V2_SIZE = 12         # signature, revision, socket type
+    ZX_V1_MAX_HEADER = 10
+    ZX_RESERVE_STEP = 65536       # see zx_frame_reserve
+
+# One connection's greeting, sent in libzmq's order: the signature first, the major
+# version once the peer's signature shows it is versioned, the rest once its revision
+# is known (a socket-type byte for 1.0/2.0, minor + mechanism + filler for 3.x).
+ctypedef struct zx_greet:
+    int state                     # 0 in progress, 1 done, 2 failed
+    int version                   # ZX_ZMTP_* once done
+    int error
+    int socktype
+    bint secure                   # non-NULL mechanism or ZAP on: refuse 1.0 and 2.0
+    char mechanism[21]
+    unsigned char out[64]         # our greeting as far as it may go out
+    size_t out_ready
+    size_t out_taken
+    unsigned char peer[64]        # the peer's bytes read so far (1.0: its stream's start)
+    size_t peer_len
+    size_t peer_want
+    zx_greeting greeting          # the peer's, for 3.x
+    int peer_socktype             # the 2.0 / 1.0-revision socket-type byte, -1 otherwise
+
+cdef void zx_greet_init(zx_greet *g, const char *mechanism, int socktype, size_t idlen,
+                        bint secure) noexcept nogil
+cdef size_t zx_greet_output(zx_greet *g, unsigned char *dst, size_t cap) noexcept nogil
+cdef int zx_greet_feed(zx_greet *g, const unsigned char *p, size_t n,
+                       size_t *consumed) noexcept nogil
+cdef size_t zx_greet_identity_encode(const zx_greet *g, unsigned char *out, size_t cap,
+                                     const unsigned char *identity, size_t idlen) noexcept nogil
+cdef int zx_socktype_v2_byte(int socktype) noexcept nogil
+
+# 1.0 framing: length (1, or FF + u64) counting the flags octet, flags (bit 0 MORE), body
+cdef size_t zx_v1_frame_header_encode(unsigned char *out, size_t cap, uint8_t flags,
+                                      uint64_t size) noexcept nogil
+cdef int zx_v1_frame_header_decode(const unsigned char *p, size_t n, int64_t maxsize,
+                                   uint8_t *flags, uint64_t *size, size_t *hdrlen) noexcept nogil
+# 2.0 framing: the 3.x header without the COMMAND bit
+cdef int zx_v2_frame_header_decode(const unsigned char *p, size_t n, int64_t maxsize,
+                                   uint8_t *flags, uint64_t *size, size_t *hdrlen) noexcept nogil
+# how much room a frame body being received may have now: never the declared size up front
+cdef uint64_t zx_frame_reserve(uint64_t declared, uint64_t received) noexcept nogil

@@ -8,6 +8,9 @@
 # fragmentation and any garbage, without opening a connection. The wire rules are those of
 # the project's ZMTP reference (ZMTP.md, sections 4.1-4.7), checked against libzmq.
 #
+# Older peers (libzmq's staged greeting, ZMTP 1.0/2.0 framing) and the reservation rule for
+# declared frame sizes live in zmtp_legacy.pxi, included at the end of this file.
+#
 # The C layer (the cdef functions declared in zmtp.pxd) is what the engine uses. The Python
 # classes and functions at the end are thin wrappers over it, for tests and for tools.
 
@@ -617,6 +620,16 @@ ERR_MECHANISM = ZX_ERR_MECHANISM
 ERR_SOCKTYPE = ZX_ERR_SOCKTYPE
 ERR_VERSION = ZX_ERR_VERSION
 ERR_PEER_ERROR = ZX_ERR_PEER_ERROR
+ERR_NOSPACE = ZX_ERR_NOSPACE
+ERR_AUTH = ZX_ERR_AUTH
+ERR_ZAP = ZX_ERR_ZAP
+ERR_CRYPTO = ZX_ERR_CRYPTO
+ZMTP_10_UNVERSIONED = ZX_ZMTP_10_UNVERSIONED
+ZMTP_10 = ZX_ZMTP_10
+ZMTP_20 = ZX_ZMTP_20
+ZMTP_30 = ZX_ZMTP_30
+ZMTP_31 = ZX_ZMTP_31
+RESERVE_STEP = ZX_RESERVE_STEP
 
 GREETING_SIZE = ZX_GREETING_SIZE
 MAX_COMMAND_SIZE = _ZX_MAX_COMMAND
@@ -628,6 +641,10 @@ _ERR_TEXT = {
     ZX_ERR_SOCKTYPE: "incompatible socket type",
     ZX_ERR_VERSION: "peer speaks ZMTP < 3.0",
     ZX_ERR_PEER_ERROR: "peer sent an ERROR command",
+    ZX_ERR_NOSPACE: "output buffer too small",
+    ZX_ERR_AUTH: "authentication refused",
+    ZX_ERR_ZAP: "no ZAP handler",
+    ZX_ERR_CRYPTO: "cryptographic check failed",
 }
 
 
@@ -969,3 +986,8 @@ cdef class Handshake:
     def peer_identity(self):
         return PyBytes_FromStringAndSize(<char *>self._h.peer_identity,
                                          self._h.peer_identity_len)
+
+
+
+# the staged greeting, 1.0/2.0 framing, zx_frame_reserve and their Python wrappers
+include "zmtp_legacy.pxi"
