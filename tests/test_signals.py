@@ -20,10 +20,14 @@ CHILD = textwrap.dedent(
     ctx = zmq.Context()
     op = sys.argv[1]
     a = ctx.socket(zmq.PULL if op in ("recv", "recv_multipart", "poll", "poller") else zmq.PUSH)
+    if op == "send":
+        # small kernel buffers: the fill below (and the drain after it) stays a few thousand
+        # messages rather than the hundreds of thousands default buffers hold
+        a.sndbuf = 4096
     a.bind("tcp://127.0.0.1:*")
     if op == "send":
         a.sndhwm = 1
-        b = ctx.socket(zmq.PULL); b.rcvhwm = 1; b.connect(a.last_endpoint)
+        b = ctx.socket(zmq.PULL); b.rcvhwm = 1; b.rcvbuf = 4096; b.connect(a.last_endpoint)
         a.send(b"fill")                     # the HWM is reached: the next send blocks
         while a.poll(50, zmq.POLLOUT):
             a.send(b"fill", zmq.NOBLOCK)
