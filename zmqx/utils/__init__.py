@@ -1,0 +1,1 @@
+"""pyzmq-compatible utilities."""
