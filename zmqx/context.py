@@ -13,6 +13,13 @@ from .socket import Socket
 _CTX_OPTS = {int(o) for o in _c.ContextOption}
 
 
+def _term_quietly(ctx):
+    try:
+        ctx.term()
+    except Exception:
+        pass
+
+
 class Context(_ContextCore):
     """Creates sockets; owns the I/O threads."""
 
@@ -31,7 +38,14 @@ class Context(_ContextCore):
                 # sockets are closed by their own finalizers; nothing may block here
                 for s in self._open_sockets():
                     s.close(linger=0)
-                self.term()
+                # term() waits for every socket: normally at once (all closed above), but
+                # a socket still held elsewhere would make the garbage collector -- which
+                # may run this in any thread, at any point -- wait for ever. So the wait
+                # happens in a daemon thread, and this one waits for it only briefly.
+                t = threading.Thread(target=_term_quietly, args=(self,), daemon=True,
+                                     name="zmqx-context-finalizer")
+                t.start()
+                t.join(1.0)
             except Exception:
                 pass
 

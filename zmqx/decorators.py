@@ -8,8 +8,8 @@
 The object is passed as the next positional argument, or as a keyword when the decorator
 is given a name (``@socket("push", zmq.PUSH)`` or ``name="push"``). It is closed when the
 call returns or raises. ``@socket`` takes its Context from the call's arguments (the
-keyword ``context_name``, default "context", or the first Context among the positional
-arguments) and otherwise uses ``Context.instance()``."""
+keyword ``context_name``, default "context", else the first Context among the positional
+and then the keyword arguments) and otherwise uses ``Context.instance()``."""
 
 import functools
 
@@ -63,6 +63,9 @@ def socket(*args, **kwargs):
         if isinstance(ctx, Context):
             return ctx
         for arg in call_args:
+            if isinstance(arg, Context):
+                return arg
+        for arg in call_kwargs.values():      # e.g. from @context(name="ctx")
             if isinstance(arg, Context):
                 return arg
         return Context.instance()
