@@ -12,6 +12,9 @@ from helpers import sock  # noqa: E402
 
 
 class Recording(zmq.Socket):
+    sent: list          # declared, as pyzmq requires for a subclass's own attributes
+    received: list
+
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
         self.sent = []

@@ -12,6 +12,13 @@ from .error import ZMQError
 _INT_TYPES = (_c._OptType.int, _c._OptType.int64, _c._OptType.fd)
 
 
+def _declared(cls, key):
+    for klass in cls.__mro__:
+        if key in klass.__dict__ or key in klass.__dict__.get("__annotations__", ()):
+            return True
+    return False
+
+
 def _opt_from_name(name):
     try:
         return _c.SocketOption[name.upper()]
@@ -71,14 +78,15 @@ class Socket(_SocketCore):
 
     # -- attribute options: sock.linger = 0, sock.sndhwm -------------------
     def __setattr__(self, key, value):
-        if key.startswith("_") or key in type(self).__dict__ or key in self.__dict__:
+        # as pyzmq: a name is either declared by the class (attribute, property or
+        # annotation) or a socket option; anything else is a typo, not a new attribute
+        if key.startswith("_") or key in self.__dict__ or _declared(type(self), key):
             object.__setattr__(self, key, value)
             return
         opt = _opt_from_name(key)
         if opt is None:
-            object.__setattr__(self, key, value)
-        else:
-            self.set(opt, value)
+            raise AttributeError(f"{type(self).__name__} has no such option: {key.upper()}")
+        self.set(opt, value)
 
     def __getattr__(self, key):
         if key.startswith("_"):
@@ -90,10 +98,9 @@ class Socket(_SocketCore):
 
     # -- options --------------------------------------------------------------
     def set(self, option, optval):
-        option = int(option)
-        if option in (_c.SUBSCRIBE, _c.UNSUBSCRIBE) and isinstance(optval, str):
-            optval = optval.encode()
-        super().set(option, optval)
+        if isinstance(optval, str):
+            raise TypeError("unicode not allowed, use setsockopt_string")
+        super().set(int(option), optval)
 
     setsockopt = set
 

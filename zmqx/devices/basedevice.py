@@ -98,7 +98,7 @@ class Device:
         self._context = self.context_factory()
         ins = self._make_socket(self.in_type, "in")
         if self.out_type < 0:
-            outs = ins
+            outs = self._sides["out"].apply(ins)      # one socket: both sides' addresses
         else:
             outs = self._make_socket(self.out_type, "out")
         return ins, outs

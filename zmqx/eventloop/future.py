@@ -8,12 +8,13 @@ cancelling such a Future cancels the receive under it."""
 
 import json
 import pickle
+from asyncio import CancelledError  # noqa: F401  (pyzmq's module offers it)
 
 from tornado.ioloop import IOLoop
 
 import zmqx.asyncio as _aio
 
-__all__ = ["Context", "Socket", "Poller"]
+__all__ = ["Context", "Socket", "Poller", "CancelledError"]
 
 
 def _then(inner, transform):
