@@ -132,3 +132,22 @@ def test_green_poller_and_select(gctx):
     assert zmq.select([pull], [], [], 1) == ([pull], [], [])
     assert pull.poll(1000) == zmq.POLLIN
     assert pull.recv() == b"x"
+
+
+def test_term_waits_cooperatively():
+    ctx = zmq.Context()
+    push = ctx.socket(zmq.PUSH)
+    push.linger = 300                      # a message for a peer that never comes
+    push.connect("tcp://127.0.0.1:9")     # discard port: nothing listens
+    push.send(b"stuck", zmq.NOBLOCK)
+    push.close()
+    ticks = []
+    ticker = gevent.spawn(lambda: [ticks.append(gevent.sleep(0.01)) for _ in range(1000)])
+    t0 = time.monotonic()
+    term = gevent.spawn(ctx.term)
+    term.join(timeout=10)
+    elapsed = time.monotonic() - t0
+    ticker.kill()
+    assert term.successful() and ctx.closed
+    assert 0.25 <= elapsed < 5            # it waited for LINGER ...
+    assert len(ticks) >= 10               # ... while the other greenlet kept running

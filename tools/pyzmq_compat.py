@@ -17,12 +17,14 @@ tornado and gevent are optional (their tests skip without them).
 """
 
 import argparse
+import json
 import os
+import signal
 import subprocess
 import sys
 import tarfile
 import tempfile
-import xml.etree.ElementTree as ET
+import time
 
 PYZMQ_VERSION = "27.3.0"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -63,9 +65,50 @@ class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 sys.meta_path.insert(0, _Alias())
 '''
 
+# a pytest plugin that records every test's progress as it happens (one JSON line per
+# event), so that a test that hangs the process -- one blocked in C code that no per-test
+# timeout can interrupt -- costs only that test: the runner kills the process, records the
+# test as hung, and carries on with the rest of the file
+PROGRESS_PLUGIN = '''\
+"""Progress log for tools/pyzmq_compat.py."""
+import json
+import os
+
+_path = os.environ["ZMQX_COMPAT_PROGRESS"]
+
+
+def _write(**event):
+    with open(_path, "a") as f:
+        f.write(json.dumps(event) + "\\n")
+
+
+def pytest_runtest_logstart(nodeid, location):
+    _write(event="start", nodeid=nodeid)
+
+
+def pytest_runtest_logreport(report):
+    message = ""
+    if report.failed or report.skipped:
+        text = str(report.longrepr) if report.longrepr is not None else ""
+        if report.skipped and isinstance(report.longrepr, tuple):
+            text = str(report.longrepr[2])
+        lines = [ln for ln in text.splitlines() if ln.startswith("E ")] or text.splitlines()
+        message = (lines[-1] if report.failed and lines else (lines[0] if lines else ""))
+    _write(event="report", nodeid=report.nodeid, when=report.when, outcome=report.outcome,
+           message=message[:300])
+
+
+def pytest_collectreport(report):
+    if report.failed:
+        text = str(report.longrepr)
+        lines = [ln for ln in text.splitlines() if ln.startswith("E ")] or text.splitlines()
+        _write(event="collect_error", nodeid=report.nodeid,
+               message=(lines[-1] if lines else "")[:300])
+'''
+
 PYTEST_INI = """\
 [pytest]
-addopts = --import-mode=importlib -p no:cacheprovider
+addopts = --import-mode=importlib -p no:cacheprovider -p zmqx_compat_progress
 markers =
     large: these tests use a lot of memory
     new_console: these tests create a new console
@@ -114,43 +157,103 @@ def write_support(cache):
     os.makedirs(alias_dir, exist_ok=True)
     with open(os.path.join(alias_dir, "sitecustomize.py"), "w") as f:
         f.write(ALIAS_HOOK)
+    with open(os.path.join(alias_dir, "zmqx_compat_progress.py"), "w") as f:
+        f.write(PROGRESS_PLUGIN)
     ini = os.path.join(cache, "pytest.ini")
     with open(ini, "w") as f:
         f.write(PYTEST_INI)
     return alias_dir, ini
 
 
-def count(junit):
-    """(counts, outcomes) from a junit xml file; outcomes is [(outcome, test id)]."""
-    counts = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
-    outcomes = []
-    for case in ET.parse(junit).getroot().iter("testcase"):
-        kinds = {child.tag for child in case}
-        if "error" in kinds:
-            outcome = "error"
-        elif "failure" in kinds:
-            outcome = "failed"
-        elif "skipped" in kinds:
-            outcome = "skipped"
-        else:
-            outcome = "passed"
-        counts[outcome] += 1
-        name = f"{case.get('classname', '')}::{case.get('name', '')}"
-        message = ""
-        for child in case:
-            if child.tag in ("error", "failure", "skipped"):
-                lines = (child.get("message") or "").splitlines()
-                message = lines[0][:200] if lines else ""
-        outcomes.append((outcome, name, message))
-    return counts, outcomes
+def read_progress(path):
+    """(results, started-but-unfinished test or None) from a progress log.
+    results: {nodeid: (outcome, message)} with outcome passed/failed/error/skipped."""
+    results, phases, last_started = {}, {}, None
+    if not os.path.exists(path):
+        return results, None
+    with open(path) as f:
+        for line in f:
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                continue          # a line cut short by a kill
+            if ev["event"] == "start":
+                last_started = ev["nodeid"]
+            elif ev["event"] == "collect_error":
+                results[ev["nodeid"] or "<collection>"] = ("error", ev["message"])
+            elif ev["event"] == "report":
+                phases.setdefault(ev["nodeid"], []).append(ev)
+                if ev["when"] == "teardown":
+                    last_started = None
+    for nodeid, evs in phases.items():
+        outcome, message = "passed", ""
+        for ev in evs:
+            if ev["outcome"] == "failed":
+                outcome = "failed" if ev["when"] == "call" else "error"
+                message = ev["message"]
+                if outcome == "error":
+                    message = f"{ev['when']}: {message}"
+                break
+            if ev["outcome"] == "skipped":
+                outcome, message = "skipped", ev["message"]
+        results[nodeid] = (outcome, message)
+    if last_started in results and any(e["when"] == "teardown" for e in phases[last_started]):
+        last_started = None
+    return results, last_started
+
+
+def run_file(test_file, cache, ini, env, timeout, stall, pytest_args):
+    """Run one test file, surviving hangs: a test that stops all progress for `stall`
+    seconds is recorded as hung, the process is killed, and the file goes on without it."""
+    results, skip = {}, []
+    rel = os.path.relpath(test_file, cache)
+    while True:
+        with tempfile.TemporaryDirectory() as tmp:
+            progress = os.path.join(tmp, "progress.jsonl")
+            env = dict(env, ZMQX_COMPAT_PROGRESS=progress)
+            cmd = [sys.executable, "-m", "pytest", "-c", ini, "--rootdir", cache,
+                   f"--timeout={timeout}", "-q", "-p", "no:randomly", *pytest_args,
+                   *(f"--deselect={nodeid}" for nodeid in skip), rel]
+            proc = subprocess.Popen(cmd, cwd=cache, env=env, start_new_session=True,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            last_size, last_change = -1, time.monotonic()
+            hung = False
+            while proc.poll() is None:
+                try:
+                    size = os.path.getsize(progress)
+                except OSError:
+                    size = 0
+                if size != last_size:
+                    last_size, last_change = size, time.monotonic()
+                elif time.monotonic() - last_change > stall:
+                    hung = True
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+                    break
+                time.sleep(0.5)
+            output = proc.stdout.read().decode(errors="replace")
+            proc.stdout.close()
+            found, unfinished = read_progress(progress)
+        results.update(found)
+        if not hung:
+            return results, output
+        if unfinished is None:
+            results[f"{rel}::<hang outside a test>"] = ("error", "process hung; killed")
+            return results, output
+        results[unfinished] = ("error", f"hung (no progress for {stall}s): killed")
+        skip.append(unfinished)
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cache", default=default_cache(), help="where the suite is kept")
-    ap.add_argument("--timeout", type=int, default=30, help="seconds per test")
+    ap.add_argument("--timeout", type=int, default=30, help="seconds per test (pytest-timeout)")
+    ap.add_argument("--stall", type=int, default=90,
+                    help="seconds without progress before a hung process is killed")
     ap.add_argument("--outcomes", help="write one 'outcome test-id message' line per test")
     ap.add_argument("--zmqx", default=REPO, help="the zmqx tree to test (put first on the path)")
+    ap.add_argument("-k", dest="keyword", help="only test files whose name contains this")
+    ap.add_argument("-v", "--verbose", action="store_true", help="show pytest's output")
     args, pytest_args = ap.parse_known_args(argv)
 
     tests = fetch_suite(args.cache)
@@ -158,26 +261,30 @@ def main(argv=None):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (alias_dir, args.zmqx, env.get("PYTHONPATH")) if p)
-    with tempfile.TemporaryDirectory() as tmp:
-        junit = os.path.join(tmp, "junit.xml")
-        cmd = [sys.executable, "-m", "pytest", "-c", ini, "--rootdir", args.cache,
-               f"--timeout={args.timeout}", "-q", f"--junitxml={junit}", "-o",
-               "junit_family=xunit1", "--continue-on-collection-errors", *pytest_args]
-        if not any(not a.startswith("-") for a in pytest_args):
-            cmd.append(tests)
-        rc = subprocess.run(cmd, cwd=args.cache, env=env).returncode
-        if not os.path.exists(junit):
-            print(f"pytest produced no report (exit {rc})")
-            return rc or 1
-        counts, outcomes = count(junit)
-    total = sum(counts.values())
+    files = sorted(f for f in os.listdir(tests) if f.startswith("test_") and f.endswith(".py"))
+    if args.keyword:
+        files = [f for f in files if args.keyword in f]
+    results = {}
+    for name in files:
+        found, output = run_file(os.path.join(tests, name), args.cache, ini, env,
+                                 args.timeout, args.stall, pytest_args)
+        if args.verbose:
+            print(output)
+        results.update(found)
+        c = {k: sum(1 for o, _ in found.values() if o == k)
+             for k in ("passed", "failed", "error", "skipped")}
+        print(f"{name:32} {c['passed']:4} passed {c['failed']:3} failed {c['error']:3} errors "
+              f"{c['skipped']:3} skipped", flush=True)
+    counts = {k: sum(1 for o, _ in results.values() if o == k)
+              for k in ("passed", "failed", "error", "skipped")}
     print(f"\npyzmq {PYZMQ_VERSION} suite on zmqx: {counts['passed']} passed, "
           f"{counts['failed']} failed, {counts['error']} errors, {counts['skipped']} skipped "
-          f"({total} tests)")
+          f"({len(results)} tests)")
     if args.outcomes:
         with open(args.outcomes, "w") as f:
-            for outcome, name, message in sorted(outcomes):
-                f.write(f"{outcome}\t{name}\t{message}\n")
+            for nodeid, (outcome, message) in sorted(results.items(),
+                                                     key=lambda kv: (kv[1][0], kv[0])):
+                f.write(f"{outcome}\t{nodeid}\t{message}\n")
     return 0
 
 

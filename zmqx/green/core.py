@@ -13,7 +13,7 @@ installs Python multipart paths for subclasses that override send/recv)."""
 
 import time
 
-from gevent.hub import Waiter, get_hub
+from gevent.hub import Waiter, get_hub, getcurrent
 
 import zmqx
 from zmqx import constants as _c
@@ -101,7 +101,15 @@ class _Socket(zmqx.Socket):
 
 
 class _Context(zmqx.Context):
-    """A Context whose sockets are gevent-cooperative."""
+    """A Context whose sockets are gevent-cooperative; term() (which waits for sockets
+    to close and lingering messages to go) waits in gevent's thread pool, so the other
+    greenlets -- and gevent timeouts -- keep running meanwhile."""
 
     _socket_class = _Socket
     _instance = None
+
+    def term(self):
+        hub = get_hub()
+        if getcurrent() is hub:
+            return zmqx.Context.term(self)
+        return hub.threadpool.apply(zmqx.Context.term, (self,))
