@@ -52,14 +52,15 @@ class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return spec
 
     def create_module(self, spec):
-        return importlib.import_module(spec._zmqx_real)
+        module = importlib.import_module(spec._zmqx_real)
+        spec._zmqx_own = (module.__spec__, module.__loader__)
+        return module
 
     def exec_module(self, module):
         # importlib stamped the alias spec on the real module: give it back its own
-        real = sys.modules.get(module.__name__)
-        if real is module:
-            module.__spec__ = importlib.util.find_spec(module.__name__)
-            module.__loader__ = module.__spec__.loader
+        own = getattr(module.__spec__, "_zmqx_own", None)
+        if own is not None:
+            module.__spec__, module.__loader__ = own
 
 
 sys.meta_path.insert(0, _Alias())

@@ -21,7 +21,7 @@ from tornado.log import gen_log
 
 import zmqx
 from zmqx import constants as _c
-from zmqx.asyncio import _Waker
+from zmqx.asyncio import Socket as _AsyncSocket, _Waker
 from zmqx.error import Again, ContextTerminated, ZMQError
 from zmqx.utils import jsonapi
 
@@ -44,7 +44,7 @@ class ZMQStream:
     """Callbacks for one socket on an IOLoop (default: the current one)."""
 
     def __init__(self, socket, io_loop=None):
-        if type(socket).recv is not zmqx.Socket.recv:
+        if isinstance(socket, _AsyncSocket):
             warnings.warn(
                 "ZMQStream only supports the base zmq.Socket class: its callbacks get "
                 "plain messages, whatever the socket class returns",
