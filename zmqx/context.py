@@ -4,6 +4,7 @@ context manager, the process-wide instance)."""
 import os
 import sys
 import threading
+import warnings
 
 from . import constants as _c
 from ._core.context import Context as _ContextCore
@@ -154,7 +155,12 @@ class Context(_ContextCore):
         return self
 
     def __exit__(self, *args):
-        # as pyzmq: leftover sockets are closed, not waited for
+        # as pyzmq: leftover sockets are closed (with a ResourceWarning each: leaving them
+        # open was probably a mistake), not waited for
+        for s in self._open_sockets():
+            if not s.closed:
+                warnings.warn(f"Destroying context with unclosed socket {s!r}",
+                              ResourceWarning, stacklevel=2, source=s)
         self.destroy()
 
     def __repr__(self):
