@@ -104,3 +104,27 @@ def test_poll_and_poller(fctx):
         assert await f == [(b, zmq.POLLIN)]
         assert await b.recv() == b"x"
     run(main)
+
+
+def test_ioloop_close_all_fds_closes_socket(fctx):
+    s = fctx.socket(zmq.PUB)
+    loop = IOLoop(make_current=False)
+
+    async def attach():
+        s._get_loop()
+
+    loop.run_sync(attach)
+    loop.close(all_fds=True)
+    assert s.closed
+
+
+def test_closed_socket_leaves_ioloop(fctx):
+    async def main():
+        a, b = pair(fctx)
+        f = b.recv()                   # waits: the socket joins the loop's handlers
+        loop = IOLoop.current()
+        assert any(obj is b for obj, _ in loop.handlers.values())
+        b.close()
+        assert not any(obj is b for obj, _ in loop.handlers.values())
+        assert f.cancelled()
+    run(main)

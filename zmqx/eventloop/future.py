@@ -45,11 +45,41 @@ def _then(inner, transform):
     return outer
 
 
+def _no_events(fd, events):
+    pass
+
+
 class Socket(_aio.Socket):
     """A zmqx socket whose send/recv/poll (and helpers) return tornado Futures."""
 
+    _io_loop = None
+
     def _get_loop(self):
-        return IOLoop.current()
+        """The current IOLoop; the socket joins its handler table on first use, so that
+        IOLoop.close(all_fds=True) closes it, as it closes pyzmq's. It is entered with no
+        events: the waiting itself is done by zmqx.asyncio's waker, not by the IOLoop."""
+        loop = IOLoop.current()
+        if self._io_loop is not loop and not self.closed:
+            self._forget_loop()
+            loop.add_handler(self, _no_events, 0)
+            self._io_loop = loop
+        return loop
+
+    def _forget_loop(self):
+        if self._io_loop is not None:
+            try:
+                self._io_loop.remove_handler(self)
+            except Exception:          # the loop is closed already
+                pass
+            self._io_loop = None
+
+    def _loop_waker(self):
+        self._get_loop()
+        return super()._loop_waker()
+
+    def close(self, linger=None):
+        self._forget_loop()
+        super().close(linger)
 
     def recv_string(self, flags=0, encoding="utf-8"):
         return _then(self.recv(flags), lambda b: b.decode(encoding))
