@@ -96,4 +96,7 @@ __all__ = [
     "proxy_steerable", "pyzmq_version", "pyzmq_version_info", "select", "strerror",
     "zmq_errno", "zmq_poll", "zmq_version", "zmq_version_info",
 ]
+# names other parts of zmqx add when they are built in (security, pyzmq's object model)
+__all__ += [_n for _n in ("curve_keypair", "curve_public", "SyncContext", "SyncSocket")
+            if _n in globals()]
 __all__ += [_n for _n in constants.__all__ if _n not in __all__]
