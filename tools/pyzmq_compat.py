@@ -6,11 +6,17 @@ fetched once with pip into a cache folder, and only its tests/ folder is unpacke
 tests then run in a child pytest where an import hook answers every ``import zmq`` /
 ``import zmq.x`` with ``zmqx`` / ``zmqx.x``, so the installed pyzmq is never touched.
 The hook is installed by a ``sitecustomize`` module on PYTHONPATH, so child processes that
-the tests start (ProcessDevice, multiprocessing) see the alias too.
+the tests start (ProcessDevice, multiprocessing) see the alias too; the same folder
+(<cache>/alias) can be put on PYTHONPATH to run any pyzmq program on zmqx.
 
-    python tools/pyzmq_compat.py                 # the whole suite, counts at the end
-    python tools/pyzmq_compat.py -k test_pubsub  # extra arguments go to pytest
-    python tools/pyzmq_compat.py --outcomes out.txt   # one "outcome nodeid" line per test
+Each test file runs in its own pytest process that logs its progress; a test that hangs
+beyond the reach of the per-test timeout (blocked in C) is killed after --stall seconds,
+recorded as an error, and the file goes on without it.
+
+    python tools/pyzmq_compat.py                 # the whole suite: counts per file and total
+    python tools/pyzmq_compat.py -k test_pubsub  # only files whose name contains this
+    python tools/pyzmq_compat.py --outcomes out.txt   # "outcome<TAB>test id<TAB>reason" lines
+    python tools/pyzmq_compat.py -- -x           # other arguments go to each pytest
 
 Needs pytest, pytest-timeout and pytest-asyncio (pyzmq's async tests use its auto mode);
 tornado and gevent are optional (their tests skip without them).
