@@ -21,6 +21,7 @@ from .constants import (  # noqa: F401  (named too, so type checkers see the enu
 from .error import (  # noqa: F401
     Again,
     ContextTerminated,
+    DraftFDWarning,
     InterruptedSystemCall,
     NotDone,
     ZMQBaseError,
@@ -66,3 +67,37 @@ def get_includes():
     return [os.path.join(os.path.dirname(__file__), "_core")]
 from ._core.proxy import proxy, proxy_steerable  # noqa: F401,E402
 from ._core.curve import curve_keypair, curve_public  # noqa: F401,E402
+
+
+def device(device_type, frontend, backend):
+    """The old zmq_device(): every device type is a proxy now."""
+    return proxy(frontend, backend)
+
+
+# the draft API (CLIENT/SERVER, RADIO/DISH, ... as libzmq builds it) is not in this build
+DRAFT_API = PYZMQ_DRAFT_API = False
+# the longest ipc:// path the platform's sockaddr_un holds (sun_path less its NUL)
+IPC_PATH_MAX_LEN = 103 if __import__("sys").platform == "darwin" else 107
+__revision__ = ""
+
+from ._core.msg import MessageTracker as _MessageTracker  # noqa: E402
+
+_FINISHED_TRACKER = _MessageTracker()   # a tracker that is already done
+del _MessageTracker
+
+# pyzmq's module layout, for programs that import these names
+from . import backend, sugar  # noqa: F401,E402
+from .sugar.stopwatch import Stopwatch  # noqa: F401,E402
+
+__all__ = [
+    "Again", "COPY_THRESHOLD", "Context", "ContextTerminated", "DRAFT_API", "DraftFDWarning",
+    "Frame", "IPC_PATH_MAX_LEN", "InterruptedSystemCall", "Message", "MessageTracker",
+    "NotDone", "PYZMQ_DRAFT_API", "Poller", "Socket", "Stopwatch", "ZMQBaseError",
+    "ZMQBindError", "ZMQError", "ZMQVersionError", "device", "get_includes", "has", "proxy",
+    "proxy_steerable", "pyzmq_version", "pyzmq_version_info", "select", "strerror",
+    "zmq_errno", "zmq_poll", "zmq_version", "zmq_version_info",
+]
+# names other parts of zmqx add when they are built in (security, pyzmq's object model)
+__all__ += [_n for _n in ("curve_keypair", "curve_public", "SyncContext", "SyncSocket")
+            if _n in globals()]
+__all__ += [_n for _n in constants.__all__ if _n not in __all__]

@@ -404,6 +404,8 @@ class Poller(_zmq.Poller):
             for obj, _flags in self.sockets:
                 if isinstance(obj, _zmq.Socket):
                     obj._drain_signaler()
+                    if isinstance(obj, Socket):
+                        obj._purge()      # finished futures must not schedule a drain
                     if isinstance(obj, Socket) and obj._waiters:
                         # the drain may have taken the wake-up its own futures wait for
                         loop.call_soon(obj._on_ready)

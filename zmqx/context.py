@@ -4,6 +4,7 @@ context manager, the process-wide instance)."""
 import os
 import sys
 import threading
+import warnings
 
 from . import constants as _c
 from ._core.context import Context as _ContextCore
@@ -11,6 +12,13 @@ from .error import ZMQError
 from .socket import Socket
 
 _CTX_OPTS = {int(o) for o in _c.ContextOption}
+
+
+def _term_quietly(ctx):
+    try:
+        ctx.term()
+    except Exception:
+        pass
 
 
 class Context(_ContextCore):
@@ -31,7 +39,14 @@ class Context(_ContextCore):
                 # sockets are closed by their own finalizers; nothing may block here
                 for s in self._open_sockets():
                     s.close(linger=0)
-                self.term()
+                # term() waits for every socket: normally at once (all closed above), but
+                # a socket still held elsewhere would make the garbage collector -- which
+                # may run this in any thread, at any point -- wait for ever. So the wait
+                # happens in a daemon thread, and this one waits for it only briefly.
+                t = threading.Thread(target=_term_quietly, args=(self,), daemon=True,
+                                     name="zmqx-context-finalizer")
+                t.start()
+                t.join(1.0)
             except Exception:
                 pass
 
@@ -140,7 +155,12 @@ class Context(_ContextCore):
         return self
 
     def __exit__(self, *args):
-        # as pyzmq: leftover sockets are closed, not waited for
+        # as pyzmq: leftover sockets are closed (with a ResourceWarning each: leaving them
+        # open was probably a mistake), not waited for
+        for s in self._open_sockets():
+            if not s.closed:
+                warnings.warn(f"Destroying context with unclosed socket {s!r}",
+                              ResourceWarning, stacklevel=2, source=s)
         self.destroy()
 
     def __repr__(self):

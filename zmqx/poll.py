@@ -1,6 +1,7 @@
 """Poller and select over zmqx sockets and native file descriptors."""
 
 from ._core.poll import zmq_poll as _zmq_poll
+from ._core.socket import Socket as _Socket
 from .constants import POLLERR, POLLIN, POLLOUT
 
 
@@ -39,7 +40,9 @@ class Poller:
     def poll(self, timeout=None):
         if timeout is None or timeout < 0:
             timeout = -1
-        return _zmq_poll(self.sockets, int(timeout))
+        ready = _zmq_poll(self.sockets, int(timeout))
+        # as pyzmq: objects registered through their fileno() come back as that fd
+        return [(s if isinstance(s, (int, _Socket)) else s.fileno(), ev) for s, ev in ready]
 
 
 def select(rlist, wlist, xlist, timeout=None):
@@ -58,7 +61,8 @@ def select(rlist, wlist, xlist, timeout=None):
         if s in xlist:
             flags |= POLLERR
         sockets.append((s, flags))
-    ready = _zmq_poll(sockets, timeout)
+    ready = [(s if isinstance(s, (int, _Socket)) else s.fileno(), ev)
+             for s, ev in _zmq_poll(sockets, timeout)]
     rl, wl, xl = [], [], []
     for s, flags in ready:
         if flags & POLLIN:

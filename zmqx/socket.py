@@ -5,10 +5,18 @@ import json
 import pickle
 
 from . import constants as _c
+from ._core.msg import Frame as _Frame
 from ._core.socket import Socket as _SocketCore
 from .error import ZMQError
 
 _INT_TYPES = (_c._OptType.int, _c._OptType.int64, _c._OptType.fd)
+
+
+def _declared(cls, key):
+    for klass in cls.__mro__:
+        if key in klass.__dict__ or key in klass.__dict__.get("__annotations__", ()):
+            return True
+    return False
 
 
 def _opt_from_name(name):
@@ -18,10 +26,48 @@ def _opt_from_name(name):
         return None
 
 
+def _py_send_multipart(self, msg_parts, flags=0, copy=True, track=False, **kwargs):
+    """send_multipart for subclasses that override send: every part goes through
+    self.send (pyzmq's contract; gevent sockets rely on it)."""
+    parts = msg_parts if isinstance(msg_parts, (list, tuple)) else list(msg_parts)
+    for i, part in enumerate(parts):
+        if isinstance(part, (bytes, _Frame, memoryview, bytearray)):
+            continue
+        try:
+            memoryview(part)
+        except TypeError:
+            raise TypeError(
+                "Frame %i (%r) does not support the buffer interface." % (i, part)) from None
+    if not parts:
+        raise ValueError("empty multipart message")
+    more = int(flags) | _c.SNDMORE
+    for part in parts[:-1]:
+        self.send(part, more, copy=copy, track=track, **kwargs)
+    return self.send(parts[-1], int(flags) & ~_c.SNDMORE, copy=copy, track=track, **kwargs)
+
+
+def _py_recv_multipart(self, flags=0, copy=True, track=False):
+    """recv_multipart for subclasses that override recv: every part comes from self.recv."""
+    parts = [self.recv(flags, copy=copy, track=track)]
+    while self.get(_c.RCVMORE):
+        parts.append(self.recv(flags, copy=copy, track=track))
+    return parts
+
+
 class Socket(_SocketCore):
     """A ZeroMQ socket: create one with ``Context.socket(TYPE)``."""
 
     _shadow = False
+
+    def __init_subclass__(cls, **kwargs):
+        # The base class keeps the Cython multipart paths (one call for all parts). A
+        # subclass that overrides send or recv but not the multipart call gets the Python
+        # versions, which go through its send/recv for every part, as pyzmq's do.
+        super().__init_subclass__(**kwargs)
+        if cls.send is not _SocketCore.send and cls.send_multipart is _SocketCore.send_multipart:
+            cls.send_multipart = _py_send_multipart
+        if cls.recv is not _SocketCore.recv and cls.recv_multipart is _SocketCore.recv_multipart:
+            cls.recv_multipart = _py_recv_multipart
 
     def __init__(self, context=None, socket_type=-1, **kwargs):
         if context is None:
@@ -32,14 +78,15 @@ class Socket(_SocketCore):
 
     # -- attribute options: sock.linger = 0, sock.sndhwm -------------------
     def __setattr__(self, key, value):
-        if key.startswith("_") or key in type(self).__dict__ or key in self.__dict__:
+        # as pyzmq: a name is either declared by the class (attribute, property or
+        # annotation) or a socket option; anything else is a typo, not a new attribute
+        if key.startswith("_") or key in self.__dict__ or _declared(type(self), key):
             object.__setattr__(self, key, value)
             return
         opt = _opt_from_name(key)
         if opt is None:
-            object.__setattr__(self, key, value)
-        else:
-            self.set(opt, value)
+            raise AttributeError(f"{type(self).__name__} has no such option: {key.upper()}")
+        self.set(opt, value)
 
     def __getattr__(self, key):
         if key.startswith("_"):
@@ -51,10 +98,9 @@ class Socket(_SocketCore):
 
     # -- options --------------------------------------------------------------
     def set(self, option, optval):
-        option = int(option)
-        if option in (_c.SUBSCRIBE, _c.UNSUBSCRIBE) and isinstance(optval, str):
-            optval = optval.encode()
-        super().set(option, optval)
+        if isinstance(optval, str):
+            raise TypeError("unicode not allowed, use setsockopt_string")
+        super().set(int(option), optval)
 
     setsockopt = set
 

@@ -1,0 +1,1 @@
+"""Logging over ZeroMQ (pyzmq's zmq.log)."""

@@ -1,0 +1,5 @@
+"""zmq.sugar.socket: the Socket class."""
+
+from ..socket import Socket
+
+__all__ = ["Socket"]
