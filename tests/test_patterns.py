@@ -44,7 +44,11 @@ def last(s):
 
 def bound(ctx, kind, endpoint, **opts):
     s = sock(ctx, kind, **opts)
-    s.bind(endpoint)
+    try:
+        s.bind(endpoint)
+    except zmqx.ZMQError:
+        s.close(0)
+        raise
     return s, last(s)
 
 
@@ -100,7 +104,17 @@ def restart_bound(ctx, old, kind, addr, **opts):
     old.close()
     if witness is not None:
         wait_eof(witness)
-    new, addr2 = bound(ctx, kind, addr, **opts)
+    # the accepted connections end before the I/O thread closes the listener itself: retry
+    # the bind while the port is still held by it (a condition, bounded in time)
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            new, addr2 = bound(ctx, kind, addr, **opts)
+            break
+        except zmqx.ZMQError as e:
+            if e.errno != errno.EADDRINUSE or time.monotonic() > deadline:
+                raise
+            time.sleep(0.001)
     assert addr2 == addr
     return new
 

@@ -17,7 +17,7 @@ def _relay(src, dst, mon, prefix, swap_ids):
 
 def monitored_queue(in_socket, out_socket, mon_socket, in_prefix=b"in", out_prefix=b"out"):
     """Relay in_socket <-> out_socket until the context ends; copies of messages coming
-    from in_socket go to mon_socket as [in_prefix, *msg], the others as [out_prefix, *msg]."""
+    from in_socket go to mon_socket as ``[in_prefix, *msg]``, the others as ``[out_prefix, *msg]``."""
     from ..poll import Poller
     from ..socket import Socket
 
