@@ -228,10 +228,181 @@ _BYTES = _OptType.bytes
 _FD = _OptType.fd
 
 
+# ---------------------------------------------------------------------------
+# the socket options table
+# ---------------------------------------------------------------------------
+#
+# The one source of socket option numbers. Each row: name, number (zmq.h), value type,
+# default, the socket types that accept it (None: every type), where zmqx keeps it, and
+# how libzmq 4.3.5 lets it be used. ``SocketOption`` below is built from these rows, and
+# the socket core (zmqx/_core/socket.pyx) builds its set/get dispatch from them, so an
+# option is added here and nowhere else (plus, if it does something, the code that uses
+# it).
+#
+# Where it is kept ("store"):
+#   "session.F"  field F of the options snapshot each connection takes at bind/connect
+#   "socket.F"   field F of the socket core (used by the core itself: timeouts, linger)
+#   "shared.F"   field F of the core state the socket type rooms read (conflate, invert)
+#   "type"       the socket type's own room (its setopt/getopt hooks)
+#   "core"       special-cased by the socket core (read-only facts, identities, aliases)
+#   "kept"       remembered and returned as libzmq does; zmqx has no use for it (no pgm,
+#                no SOCKS proxy, no CPU affinity...)
+#   None         not supported by zmqx: EINVAL, whatever libzmq does
+# Access: "rw"; "r" read-only; "w" write-only (libzmq refuses to read it: EINVAL).
+#
+# Deliberate differences from libzmq 4.3.5, kept because the test suite pins them:
+# PROBE_ROUTER, REQ_CORRELATE, REQ_RELAXED, XPUB_VERBOSE, XPUB_VERBOSER, XPUB_NODROP and
+# XPUB_MANUAL are readable (libzmq: write-only), and
+# HEARTBEAT_TIMEOUT defaults to 0 (libzmq: -1, "use HEARTBEAT_IVL"; both mean the same).
+
+_ALL = None
+_PUBS = ("PUB", "XPUB")
+_SUBS = ("SUB", "XSUB")
+
+# fmt: off
+_SOCKET_OPTIONS = (
+    # name                      num  type    default  types             store                          access
+    ("HWM",                       1, _INT,   1000,    _ALL,             "core",                        "rw"),
+    ("AFFINITY",                  4, _I64,   0,       _ALL,             "kept",                        "rw"),
+    ("ROUTING_ID",                5, _BYTES, b"",     _ALL,             "core",                        "rw"),
+    ("SUBSCRIBE",                 6, _BYTES, None,    ("SUB", "XPUB"),  "type",                        "w"),
+    ("UNSUBSCRIBE",               7, _BYTES, None,    ("SUB", "XPUB"),  "type",                        "w"),
+    ("RATE",                      8, _INT,   100,     _ALL,             "kept",                        "rw"),
+    ("RECOVERY_IVL",              9, _INT,   10000,   _ALL,             "kept",                        "rw"),
+    ("SNDBUF",                   11, _INT,   -1,      _ALL,             "session.sndbuf",              "rw"),
+    ("RCVBUF",                   12, _INT,   -1,      _ALL,             "session.rcvbuf",              "rw"),
+    ("RCVMORE",                  13, _INT,   0,       _ALL,             "core",                        "r"),
+    ("FD",                       14, _FD,    None,    _ALL,             "core",                        "r"),
+    ("EVENTS",                   15, _INT,   None,    _ALL,             "core",                        "r"),
+    ("TYPE",                     16, _INT,   None,    _ALL,             "core",                        "r"),
+    ("LINGER",                   17, _INT,   "type",  _ALL,             "socket.linger",               "rw"),
+    ("RECONNECT_IVL",            18, _INT,   100,     _ALL,             "session.reconnect_ivl",       "rw"),
+    ("BACKLOG",                  19, _INT,   100,     _ALL,             "socket.backlog",              "rw"),
+    ("RECONNECT_IVL_MAX",        21, _INT,   0,       _ALL,             "session.reconnect_ivl_max",   "rw"),
+    ("MAXMSGSIZE",               22, _I64,   -1,      _ALL,             "session.maxmsgsize",          "rw"),
+    ("SNDHWM",                   23, _INT,   1000,    _ALL,             "session.sndhwm",              "rw"),
+    ("RCVHWM",                   24, _INT,   1000,    _ALL,             "session.rcvhwm",              "rw"),
+    ("MULTICAST_HOPS",           25, _INT,   1,       _ALL,             "kept",                        "rw"),
+    ("RCVTIMEO",                 27, _INT,   -1,      _ALL,             "socket.rcvtimeo",             "rw"),
+    ("SNDTIMEO",                 28, _INT,   -1,      _ALL,             "socket.sndtimeo",             "rw"),
+    ("LAST_ENDPOINT",            32, _BYTES, b"",     _ALL,             "core",                        "r"),
+    ("ROUTER_MANDATORY",         33, _INT,   0,       ("ROUTER",),      "type",                        "w"),
+    ("TCP_KEEPALIVE",            34, _INT,   -1,      _ALL,             "session.tcp_keepalive",       "rw"),
+    ("TCP_KEEPALIVE_CNT",        35, _INT,   -1,      _ALL,             "session.tcp_keepalive_cnt",   "rw"),
+    ("TCP_KEEPALIVE_IDLE",       36, _INT,   -1,      _ALL,             "session.tcp_keepalive_idle",  "rw"),
+    ("TCP_KEEPALIVE_INTVL",      37, _INT,   -1,      _ALL,             "session.tcp_keepalive_intvl", "rw"),
+    ("IMMEDIATE",                39, _INT,   0,       _ALL,             "session.immediate",           "rw"),
+    ("XPUB_VERBOSE",             40, _INT,   0,       _PUBS,            "type",                        "rw"),
+    ("ROUTER_RAW",               41, _INT,   0,       ("ROUTER",),      None,                          "w"),
+    ("IPV6",                     42, _INT,   0,       _ALL,             "socket.ipv6",                 "rw"),
+    ("MECHANISM",                43, _INT,   0,       _ALL,             "kept",                        "r"),
+    ("PLAIN_SERVER",             44, _INT,   0,       _ALL,             None,                          "rw"),
+    ("PLAIN_USERNAME",           45, _BYTES, b"",     _ALL,             None,                          "rw"),
+    ("PLAIN_PASSWORD",           46, _BYTES, b"",     _ALL,             None,                          "rw"),
+    ("CURVE_SERVER",             47, _INT,   0,       _ALL,             None,                          "rw"),
+    ("CURVE_PUBLICKEY",          48, _BYTES, None,    _ALL,             None,                          "rw"),
+    ("CURVE_SECRETKEY",          49, _BYTES, None,    _ALL,             None,                          "rw"),
+    ("CURVE_SERVERKEY",          50, _BYTES, None,    _ALL,             None,                          "rw"),
+    ("PROBE_ROUTER",             51, _INT,   0,       ("ROUTER", "DEALER", "REQ", "REP"), "session.probe_router", "rw"),
+    ("REQ_CORRELATE",            52, _INT,   0,       ("REQ",),         "type",                        "rw"),
+    ("REQ_RELAXED",              53, _INT,   0,       ("REQ",),         "type",                        "rw"),
+    ("CONFLATE",                 54, _INT,   0,       _ALL,             "shared.conflate",             "rw"),
+    ("ZAP_DOMAIN",               55, _BYTES, b"",     _ALL,             None,                          "rw"),
+    ("ROUTER_HANDOVER",          56, _INT,   0,       ("ROUTER",),      "type",                        "w"),
+    ("TOS",                      57, _INT,   0,       _ALL,             "kept",                        "rw"),
+    ("CONNECT_ROUTING_ID",       61, _BYTES, None,    ("ROUTER",),      "core",                        "w"),
+    ("GSSAPI_SERVER",            62, _INT,   None,    _ALL,             None,                          "rw"),
+    ("GSSAPI_PRINCIPAL",         63, _BYTES, None,    _ALL,             None,                          "rw"),
+    ("GSSAPI_SERVICE_PRINCIPAL", 64, _BYTES, None,    _ALL,             None,                          "rw"),
+    ("GSSAPI_PLAINTEXT",         65, _INT,   None,    _ALL,             None,                          "rw"),
+    ("HANDSHAKE_IVL",            66, _INT,   30000,   _ALL,             "session.handshake_ivl",       "rw"),
+    ("SOCKS_PROXY",              68, _BYTES, b"",     _ALL,             "kept",                        "rw"),
+    ("XPUB_NODROP",              69, _INT,   0,       _PUBS,            "type",                        "rw"),
+    ("BLOCKY",                   70, _INT,   None,    _ALL,             None,                          "rw"),
+    ("XPUB_MANUAL",              71, _INT,   0,       _PUBS,            "type",                        "rw"),
+    ("XPUB_WELCOME_MSG",         72, _BYTES, None,    _PUBS,            "type",                        "w"),
+    ("STREAM_NOTIFY",            73, _INT,   1,       ("STREAM",),      None,                          "w"),
+    ("INVERT_MATCHING",          74, _INT,   0,       _ALL,             "shared.invert_matching",      "rw"),
+    ("HEARTBEAT_IVL",            75, _INT,   0,       _ALL,             "session.heartbeat_ivl",       "rw"),
+    ("HEARTBEAT_TTL",            76, _INT,   0,       _ALL,             "session.heartbeat_ttl",       "rw"),
+    ("HEARTBEAT_TIMEOUT",        77, _INT,   0,       _ALL,             "session.heartbeat_timeout",   "rw"),
+    ("XPUB_VERBOSER",            78, _INT,   0,       _PUBS,            "type",                        "rw"),
+    ("CONNECT_TIMEOUT",          79, _INT,   0,       _ALL,             "session.connect_timeout",     "rw"),
+    ("TCP_MAXRT",                80, _INT,   0,       _ALL,             "kept",                        "rw"),
+    ("THREAD_SAFE",              81, _INT,   0,       _ALL,             "kept",                        "r"),
+    ("MULTICAST_MAXTPDU",        84, _INT,   1500,    _ALL,             "kept",                        "rw"),
+    ("VMCI_BUFFER_SIZE",         85, _I64,   None,    _ALL,             None,                          "rw"),
+    ("VMCI_BUFFER_MIN_SIZE",     86, _I64,   None,    _ALL,             None,                          "rw"),
+    ("VMCI_BUFFER_MAX_SIZE",     87, _I64,   None,    _ALL,             None,                          "rw"),
+    ("VMCI_CONNECT_TIMEOUT",     88, _INT,   None,    _ALL,             None,                          "rw"),
+    ("USE_FD",                   89, _INT,   -1,      _ALL,             "kept",                        "rw"),
+    ("GSSAPI_PRINCIPAL_NAMETYPE", 90, _INT,  None,    _ALL,             None,                          "rw"),
+    ("GSSAPI_SERVICE_PRINCIPAL_NAMETYPE", 91, _INT, None, _ALL,         None,                          "rw"),
+    ("BINDTODEVICE",             92, _BYTES, b"",     _ALL,             "kept",                        "rw"),
+    # deprecated options
+    ("TCP_ACCEPT_FILTER",        38, _BYTES, None,    _ALL,             None,                          "w"),
+    ("IPC_FILTER_PID",           58, _INT,   None,    _ALL,             None,                          "w"),
+    ("IPC_FILTER_UID",           59, _INT,   None,    _ALL,             None,                          "w"),
+    ("IPC_FILTER_GID",           60, _INT,   None,    _ALL,             None,                          "w"),
+    ("IPV4ONLY",                 31, _INT,   1,       _ALL,             "core",                        "rw"),
+    # draft options (libzmq 4.3.x)
+    ("ZAP_ENFORCE_DOMAIN",       93, _INT,   0,       _ALL,             None,                          "rw"),
+    ("LOOPBACK_FASTPATH",        94, _INT,   0,       _ALL,             "kept",                        "rw"),
+    ("METADATA",                 95, _BYTES, None,    _ALL,             None,                          "w"),
+    ("MULTICAST_LOOP",           96, _INT,   1,       _ALL,             "kept",                        "rw"),
+    ("ROUTER_NOTIFY",            97, _INT,   0,       ("ROUTER",),      None,                          "rw"),
+    ("XPUB_MANUAL_LAST_VALUE",   98, _INT,   0,       _PUBS,            None,                          "w"),
+    ("SOCKS_USERNAME",           99, _BYTES, b"",     _ALL,             "kept",                        "rw"),
+    ("SOCKS_PASSWORD",          100, _BYTES, b"",     _ALL,             "kept",                        "rw"),
+    ("IN_BATCH_SIZE",           101, _INT,   None,    _ALL,             None,                          "rw"),
+    ("OUT_BATCH_SIZE",          102, _INT,   None,    _ALL,             None,                          "rw"),
+    ("WSS_KEY_PEM",             103, _BYTES, None,    _ALL,             None,                          "w"),
+    ("WSS_CERT_PEM",            104, _BYTES, None,    _ALL,             None,                          "w"),
+    ("WSS_TRUST_PEM",           105, _BYTES, None,    _ALL,             None,                          "w"),
+    ("WSS_HOSTNAME",            106, _BYTES, None,    _ALL,             None,                          "w"),
+    ("WSS_TRUST_SYSTEM",        107, _INT,   None,    _ALL,             None,                          "w"),
+    ("ONLY_FIRST_SUBSCRIBE",    108, _INT,   0,       ("PUB", "XPUB", "XSUB"), None,                   "w"),
+    ("RECONNECT_STOP",          109, _INT,   0,       _ALL,             "kept",                        "rw"),
+    ("HELLO_MSG",               110, _BYTES, None,    _ALL,             None,                          "w"),
+    ("DISCONNECT_MSG",          111, _BYTES, None,    _ALL,             None,                          "w"),
+    ("PRIORITY",                112, _INT,   None,    _ALL,             None,                          "w"),
+    ("BUSY_POLL",               113, _INT,   None,    _ALL,             None,                          "w"),
+    ("HICCUP_MSG",              114, _BYTES, None,    _ALL,             None,                          "w"),
+    ("XSUB_VERBOSE_UNSUBSCRIBE", 115, _INT,  None,    ("XSUB",),        None,                          "w"),
+    ("TOPICS_COUNT",            116, _INT,   0,       _PUBS + _SUBS,    "type",                        "r"),
+    ("NORM_MODE",               117, _INT,   None,    _ALL,             None,                          "rw"),
+    ("NORM_UNICAST_NACK",       118, _INT,   None,    _ALL,             None,                          "rw"),
+    ("NORM_BUFFER_SIZE",        119, _INT,   None,    _ALL,             None,                          "rw"),
+    ("NORM_SEGMENT_SIZE",       120, _INT,   None,    _ALL,             None,                          "rw"),
+    ("NORM_BLOCK_SIZE",         121, _INT,   None,    _ALL,             None,                          "rw"),
+    ("NORM_NUM_PARITY",         122, _INT,   None,    _ALL,             None,                          "rw"),
+    ("NORM_NUM_AUTOPARITY",     123, _INT,   None,    _ALL,             None,                          "rw"),
+    ("NORM_PUSH",               124, _INT,   None,    _ALL,             None,                          "rw"),
+)
+# fmt: on
+
+# old names of the options above (pyzmq keeps them as aliases: the same member)
+_SOCKET_OPTION_ALIASES = (
+    ("IDENTITY", "ROUTING_ID"),
+    ("CONNECT_RID", "CONNECT_ROUTING_ID"),
+    ("DELAY_ATTACH_ON_CONNECT", "IMMEDIATE"),
+    ("FAIL_UNROUTABLE", "ROUTER_MANDATORY"),
+    ("ROUTER_BEHAVIOR", "ROUTER_MANDATORY"),
+)
+
+
+def _members_from_table(namespace):
+    for row in _SOCKET_OPTIONS:
+        namespace[row[0]] = (row[1], row[2])
+    for old, new in _SOCKET_OPTION_ALIASES:
+        namespace[old] = namespace[new]
+
+
 class SocketOption(IntEnum):
     """Options for ``Socket.get`` / ``Socket.set``.
 
     Each member carries ``._opt_type`` (an ``_OptType``): the type of its value.
+    Built from ``_SOCKET_OPTIONS``, the options table.
     """
 
     _opt_type: _OptType
@@ -242,131 +413,8 @@ class SocketOption(IntEnum):
         member._opt_type = opt_type
         return member
 
-    HWM = 1  # 2.x only; kept because pyzmq has it (Socket.hwm sets both)
-    AFFINITY = 4, _I64
-    ROUTING_ID = 5, _BYTES
-    SUBSCRIBE = 6, _BYTES
-    UNSUBSCRIBE = 7, _BYTES
-    RATE = 8
-    RECOVERY_IVL = 9
-    SNDBUF = 11
-    RCVBUF = 12
-    RCVMORE = 13
-    FD = 14, _FD
-    EVENTS = 15
-    TYPE = 16
-    LINGER = 17
-    RECONNECT_IVL = 18
-    BACKLOG = 19
-    RECONNECT_IVL_MAX = 21
-    MAXMSGSIZE = 22, _I64
-    SNDHWM = 23
-    RCVHWM = 24
-    MULTICAST_HOPS = 25
-    RCVTIMEO = 27
-    SNDTIMEO = 28
-    LAST_ENDPOINT = 32, _BYTES
-    ROUTER_MANDATORY = 33
-    TCP_KEEPALIVE = 34
-    TCP_KEEPALIVE_CNT = 35
-    TCP_KEEPALIVE_IDLE = 36
-    TCP_KEEPALIVE_INTVL = 37
-    IMMEDIATE = 39
-    XPUB_VERBOSE = 40
-    ROUTER_RAW = 41
-    IPV6 = 42
-    MECHANISM = 43
-    PLAIN_SERVER = 44
-    PLAIN_USERNAME = 45, _BYTES
-    PLAIN_PASSWORD = 46, _BYTES
-    CURVE_SERVER = 47
-    CURVE_PUBLICKEY = 48, _BYTES
-    CURVE_SECRETKEY = 49, _BYTES
-    CURVE_SERVERKEY = 50, _BYTES
-    PROBE_ROUTER = 51
-    REQ_CORRELATE = 52
-    REQ_RELAXED = 53
-    CONFLATE = 54
-    ZAP_DOMAIN = 55, _BYTES
-    ROUTER_HANDOVER = 56
-    TOS = 57
-    CONNECT_ROUTING_ID = 61, _BYTES
-    GSSAPI_SERVER = 62
-    GSSAPI_PRINCIPAL = 63, _BYTES
-    GSSAPI_SERVICE_PRINCIPAL = 64, _BYTES
-    GSSAPI_PLAINTEXT = 65
-    HANDSHAKE_IVL = 66
-    SOCKS_PROXY = 68, _BYTES
-    XPUB_NODROP = 69
-    BLOCKY = 70
-    XPUB_MANUAL = 71
-    XPUB_WELCOME_MSG = 72, _BYTES
-    STREAM_NOTIFY = 73
-    INVERT_MATCHING = 74
-    HEARTBEAT_IVL = 75
-    HEARTBEAT_TTL = 76
-    HEARTBEAT_TIMEOUT = 77
-    XPUB_VERBOSER = 78
-    CONNECT_TIMEOUT = 79
-    TCP_MAXRT = 80
-    THREAD_SAFE = 81
-    MULTICAST_MAXTPDU = 84
-    VMCI_BUFFER_SIZE = 85, _I64
-    VMCI_BUFFER_MIN_SIZE = 86, _I64
-    VMCI_BUFFER_MAX_SIZE = 87, _I64
-    VMCI_CONNECT_TIMEOUT = 88
-    USE_FD = 89
-    GSSAPI_PRINCIPAL_NAMETYPE = 90
-    GSSAPI_SERVICE_PRINCIPAL_NAMETYPE = 91
-    BINDTODEVICE = 92, _BYTES
-
-    # deprecated names for the options above (aliases: same member)
-    IDENTITY = ROUTING_ID
-    CONNECT_RID = CONNECT_ROUTING_ID
-    DELAY_ATTACH_ON_CONNECT = IMMEDIATE
-    FAIL_UNROUTABLE = ROUTER_MANDATORY
-    ROUTER_BEHAVIOR = ROUTER_MANDATORY
-
-    # deprecated options
-    TCP_ACCEPT_FILTER = 38, _BYTES
-    IPC_FILTER_PID = 58
-    IPC_FILTER_UID = 59
-    IPC_FILTER_GID = 60
-    IPV4ONLY = 31
-
-    # draft options (libzmq 4.3.x)
-    ZAP_ENFORCE_DOMAIN = 93
-    LOOPBACK_FASTPATH = 94
-    METADATA = 95, _BYTES
-    MULTICAST_LOOP = 96
-    ROUTER_NOTIFY = 97
-    XPUB_MANUAL_LAST_VALUE = 98
-    SOCKS_USERNAME = 99, _BYTES
-    SOCKS_PASSWORD = 100, _BYTES
-    IN_BATCH_SIZE = 101
-    OUT_BATCH_SIZE = 102
-    WSS_KEY_PEM = 103, _BYTES
-    WSS_CERT_PEM = 104, _BYTES
-    WSS_TRUST_PEM = 105, _BYTES
-    WSS_HOSTNAME = 106, _BYTES
-    WSS_TRUST_SYSTEM = 107
-    ONLY_FIRST_SUBSCRIBE = 108
-    RECONNECT_STOP = 109
-    HELLO_MSG = 110, _BYTES
-    DISCONNECT_MSG = 111, _BYTES
-    PRIORITY = 112
-    BUSY_POLL = 113
-    HICCUP_MSG = 114, _BYTES
-    XSUB_VERBOSE_UNSUBSCRIBE = 115
-    TOPICS_COUNT = 116
-    NORM_MODE = 117
-    NORM_UNICAST_NACK = 118
-    NORM_BUFFER_SIZE = 119
-    NORM_SEGMENT_SIZE = 120
-    NORM_BLOCK_SIZE = 121
-    NORM_NUM_PARITY = 122
-    NORM_NUM_AUTOPARITY = 123
-    NORM_PUSH = 124
+    # the members come from the table (one source of option numbers)
+    _members_from_table(locals())
 
 
 class MessageOption(IntEnum):
