@@ -279,3 +279,17 @@ def test_option_numbers_have_one_source():
     assert set(members) == set(rows)
     for name, m in members.items():
         assert (int(m), m._opt_type) == rows[name]
+
+
+# ================================================================ endpoints
+
+def test_inproc_disconnect_drops_only_that_endpoint(ctx):
+    a, addr_a = bound(ctx, zmqx.PULL, "inproc://disc-a")
+    b, addr_b = bound(ctx, zmqx.PULL, "inproc://disc-b")
+    push = connected(ctx, zmqx.PUSH, addr_a)
+    push.connect(addr_b)
+    push.disconnect(addr_b)
+    for i in range(4):
+        push.send(b"%d" % i)
+    assert [a.recv() for _ in range(4)] == [b"0", b"1", b"2", b"3"]
+    assert b.poll(0) == 0

@@ -65,9 +65,9 @@ cdef _connect(Socket self, addr):
     self._check()
     transport, address = _endpoint.parse(addr)
     if transport == "inproc":
-        _connect_inproc(self, address)
+        eid = _connect_inproc(self, address)
         key = ("inproc://" + address).encode()
-        self._endpoints.setdefault(key, []).append(("inproc-connect", address, None))
+        self._endpoints.setdefault(key, []).append(("inproc-connect", address, eid))
         self._last_endpoint = key
         return
     if transport == "tcp":
@@ -154,7 +154,7 @@ cdef _close_endpoint(Socket self, addr, str kind):
         self.context._unbind_inproc(match[1], self)
         return
     if match[0] == "inproc-connect":
-        _disconnect_inproc(self, match[1])
+        _disconnect_inproc(self, match[2])
         return
     io = <zx_iothread *><size_t>match[2][0]
     zx_sockbase_ref(self.sb)
@@ -218,12 +218,16 @@ cdef _accept_inproc(Socket self, size_t addr, Socket peer):
     self._add_slot(link, 1, False)
 
 cdef _connect_inproc(Socket self, name):
+    # returns the endpoint id the link carries (link.user), for disconnect()
     cdef zx_link *link
     cdef Socket binder
     ctx = self.context
     link = zx_link_new(self.opts.sndhwm, self.opts.rcvhwm)
     if link == NULL:
         raise MemoryError()
+    eid = self.next_endpoint_id
+    self.next_endpoint_id += 1
+    link.user = eid
     link.socktype[0] = self.socket_type
     memcpy(link.rid[0], self.opts.identity, self.opts.identity_len)
     link.rid_len[0] = self.opts.identity_len
@@ -243,6 +247,7 @@ cdef _connect_inproc(Socket self, name):
         self._connect_to_binder(link, binder)
     else:
         self._add_slot(link, 0, False)
+    return eid
 
 cdef int _connect_to_binder(Socket self, zx_link *link, Socket binder) except -1:
     binder._accept_inproc_link(link, self)
@@ -264,13 +269,15 @@ cdef int _connect_to_binder(Socket self, zx_link *link, Socket binder) except -1
     return 0
 
 
-cdef _disconnect_inproc(Socket self, name):
+cdef _disconnect_inproc(Socket self, int64_t eid):
+    # the link this connect() made (not any other inproc link of the socket)
     cdef int i
     cdef zx_link *link
     cdef zx_sockbase *peer
     for i in range(self.core.nslots):
         link = self.core.slots[i].link
-        if not self.core.slots[i].io and self.core.slots[i].side == 0 and not self.core.slots[i].dying:
+        if not self.core.slots[i].io and self.core.slots[i].side == 0 \
+                and link.user == eid and not self.core.slots[i].dying:
             self._slot_dying(i)
             zx_store(&link.gone[0], 1)
             peer = <zx_sockbase *>link.release_arg[1]
