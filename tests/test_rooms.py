@@ -293,3 +293,36 @@ def test_inproc_disconnect_drops_only_that_endpoint(ctx):
         push.send(b"%d" % i)
     assert [a.recv() for _ in range(4)] == [b"0", b"1", b"2", b"3"]
     assert b.poll(0) == 0
+
+
+@pytest.mark.parametrize("nworkers", [2, 3, 4, 5])
+def test_broker_spreads_requests_evenly_over_workers(ctx, nworkers):
+    """ROUTER - proxy - DEALER - REP workers (the guide's broker): the proxy's waits
+    check readiness on the DEALER, which must not skew its load-balancing."""
+    tag = "broker%d" % nworkers
+    front, faddr = bound(ctx, zmqx.ROUTER, "inproc://%s-front" % tag)
+    back, baddr = bound(ctx, zmqx.DEALER, "inproc://%s-back" % tag)
+    workers = [connected(ctx, zmqx.REP, baddr) for _ in range(nworkers)]
+    ctl_in, caddr = bound(ctx, zmqx.PAIR, "inproc://%s-ctl" % tag)
+    ctl_out = connected(ctx, zmqx.PAIR, caddr)
+    t = threading.Thread(target=zmqx.proxy_steerable, args=(front, back, None, ctl_in), daemon=True)
+    t.start()
+    client = connected(ctx, zmqx.REQ, faddr)
+    poller = zmqx.Poller()
+    for w in workers:
+        poller.register(w, zmqx.POLLIN)
+    served = []
+    for i in range(4 * nworkers):
+        client.send(b"%d" % i)
+        ready = dict(poller.poll(5000))
+        assert len(ready) == 1
+        k = next(j for j, w in enumerate(workers) if w in ready)
+        assert workers[k].recv() == b"%d" % i
+        workers[k].send(b"w%d" % k)
+        assert client.recv() == b"w%d" % k
+        served.append(k)
+    ctl_out.send(b"TERMINATE")
+    t.join(5)
+    assert not t.is_alive()
+    assert [served.count(k) for k in range(nworkers)] == [4] * nworkers
+    assert served[:nworkers] == served[nworkers:2 * nworkers]     # round robin
