@@ -69,10 +69,10 @@ _FIELDS = {
     },
 }
 
-# lower bounds libzmq checks (EINVAL below them)
-_MINIMUM = {"SNDHWM": 0, "RCVHWM": 0, "HWM": 0, "RECONNECT_IVL": -1, "RECONNECT_IVL_MAX": 0,
-            "HANDSHAKE_IVL": 0}
-cdef dict _MIN_BY_NUM = {}
+# the values each option accepts (the table's "check" column), as (low, high) for ints
+_INT_RANGES = {"bool": (0, 1), "flag": (0, None), ">=0": (0, None), ">0": (1, None),
+               ">=-1": (-1, None), "-1..1": (-1, 1)}
+cdef dict _CHECK = {}          # option number -> (low, high) or "id" / "nonempty"
 
 cdef int O_HWM, O_ROUTING_ID, O_SUBSCRIBE, O_UNSUBSCRIBE, O_RCVMORE, O_FD, O_EVENTS, O_TYPE
 cdef int O_LINGER, O_LAST_ENDPOINT, O_IPV4ONLY, O_CONNECT_ROUTING_ID
@@ -88,7 +88,7 @@ cdef int _load_table() except -1:
     vtypes = {_OptType.int: 0, _OptType.int64: 1, _OptType.bytes: 2, _OptType.fd: 3}
     memset(_ROWS, 0, sizeof(_ROWS))
     nums = {}
-    for name, num, vtype, default, types, store, access in _SOCKET_OPTIONS:
+    for name, num, vtype, default, types, store, access, check in _SOCKET_OPTIONS:
         nums[name] = num
         r = &_ROWS[num]
         if store is None:
@@ -105,8 +105,8 @@ cdef int _load_table() except -1:
             for t in types:
                 r.types |= 1 << int(_SocketType[t])
         _DEFAULTS[num] = default
-        if name in _MINIMUM:
-            _MIN_BY_NUM[num] = _MINIMUM[name]
+        if check is not None:
+            _CHECK[num] = _INT_RANGES.get(check, check)
     O_HWM, O_ROUTING_ID, O_SUBSCRIBE, O_UNSUBSCRIBE = nums["HWM"], nums["ROUTING_ID"], nums["SUBSCRIBE"], nums["UNSUBSCRIBE"]
     O_RCVMORE, O_FD, O_EVENTS, O_TYPE = nums["RCVMORE"], nums["FD"], nums["EVENTS"], nums["TYPE"]
     O_LINGER, O_LAST_ENDPOINT, O_IPV4ONLY = nums["LINGER"], nums["LAST_ENDPOINT"], nums["IPV4ONLY"]
@@ -177,24 +177,24 @@ cdef _optrow *_row(Socket self, int option, int access) except NULL:
 cdef int _setopt(Socket self, int option, object optval) except -1:
     cdef _optrow *r = _row(self, option, A_WRITE)
     cdef bytes b
+    check = _CHECK.get(option)
     if r.vtype == 2:
         value = _bytes_opt(optval)
+        if (check == "nonempty" and not value) or (check == "1..255" and not 0 < len(value) < 256) \
+                or (check == "0..255" and len(value) > 255):
+            raise ZMQError(EINVAL_)
     else:
         if isinstance(optval, (bytes, str)):
             raise TypeError("option %d takes an int, not %r" % (option, type(optval).__name__))
         value = int(optval)
-        if value < _MIN_BY_NUM.get(option, value):
+        if check is not None and (value < check[0] or (check[1] is not None and value > check[1])):
             raise ZMQError(EINVAL_)
     if r.kind == K_CORE:
         if option == O_ROUTING_ID:
             b = value
-            if len(b) > 255 or (len(b) > 0 and b[0] == 0):
-                raise ZMQError(EINVAL_)
             memcpy(self.opts.identity, <char *>b, len(b))
             self.opts.identity_len = len(b)
         elif option == O_CONNECT_ROUTING_ID:
-            if len(value) == 0 or len(value) > 255:
-                raise ZMQError(EINVAL_)
             self.connect_rid = value
         elif option == O_HWM:
             self.opts.sndhwm = self.opts.rcvhwm = value
