@@ -1,7 +1,6 @@
 """Context: pyzmq's sugar over the Cython core (socket factory, default options,
 context manager, the process-wide instance)."""
 
-import os
 import sys
 import threading
 
