@@ -228,10 +228,188 @@ _BYTES = _OptType.bytes
 _FD = _OptType.fd
 
 
+# ---------------------------------------------------------------------------
+# the socket options table
+# ---------------------------------------------------------------------------
+#
+# The one source of socket option numbers. Each row: name, number (zmq.h), value type,
+# default, the socket types that accept it (None: every type), where zmqx keeps it, and
+# how libzmq 4.3.5 lets it be used. ``SocketOption`` below is built from these rows, and
+# the socket core (zmqx/_core/socket.pyx) builds its set/get dispatch from them, so an
+# option is added here and nowhere else (plus, if it does something, the code that uses
+# it).
+#
+# Where it is kept ("store"):
+#   "session.F"  field F of the options snapshot each connection takes at bind/connect
+#   "socket.F"   field F of the socket core (used by the core itself: timeouts, linger)
+#   "shared.F"   field F of the core state the socket type rooms read (conflate, invert)
+#   "type"       the socket type's own room (its setopt/getopt hooks)
+#   "core"       special-cased by the socket core (read-only facts, identities, aliases)
+#   "kept"       remembered and returned as libzmq does; zmqx has no use for it (no pgm,
+#                no SOCKS proxy, no CPU affinity...)
+#   None         not supported by zmqx: EINVAL, whatever libzmq does
+# Access: "rw"; "r" read-only; "w" write-only (libzmq refuses to read it: EINVAL).
+# Check: the values libzmq accepts (anything else is EINVAL): "bool" 0 or 1; "flag" any
+# value >= 0 (true if > 0); ">=0", ">0", ">=-1"; "-1..1"; for bytes, "1..255" / "0..255" (length
+# bounds) and "nonempty". CONNECT_ROUTING_ID is also capped at 255 bytes (libzmq takes
+# more; a ZMTP routing id cannot be longer).
+#
+# Deliberate differences from libzmq 4.3.5 (the readable ones and the HEARTBEAT_TIMEOUT
+# default are pinned by the existing tests):
+# HWM is accepted (libzmq refuses it; pyzmq emulates it in Python), REP refuses the ROUTER
+# options libzmq's REP inherits (ROUTER_MANDATORY, ROUTER_HANDOVER, CONNECT_ROUTING_ID),
+# PROBE_ROUTER, REQ_CORRELATE, REQ_RELAXED, XPUB_VERBOSE, XPUB_VERBOSER, XPUB_NODROP and
+# XPUB_MANUAL are readable (libzmq: write-only), and
+# HEARTBEAT_TIMEOUT defaults to 0 (libzmq: -1, "use HEARTBEAT_IVL"; both mean the same).
+
+_ALL = None
+_PUBS = ("PUB", "XPUB")
+_SUBS = ("SUB", "XSUB")
+
+# fmt: off
+_SOCKET_OPTIONS = (
+    # name                      num  type    default  types             store                          access  check
+    ("HWM",                       1, _INT,   1000,    _ALL,             "core",                        "rw", ">=0"),
+    ("AFFINITY",                  4, _I64,   0,       _ALL,             "kept",                        "rw", None),
+    ("ROUTING_ID",                5, _BYTES, b"",     _ALL,             "core",                        "rw", "1..255"),
+    ("SUBSCRIBE",                 6, _BYTES, None,    ("SUB", "XPUB"),  "type",                        "w", None),
+    ("UNSUBSCRIBE",               7, _BYTES, None,    ("SUB", "XPUB"),  "type",                        "w", None),
+    ("RATE",                      8, _INT,   100,     _ALL,             "kept",                        "rw", ">0"),
+    ("RECOVERY_IVL",              9, _INT,   10000,   _ALL,             "kept",                        "rw", ">=0"),
+    ("SNDBUF",                   11, _INT,   -1,      _ALL,             "session.sndbuf",              "rw", ">=-1"),
+    ("RCVBUF",                   12, _INT,   -1,      _ALL,             "session.rcvbuf",              "rw", ">=-1"),
+    ("RCVMORE",                  13, _INT,   0,       _ALL,             "core",                        "r", None),
+    ("FD",                       14, _FD,    None,    _ALL,             "core",                        "r", None),
+    ("EVENTS",                   15, _INT,   None,    _ALL,             "core",                        "r", None),
+    ("TYPE",                     16, _INT,   None,    _ALL,             "core",                        "r", None),
+    ("LINGER",                   17, _INT,   "type",  _ALL,             "socket.linger",               "rw", ">=-1"),
+    ("RECONNECT_IVL",            18, _INT,   100,     _ALL,             "session.reconnect_ivl",       "rw", ">=-1"),
+    ("BACKLOG",                  19, _INT,   100,     _ALL,             "socket.backlog",              "rw", ">=0"),
+    ("RECONNECT_IVL_MAX",        21, _INT,   0,       _ALL,             "session.reconnect_ivl_max",   "rw", ">=0"),
+    ("MAXMSGSIZE",               22, _I64,   -1,      _ALL,             "session.maxmsgsize",          "rw", None),
+    ("SNDHWM",                   23, _INT,   1000,    _ALL,             "session.sndhwm",              "rw", ">=0"),
+    ("RCVHWM",                   24, _INT,   1000,    _ALL,             "session.rcvhwm",              "rw", ">=0"),
+    ("MULTICAST_HOPS",           25, _INT,   1,       _ALL,             "kept",                        "rw", ">0"),
+    ("RCVTIMEO",                 27, _INT,   -1,      _ALL,             "socket.rcvtimeo",             "rw", ">=-1"),
+    ("SNDTIMEO",                 28, _INT,   -1,      _ALL,             "socket.sndtimeo",             "rw", ">=-1"),
+    ("LAST_ENDPOINT",            32, _BYTES, b"",     _ALL,             "core",                        "r", None),
+    ("ROUTER_MANDATORY",         33, _INT,   0,       ("ROUTER",),      "type",                        "w", "flag"),
+    ("TCP_KEEPALIVE",            34, _INT,   -1,      _ALL,             "session.tcp_keepalive",       "rw", "-1..1"),
+    ("TCP_KEEPALIVE_CNT",        35, _INT,   -1,      _ALL,             "session.tcp_keepalive_cnt",   "rw", ">=-1"),
+    ("TCP_KEEPALIVE_IDLE",       36, _INT,   -1,      _ALL,             "session.tcp_keepalive_idle",  "rw", ">=-1"),
+    ("TCP_KEEPALIVE_INTVL",      37, _INT,   -1,      _ALL,             "session.tcp_keepalive_intvl", "rw", ">=-1"),
+    ("IMMEDIATE",                39, _INT,   0,       _ALL,             "session.immediate",           "rw", "bool"),
+    ("XPUB_VERBOSE",             40, _INT,   0,       _PUBS,            "type",                        "rw", "flag"),
+    ("ROUTER_RAW",               41, _INT,   0,       ("ROUTER",),      None,                          "w", None),
+    ("IPV6",                     42, _INT,   0,       _ALL,             "socket.ipv6",                 "rw", "bool"),
+    ("MECHANISM",                43, _INT,   0,       _ALL,             "kept",                        "r", None),
+    ("PLAIN_SERVER",             44, _INT,   0,       _ALL,             None,                          "rw", None),
+    ("PLAIN_USERNAME",           45, _BYTES, b"",     _ALL,             None,                          "rw", None),
+    ("PLAIN_PASSWORD",           46, _BYTES, b"",     _ALL,             None,                          "rw", None),
+    ("CURVE_SERVER",             47, _INT,   0,       _ALL,             None,                          "rw", None),
+    ("CURVE_PUBLICKEY",          48, _BYTES, None,    _ALL,             None,                          "rw", None),
+    ("CURVE_SECRETKEY",          49, _BYTES, None,    _ALL,             None,                          "rw", None),
+    ("CURVE_SERVERKEY",          50, _BYTES, None,    _ALL,             None,                          "rw", None),
+    ("PROBE_ROUTER",             51, _INT,   0,       ("ROUTER", "DEALER", "REQ", "REP"), "session.probe_router", "rw", "flag"),
+    ("REQ_CORRELATE",            52, _INT,   0,       ("REQ",),         "type",                        "rw", "flag"),
+    ("REQ_RELAXED",              53, _INT,   0,       ("REQ",),         "type",                        "rw", "flag"),
+    ("CONFLATE",                 54, _INT,   0,       _ALL,             "shared.conflate",             "rw", "bool"),
+    ("ZAP_DOMAIN",               55, _BYTES, b"",     _ALL,             None,                          "rw", None),
+    ("ROUTER_HANDOVER",          56, _INT,   0,       ("ROUTER",),      "type",                        "w", "flag"),
+    ("TOS",                      57, _INT,   0,       _ALL,             "kept",                        "rw", ">=0"),
+    ("CONNECT_ROUTING_ID",       61, _BYTES, None,    ("ROUTER",),      "core",                        "w", "1..255"),
+    ("GSSAPI_SERVER",            62, _INT,   None,    _ALL,             None,                          "rw", None),
+    ("GSSAPI_PRINCIPAL",         63, _BYTES, None,    _ALL,             None,                          "rw", None),
+    ("GSSAPI_SERVICE_PRINCIPAL", 64, _BYTES, None,    _ALL,             None,                          "rw", None),
+    ("GSSAPI_PLAINTEXT",         65, _INT,   None,    _ALL,             None,                          "rw", None),
+    ("HANDSHAKE_IVL",            66, _INT,   30000,   _ALL,             "session.handshake_ivl",       "rw", ">=0"),
+    ("SOCKS_PROXY",              68, _BYTES, b"",     _ALL,             "kept",                        "rw", "nonempty"),
+    ("XPUB_NODROP",              69, _INT,   0,       _PUBS,            "type",                        "rw", "flag"),
+    ("BLOCKY",                   70, _INT,   None,    _ALL,             None,                          "rw", None),
+    ("XPUB_MANUAL",              71, _INT,   0,       _PUBS,            "type",                        "rw", "flag"),
+    ("XPUB_WELCOME_MSG",         72, _BYTES, None,    _PUBS,            "type",                        "w", None),
+    ("STREAM_NOTIFY",            73, _INT,   1,       ("STREAM",),      None,                          "w", None),
+    ("INVERT_MATCHING",          74, _INT,   0,       _ALL,             "shared.invert_matching",      "rw", None),
+    ("HEARTBEAT_IVL",            75, _INT,   0,       _ALL,             "session.heartbeat_ivl",       "rw", ">=0"),
+    ("HEARTBEAT_TTL",            76, _INT,   0,       _ALL,             "session.heartbeat_ttl",       "rw", None),
+    ("HEARTBEAT_TIMEOUT",        77, _INT,   0,       _ALL,             "session.heartbeat_timeout",   "rw", ">=0"),
+    ("XPUB_VERBOSER",            78, _INT,   0,       _PUBS,            "type",                        "rw", "flag"),
+    ("CONNECT_TIMEOUT",          79, _INT,   0,       _ALL,             "session.connect_timeout",     "rw", ">=0"),
+    ("TCP_MAXRT",                80, _INT,   0,       _ALL,             "kept",                        "rw", ">=0"),
+    ("THREAD_SAFE",              81, _INT,   0,       _ALL,             "kept",                        "r", None),
+    ("MULTICAST_MAXTPDU",        84, _INT,   1500,    _ALL,             "kept",                        "rw", ">0"),
+    ("VMCI_BUFFER_SIZE",         85, _I64,   None,    _ALL,             None,                          "rw", None),
+    ("VMCI_BUFFER_MIN_SIZE",     86, _I64,   None,    _ALL,             None,                          "rw", None),
+    ("VMCI_BUFFER_MAX_SIZE",     87, _I64,   None,    _ALL,             None,                          "rw", None),
+    ("VMCI_CONNECT_TIMEOUT",     88, _INT,   None,    _ALL,             None,                          "rw", None),
+    ("USE_FD",                   89, _INT,   -1,      _ALL,             "kept",                        "rw", ">=-1"),
+    ("GSSAPI_PRINCIPAL_NAMETYPE", 90, _INT,  None,    _ALL,             None,                          "rw", None),
+    ("GSSAPI_SERVICE_PRINCIPAL_NAMETYPE", 91, _INT, None, _ALL,         None,                          "rw", None),
+    ("BINDTODEVICE",             92, _BYTES, b"",     _ALL,             "kept",                        "rw", "1..255"),
+    # deprecated options
+    ("TCP_ACCEPT_FILTER",        38, _BYTES, None,    _ALL,             None,                          "w", None),
+    ("IPC_FILTER_PID",           58, _INT,   None,    _ALL,             None,                          "w", None),
+    ("IPC_FILTER_UID",           59, _INT,   None,    _ALL,             None,                          "w", None),
+    ("IPC_FILTER_GID",           60, _INT,   None,    _ALL,             None,                          "w", None),
+    ("IPV4ONLY",                 31, _INT,   1,       _ALL,             "core",                        "rw", "bool"),
+    # draft options (libzmq 4.3.x)
+    ("ZAP_ENFORCE_DOMAIN",       93, _INT,   0,       _ALL,             None,                          "rw", None),
+    ("LOOPBACK_FASTPATH",        94, _INT,   0,       _ALL,             "kept",                        "rw", None),
+    ("METADATA",                 95, _BYTES, None,    _ALL,             None,                          "w", None),
+    ("MULTICAST_LOOP",           96, _INT,   1,       _ALL,             "kept",                        "rw", None),
+    ("ROUTER_NOTIFY",            97, _INT,   0,       ("ROUTER",),      None,                          "rw", None),
+    ("XPUB_MANUAL_LAST_VALUE",   98, _INT,   0,       _PUBS,            None,                          "w", None),
+    ("SOCKS_USERNAME",           99, _BYTES, b"",     _ALL,             "kept",                        "rw", "0..255"),
+    ("SOCKS_PASSWORD",          100, _BYTES, b"",     _ALL,             "kept",                        "rw", "0..255"),
+    ("IN_BATCH_SIZE",           101, _INT,   None,    _ALL,             None,                          "rw", None),
+    ("OUT_BATCH_SIZE",          102, _INT,   None,    _ALL,             None,                          "rw", None),
+    ("WSS_KEY_PEM",             103, _BYTES, None,    _ALL,             None,                          "w", None),
+    ("WSS_CERT_PEM",            104, _BYTES, None,    _ALL,             None,                          "w", None),
+    ("WSS_TRUST_PEM",           105, _BYTES, None,    _ALL,             None,                          "w", None),
+    ("WSS_HOSTNAME",            106, _BYTES, None,    _ALL,             None,                          "w", None),
+    ("WSS_TRUST_SYSTEM",        107, _INT,   None,    _ALL,             None,                          "w", None),
+    ("ONLY_FIRST_SUBSCRIBE",    108, _INT,   0,       ("PUB", "XPUB", "XSUB"), None,                   "w", None),
+    ("RECONNECT_STOP",          109, _INT,   0,       _ALL,             "kept",                        "rw", None),
+    ("HELLO_MSG",               110, _BYTES, None,    _ALL,             None,                          "w", None),
+    ("DISCONNECT_MSG",          111, _BYTES, None,    _ALL,             None,                          "w", None),
+    ("PRIORITY",                112, _INT,   None,    _ALL,             None,                          "w", None),
+    ("BUSY_POLL",               113, _INT,   None,    _ALL,             None,                          "w", None),
+    ("HICCUP_MSG",              114, _BYTES, None,    _ALL,             None,                          "w", None),
+    ("XSUB_VERBOSE_UNSUBSCRIBE", 115, _INT,  None,    ("XSUB",),        None,                          "w", None),
+    ("TOPICS_COUNT",            116, _INT,   0,       _PUBS + _SUBS,    "type",                        "r", None),
+    ("NORM_MODE",               117, _INT,   None,    _ALL,             None,                          "rw", None),
+    ("NORM_UNICAST_NACK",       118, _INT,   None,    _ALL,             None,                          "rw", None),
+    ("NORM_BUFFER_SIZE",        119, _INT,   None,    _ALL,             None,                          "rw", None),
+    ("NORM_SEGMENT_SIZE",       120, _INT,   None,    _ALL,             None,                          "rw", None),
+    ("NORM_BLOCK_SIZE",         121, _INT,   None,    _ALL,             None,                          "rw", None),
+    ("NORM_NUM_PARITY",         122, _INT,   None,    _ALL,             None,                          "rw", None),
+    ("NORM_NUM_AUTOPARITY",     123, _INT,   None,    _ALL,             None,                          "rw", None),
+    ("NORM_PUSH",               124, _INT,   None,    _ALL,             None,                          "rw", None),
+)
+# fmt: on
+
+# old names of the options above (pyzmq keeps them as aliases: the same member)
+_SOCKET_OPTION_ALIASES = (
+    ("IDENTITY", "ROUTING_ID"),
+    ("CONNECT_RID", "CONNECT_ROUTING_ID"),
+    ("DELAY_ATTACH_ON_CONNECT", "IMMEDIATE"),
+    ("FAIL_UNROUTABLE", "ROUTER_MANDATORY"),
+    ("ROUTER_BEHAVIOR", "ROUTER_MANDATORY"),
+)
+
+
+def _members_from_table(namespace):
+    for row in _SOCKET_OPTIONS:
+        namespace[row[0]] = (row[1], row[2])
+    for old, new in _SOCKET_OPTION_ALIASES:
+        namespace[old] = namespace[new]
+
+
 class SocketOption(IntEnum):
     """Options for ``Socket.get`` / ``Socket.set``.
 
     Each member carries ``._opt_type`` (an ``_OptType``): the type of its value.
+    Built from ``_SOCKET_OPTIONS``, the options table.
     """
 
     _opt_type: _OptType
@@ -242,131 +420,8 @@ class SocketOption(IntEnum):
         member._opt_type = opt_type
         return member
 
-    HWM = 1  # 2.x only; kept because pyzmq has it (Socket.hwm sets both)
-    AFFINITY = 4, _I64
-    ROUTING_ID = 5, _BYTES
-    SUBSCRIBE = 6, _BYTES
-    UNSUBSCRIBE = 7, _BYTES
-    RATE = 8
-    RECOVERY_IVL = 9
-    SNDBUF = 11
-    RCVBUF = 12
-    RCVMORE = 13
-    FD = 14, _FD
-    EVENTS = 15
-    TYPE = 16
-    LINGER = 17
-    RECONNECT_IVL = 18
-    BACKLOG = 19
-    RECONNECT_IVL_MAX = 21
-    MAXMSGSIZE = 22, _I64
-    SNDHWM = 23
-    RCVHWM = 24
-    MULTICAST_HOPS = 25
-    RCVTIMEO = 27
-    SNDTIMEO = 28
-    LAST_ENDPOINT = 32, _BYTES
-    ROUTER_MANDATORY = 33
-    TCP_KEEPALIVE = 34
-    TCP_KEEPALIVE_CNT = 35
-    TCP_KEEPALIVE_IDLE = 36
-    TCP_KEEPALIVE_INTVL = 37
-    IMMEDIATE = 39
-    XPUB_VERBOSE = 40
-    ROUTER_RAW = 41
-    IPV6 = 42
-    MECHANISM = 43
-    PLAIN_SERVER = 44
-    PLAIN_USERNAME = 45, _BYTES
-    PLAIN_PASSWORD = 46, _BYTES
-    CURVE_SERVER = 47
-    CURVE_PUBLICKEY = 48, _BYTES
-    CURVE_SECRETKEY = 49, _BYTES
-    CURVE_SERVERKEY = 50, _BYTES
-    PROBE_ROUTER = 51
-    REQ_CORRELATE = 52
-    REQ_RELAXED = 53
-    CONFLATE = 54
-    ZAP_DOMAIN = 55, _BYTES
-    ROUTER_HANDOVER = 56
-    TOS = 57
-    CONNECT_ROUTING_ID = 61, _BYTES
-    GSSAPI_SERVER = 62
-    GSSAPI_PRINCIPAL = 63, _BYTES
-    GSSAPI_SERVICE_PRINCIPAL = 64, _BYTES
-    GSSAPI_PLAINTEXT = 65
-    HANDSHAKE_IVL = 66
-    SOCKS_PROXY = 68, _BYTES
-    XPUB_NODROP = 69
-    BLOCKY = 70
-    XPUB_MANUAL = 71
-    XPUB_WELCOME_MSG = 72, _BYTES
-    STREAM_NOTIFY = 73
-    INVERT_MATCHING = 74
-    HEARTBEAT_IVL = 75
-    HEARTBEAT_TTL = 76
-    HEARTBEAT_TIMEOUT = 77
-    XPUB_VERBOSER = 78
-    CONNECT_TIMEOUT = 79
-    TCP_MAXRT = 80
-    THREAD_SAFE = 81
-    MULTICAST_MAXTPDU = 84
-    VMCI_BUFFER_SIZE = 85, _I64
-    VMCI_BUFFER_MIN_SIZE = 86, _I64
-    VMCI_BUFFER_MAX_SIZE = 87, _I64
-    VMCI_CONNECT_TIMEOUT = 88
-    USE_FD = 89
-    GSSAPI_PRINCIPAL_NAMETYPE = 90
-    GSSAPI_SERVICE_PRINCIPAL_NAMETYPE = 91
-    BINDTODEVICE = 92, _BYTES
-
-    # deprecated names for the options above (aliases: same member)
-    IDENTITY = ROUTING_ID
-    CONNECT_RID = CONNECT_ROUTING_ID
-    DELAY_ATTACH_ON_CONNECT = IMMEDIATE
-    FAIL_UNROUTABLE = ROUTER_MANDATORY
-    ROUTER_BEHAVIOR = ROUTER_MANDATORY
-
-    # deprecated options
-    TCP_ACCEPT_FILTER = 38, _BYTES
-    IPC_FILTER_PID = 58
-    IPC_FILTER_UID = 59
-    IPC_FILTER_GID = 60
-    IPV4ONLY = 31
-
-    # draft options (libzmq 4.3.x)
-    ZAP_ENFORCE_DOMAIN = 93
-    LOOPBACK_FASTPATH = 94
-    METADATA = 95, _BYTES
-    MULTICAST_LOOP = 96
-    ROUTER_NOTIFY = 97
-    XPUB_MANUAL_LAST_VALUE = 98
-    SOCKS_USERNAME = 99, _BYTES
-    SOCKS_PASSWORD = 100, _BYTES
-    IN_BATCH_SIZE = 101
-    OUT_BATCH_SIZE = 102
-    WSS_KEY_PEM = 103, _BYTES
-    WSS_CERT_PEM = 104, _BYTES
-    WSS_TRUST_PEM = 105, _BYTES
-    WSS_HOSTNAME = 106, _BYTES
-    WSS_TRUST_SYSTEM = 107
-    ONLY_FIRST_SUBSCRIBE = 108
-    RECONNECT_STOP = 109
-    HELLO_MSG = 110, _BYTES
-    DISCONNECT_MSG = 111, _BYTES
-    PRIORITY = 112
-    BUSY_POLL = 113
-    HICCUP_MSG = 114, _BYTES
-    XSUB_VERBOSE_UNSUBSCRIBE = 115
-    TOPICS_COUNT = 116
-    NORM_MODE = 117
-    NORM_UNICAST_NACK = 118
-    NORM_BUFFER_SIZE = 119
-    NORM_SEGMENT_SIZE = 120
-    NORM_BLOCK_SIZE = 121
-    NORM_NUM_PARITY = 122
-    NORM_NUM_AUTOPARITY = 123
-    NORM_PUSH = 124
+    # the members come from the table (one source of option numbers)
+    _members_from_table(locals())
 
 
 class MessageOption(IntEnum):

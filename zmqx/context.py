@@ -1,13 +1,12 @@
 """Context: pyzmq's sugar over the Cython core (socket factory, default options,
 context manager, the process-wide instance)."""
 
-import os
 import sys
 import threading
 import warnings
 
 from . import constants as _c
-from ._core.context import Context as _ContextCore
+from ._core.context import Context as _ContextCore, fork_generation as _fork_generation
 from .error import ZMQError
 from .socket import Socket
 
@@ -26,7 +25,7 @@ class Context(_ContextCore):
 
     _instance = None
     _instance_lock = threading.Lock()
-    _instance_pid = None
+    _instance_gen = None
     _socket_class = Socket
 
     def __init__(self, io_threads=1, **kwargs):
@@ -55,16 +54,16 @@ class Context(_ContextCore):
         if (
             cls._instance is None
             or cls._instance.closed
-            or cls._instance_pid != os.getpid()
+            or cls._instance_gen != _fork_generation()
         ):
             with cls._instance_lock:
                 if (
                     cls._instance is None
                     or cls._instance.closed
-                    or cls._instance_pid != os.getpid()
+                    or cls._instance_gen != _fork_generation()
                 ):
                     cls._instance = cls(io_threads=io_threads)
-                    cls._instance_pid = os.getpid()
+                    cls._instance_gen = _fork_generation()
         return cls._instance
 
     def socket(self, socket_type, socket_class=None, **kwargs):

@@ -14,10 +14,12 @@ cdef class Context:
     cdef dict _inproc              # name -> binding Socket
     cdef dict _pending             # name -> [(link address, connecting Socket)]
     cdef object _lock
-    cdef int _pid
+    cdef long _gen                 # fork generation at creation (see zx_fork_generation)
     cdef bint _closed
     cdef int _next_io
 
     cdef zx_iothread *choose_io(self) except NULL
     cdef bint terminated(self) noexcept nogil
     cdef void socket_closed(self, object sock)
+
+cdef long zx_fork_generation() noexcept nogil     # bumped in every forked child

@@ -15,11 +15,27 @@ from zmqx._core.msg cimport zx_release_pending
 from zmqx.error import ZMQError, ContextTerminated
 from errno import EINVAL, EFAULT
 
+# The one fork guard: a generation counter bumped in a forked child. Contexts and sockets
+# remember the generation they were made in; one from an older generation belongs to the
+# parent (its threads do not exist here) and refuses to work.
+cdef long _fork_gen = 0
+
 # contexts alive in this process: a forked child marks them unusable
 _all_contexts = weakref.WeakSet()
 
 
+cdef long zx_fork_generation() noexcept nogil:
+    return _fork_gen
+
+
+def fork_generation():
+    """How many times this process is a forked child of a zmqx-using parent."""
+    return _fork_gen
+
+
 def _after_fork_in_child():
+    global _fork_gen
+    _fork_gen += 1
     for ctx in list(_all_contexts):
         (<Context>ctx)._forked()
 
@@ -43,7 +59,7 @@ cdef class Context:
         self._inproc = {}
         self._pending = {}
         self._lock = threading.RLock()
-        self._pid = os.getpid()
+        self._gen = _fork_gen
         self._closed = False
         self._next_io = 0
         _all_contexts.add(self)
@@ -58,7 +74,7 @@ cdef class Context:
     def __dealloc__(self):
         cdef int i
         if self._io != NULL:
-            if self._pid == os.getpid():
+            if self._gen == _fork_gen:
                 with nogil:
                     for i in range(self._nio):
                         zx_iothread_stop(self._io[i])
@@ -76,7 +92,7 @@ cdef class Context:
     cdef zx_iothread *choose_io(self) except NULL:
         cdef int i
         cdef int n = self._io_threads
-        if self._pid != os.getpid():
+        if self._gen != _fork_gen:
             raise ZMQError(EFAULT, "context was created in another process (fork)")
         if zx_load(&self._terminated):
             raise ContextTerminated()
@@ -101,7 +117,7 @@ cdef class Context:
             zx_sig_send(&self._term_sig)
 
     def _register_socket(self, sock):
-        if self._pid != os.getpid():
+        if self._gen != _fork_gen:
             raise ZMQError(EFAULT, "context was created in another process (fork)")
         if zx_load(&self._terminated) or self._closed:
             raise ContextTerminated()
@@ -125,7 +141,7 @@ cdef class Context:
         cdef int rc, i
         if self._closed:
             return
-        if self._pid != os.getpid():
+        if self._gen != _fork_gen:
             self._closed = True
             return
         zx_store(&self._terminated, 1)
@@ -158,7 +174,7 @@ cdef class Context:
         self._io_threads = n
 
     def _forked_child(self):
-        return self._pid != os.getpid()
+        return self._gen != _fork_gen
 
     def _unbind_inproc(self, name, sock):
         with self._lock:

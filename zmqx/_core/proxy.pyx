@@ -4,10 +4,8 @@ from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcpy
 from zmqx._core.msg cimport zx_msg, zx_msg_init, zx_msg_close, zx_msg_copy, zx_msg_data, ZX_MSG_MORE
 from zmqx._core.socket cimport Socket
+from zmqx._core.zmtp cimport ZX_REP
 from zmqx._core.poll import zmq_poll
-
-cdef bint _receives(Socket s):
-    return s.socket_type != 8 and s.socket_type != 1      # PUSH and PUB never receive
 
 
 cdef enum:
@@ -52,8 +50,8 @@ def proxy_steerable(Socket frontend, Socket backend, Socket capture=None, Socket
     for k in range(4):
         fe[k] = be[k] = 0
     # a one-way proxy (the streamer, PULL -> PUSH) only reads the side that receives
-    cdef bint fe_in = _receives(frontend)
-    cdef bint be_in = _receives(backend) and not same
+    cdef bint fe_in = frontend._receives()
+    cdef bint be_in = backend._receives() and not same
     items = []
     if fe_in:
         items.append((frontend, POLLIN))
@@ -70,7 +68,7 @@ def proxy_steerable(Socket frontend, Socket backend, Socket capture=None, Socket
                 if cmd == b"STATISTICS":
                     vals = [fe[0], fe[1], fe[2], fe[3], be[0], be[1], be[2], be[3]]
                     control.send_multipart([v.to_bytes(8, "little") for v in vals])
-                elif control.socket_type == 4:
+                elif control.socket_type == ZX_REP:
                     control.send(b"")        # a REP control socket gets an empty reply, as libzmq
                 if cmd == b"PAUSE":
                     paused = True

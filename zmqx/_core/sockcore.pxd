@@ -1,0 +1,76 @@
+# The contract between the socket core (socket.pyx) and the socket-type rooms
+# (socktypes.pyx, which includes patterns/<type>.pxi). The core owns the slots (one per
+# peer), the options common to every type, endpoints, lifecycle and blocking; a type owns
+# its routing state and decides, through the hooks below, where each message goes and
+# whether the socket is readable/writable. docs/architecture.md has the full story.
+from zmqx._core.slots cimport zx_slot
+from zmqx._core.msg cimport zx_msg
+from zmqx._core.mailbox cimport zx_sockbase
+from zmqx._core.io_thread cimport zx_opts
+
+# what a type is, as data (zx_sockops.flags)
+cdef enum:
+    ZX_T_SEND = 1             # send() is allowed
+    ZX_T_RECV = 2             # recv() is allowed
+    ZX_T_ATTACH_LATE = 4      # connect(): no link before the handshake (the peer's id is needed)
+    ZX_T_THREADSAFE = 8       # reserved for the draft types: calls serialised by the core
+    ZX_T_SINGLEPART = 16      # reserved for the draft types: SNDMORE is EINVAL
+
+cdef struct zx_sockops
+
+
+# The socket as the hooks see it. Types read it freely; they change only the slots' flags
+# (through zx_sock_refuse) and need_reap. The slot array belongs to the core: it appends,
+# and removes only between messages, telling the type through `removed`.
+cdef struct zx_sock:
+    int socktype
+    zx_slot *slots
+    int nslots
+    bint need_reap            # a slot is dying: the core removes it once it is drained
+    bint conflate             # CONFLATE (PULL, DEALER, SUB honour it)
+    bint invert_matching      # INVERT_MATCHING (PUB, XPUB, SUB)
+    zx_opts *opts             # the options common to every type (snapshot source for sessions)
+    zx_sockbase *sb
+    void *state               # the type's state object (borrowed: the Socket holds it)
+    const zx_sockops *ops
+
+
+# Hooks. "except -1" ones may raise (EFSM, EHOSTUNREACH, MemoryError...).
+# init: make the type's state object (the core keeps it alive and points s.state at it)
+ctypedef object (*zx_init_hook)(zx_sock *s)
+# attach: slot idx was appended (a new peer; it may already be dying)
+# detach: the peer of slot idx went away; what it sent is still read before the slot goes
+# hiccup: the peer of slot idx reconnected (the same link): resend per-peer state
+ctypedef int (*zx_slot_hook)(zx_sock *s, int idx) except -1
+# removed: slot idx is about to leave the array (s.nslots still counts it); the slots
+# after it will move down by one. Frees the type's per-peer data (slot.tdata)
+ctypedef int (*zx_removed_hook)(zx_sock *s, int idx) except -1
+# send: one frame (flags: DONTWAIT/SNDMORE); takes *m. 1: sent or dropped by the type's
+# rules; 0: must wait (the core blocks on the socket's signaler and calls again)
+ctypedef int (*zx_send_hook)(zx_sock *s, zx_msg *m, int flags) except -1
+# recv: 1: a frame is in *m (ZX_MSG_MORE set if more follow); 0: nothing to read now
+ctypedef int (*zx_recv_hook)(zx_sock *s, zx_msg *m) except -1
+# has_in/has_out: readiness, as send/recv would see it, without changing routing state;
+# they arm the wake-ups a failed send/recv would arm
+ctypedef int (*zx_ready_hook)(zx_sock *s) except -1
+# set/get of the type's own options (the options table routes only those here); value is
+# already an int or bytes as the table says
+ctypedef int (*zx_setopt_hook)(zx_sock *s, int option, object value) except -1
+ctypedef object (*zx_getopt_hook)(zx_sock *s, int option)
+
+cdef struct zx_sockops:
+    int socktype
+    const char *name
+    int flags                 # ZX_T_*
+    int linger                # default LINGER (ms, -1 forever)
+    zx_init_hook init
+    zx_slot_hook attach
+    zx_slot_hook detach
+    zx_slot_hook hiccup
+    zx_removed_hook removed
+    zx_send_hook send
+    zx_recv_hook recv
+    zx_ready_hook has_in
+    zx_ready_hook has_out
+    zx_setopt_hook setopt
+    zx_getopt_hook getopt
