@@ -246,4 +246,10 @@ static inline int zx_poll_fds(struct pollfd *fds, int n, int timeout_ms) {
     if (all != local) free(all);
     return rc;
 }
+/* interface names (tcp://eth0:port) would need GetAdaptersAddresses; not supported yet */
+static inline int zx_if_addr(const char *name, int family, struct sockaddr_storage *out) {
+    (void)name; (void)family; (void)out;
+    return -1;
+}
+
 #endif
