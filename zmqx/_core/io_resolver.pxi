@@ -119,6 +119,7 @@ cdef enum:
 cdef char _test_names[16][256]
 cdef char _test_ips[16][64]
 cdef int _test_n = 0
+cdef int _test_delay_ms = 0         # a slow DNS server, for the test that nothing stalls
 cdef zx_mutex_t _test_lock
 zx_mutex_init(&_test_lock)
 
@@ -126,6 +127,8 @@ zx_mutex_init(&_test_lock)
 cdef int _resolve_table(const char *host, int family, int port,
                         sockaddr_storage *out, socklen_t *outlen) noexcept nogil:
     cdef int i, rc = EHOSTUNREACH
+    if _test_delay_ms > 0:
+        zx_poll_fds(NULL, 0, _test_delay_ms)
     zx_mutex_lock(&_test_lock)
     for i in range(_test_n):
         if strcmp(_test_names[i], host) == 0:
@@ -142,11 +145,11 @@ cdef int _resolve_table(const char *host, int family, int port,
 cdef zx_resolve_fn _resolve = _resolve_getaddrinfo
 
 
-def _set_test_hosts(table):
+def _set_test_hosts(table, int delay_ms=0):
     """Tests only: resolve connect() host names from `table` ({name: numeric ip}, read at
-    every lookup, so a test can change it while a socket retries) instead of DNS; None
-    restores getaddrinfo."""
-    global _resolve, _test_n
+    every lookup, so a test can change it while a socket retries) instead of DNS, each
+    lookup taking delay_ms first; None restores getaddrinfo."""
+    global _resolve, _test_n, _test_delay_ms
     cdef int i
     cdef bytes name, ip
     if table is None:
@@ -156,6 +159,7 @@ def _set_test_hosts(table):
         raise ValueError("too many test hosts")
     zx_mutex_lock(&_test_lock)
     _test_n = 0
+    _test_delay_ms = delay_ms
     for i, (k, v) in enumerate(table.items()):
         name = k.encode()[:255]
         ip = v.encode()[:63]
