@@ -310,3 +310,14 @@ def test_ipc_path_length_limit_is_exact(ctx, ipc_dir):
     push.connect("ipc://" + longest)
     push.send(b"at the limit")
     assert s.poll(5000) == zmq.POLLIN and s.recv() == b"at the limit"
+
+
+def test_term_does_not_wait_for_a_slow_lookup(hosts):
+    hosts({"slow.test": "127.0.0.1"}, delay_ms=3000)
+    c = zmq.Context()
+    s = c.socket(zmq.PUSH)
+    s.connect("tcp://slow.test:5555")          # the lookup is now in flight
+    s.close(0)
+    t0 = time.monotonic()
+    c.term()
+    assert time.monotonic() - t0 < 1.0

@@ -14,8 +14,11 @@
 #
 # Lifetime: a request belongs to the resolver thread until it is posted back; the session
 # only points at it. A session that goes away first clears req.s (on the I/O thread, when
-# its memory is freed) and the answer is then dropped; requests still queued at stop are
-# freed by the resolver thread, answers still in the mailbox by zx_iothread_stop.
+# its memory is freed) and the answer is then dropped. At stop the resolver thread is not
+# waited for (ctx.term() must not hang on a dead DNS server): it is cut off from the I/O
+# thread (r.io = NULL, under its lock, which every post back also holds), detached, and
+# frees itself and whatever it still holds when its lookup returns; answers already in the
+# mailbox are freed by zx_iothread_stop.
 #
 # Tests swap the lookup function for a table they change at run time (_set_test_hosts):
 # that is how "the name starts resolving" and "the name moves" are tested without DNS.
@@ -27,7 +30,6 @@ ctypedef int (*zx_resolve_fn)(const char *host, int family, int port,
 
 cdef struct zx_resolve_req:
     zx_session *s                  # NULL once the session is gone (I/O thread only)
-    zx_iothread *io
     char host[256]
     int family
     int port
@@ -43,6 +45,7 @@ cdef struct zx_resolver:
     zx_resolve_req *head
     zx_resolve_req *tail
     bint stop
+    zx_iothread *io                # where answers go; NULL once stopped (under lock)
 
 
 cdef int zx_sockaddr_fill(sockaddr_storage *ss, socklen_t *len, int family, const char *ip,
@@ -176,7 +179,7 @@ cdef void _resolver_main(void *arg) noexcept nogil:
     cdef zx_resolver *r = <zx_resolver *>arg
     cdef zx_resolve_req *req
     cdef pollfd p
-    cdef bint stop
+    cdef bint stop, posted
     while True:
         zx_mutex_lock(&r.lock)
         stop = r.stop
@@ -196,16 +199,19 @@ cdef void _resolver_main(void *arg) noexcept nogil:
             zx_sig_drain(&r.sig)
             continue
         req.err = _resolve(req.host, req.family, req.port, &req.addr, &req.addrlen)
-        if zx_mailbox_post(&req.io.mb, ZX_CMD_RESOLVED, req, 0) < 0:
+        zx_mutex_lock(&r.lock)
+        posted = r.io != NULL and zx_mailbox_post(&r.io.mb, ZX_CMD_RESOLVED, req, 0) == 0
+        zx_mutex_unlock(&r.lock)
+        if not posted:
             free(req)
-    # stopping: what was never looked up is dropped
-    zx_mutex_lock(&r.lock)
+    # stopped (and detached): nobody else holds r any more
     while r.head != NULL:
         req = r.head
         r.head = req.next
         free(req)
-    r.tail = NULL
-    zx_mutex_unlock(&r.lock)
+    zx_mutex_destroy(&r.lock)
+    zx_sig_close(&r.sig)
+    free(r)
 
 
 cdef zx_resolver *_resolver_get(zx_iothread *io) noexcept nogil:
@@ -215,6 +221,7 @@ cdef zx_resolver *_resolver_get(zx_iothread *io) noexcept nogil:
     r = <zx_resolver *>calloc(1, sizeof(zx_resolver))
     if r == NULL:
         return NULL
+    r.io = io
     r.sig.r = r.sig.w = -1
     if zx_sig_open(&r.sig) < 0:
         free(r)
@@ -229,22 +236,23 @@ cdef zx_resolver *_resolver_get(zx_iothread *io) noexcept nogil:
     return r
 
 
-# for zx_iothread_stop, after the I/O thread has exited: stop and join the resolver thread
-# (an in-flight getaddrinfo is waited for), then free the answers left in the mailbox
+# for zx_iothread_stop, after the I/O thread has exited: cut the resolver thread off and let
+# it finish alone (a lookup in flight is not waited for), then free the answers it left in
+# the mailbox
 cdef void _resolver_stop(zx_iothread *io) noexcept nogil:
     cdef zx_resolver *r = <zx_resolver *>io.resolver
+    cdef zx_thread_t t
     cdef zx_cmd cmd
     if r == NULL:
         return
+    io.resolver = NULL
+    t = r.thread
     zx_mutex_lock(&r.lock)
     r.stop = True
+    r.io = NULL
+    zx_sig_send(&r.sig)            # under the lock: r may be freed as soon as it is released
     zx_mutex_unlock(&r.lock)
-    zx_sig_send(&r.sig)
-    zx_thread_join(r.thread)
-    zx_mutex_destroy(&r.lock)
-    zx_sig_close(&r.sig)
-    free(r)
-    io.resolver = NULL
+    zx_thread_detach(t)
     while zx_mailbox_take(&io.mb, &cmd):
         if cmd.type == ZX_CMD_RESOLVED:
             free(cmd.ptr)
@@ -263,7 +271,6 @@ cdef int _session_resolve(zx_session *s) noexcept nogil:
     if req == NULL:
         return _session_end(s, ZX_END_CONNECT_FAILED, ENOMEM)
     req.s = s
-    req.io = s.io
     memcpy(req.host, s.host, sizeof(s.host))
     req.family = s.host_family
     req.port = s.host_port

@@ -16,6 +16,7 @@ cdef extern from "zx_platform.h" nogil:
     ctypedef void (*zx_thread_fn)(void *) noexcept nogil
     int zx_thread_start(zx_thread_t *t, zx_thread_fn fn, void *arg)
     void zx_thread_join(zx_thread_t t)
+    void zx_thread_detach(zx_thread_t t)
 
     int64_t zx_now_ms()
 

@@ -75,6 +75,8 @@ static inline int zx_thread_start(zx_thread_t *t, zx_thread_fn fn, void *arg) {
     return 0;
 }
 static inline void zx_thread_join(zx_thread_t t) { pthread_join(t, NULL); }
+/* let a thread finish on its own (it frees what it owns) */
+static inline void zx_thread_detach(zx_thread_t t) { pthread_detach(t); }
 
 /* CLOCK_MONOTONIC: Linux, the BSDs, and macOS since 10.12 (wheels target 10.13+) */
 static inline int64_t zx_now_ms(void) {
