@@ -321,3 +321,31 @@ def test_term_does_not_wait_for_a_slow_lookup(hosts):
     t0 = time.monotonic()
     c.term()
     assert time.monotonic() - t0 < 1.0
+
+
+def test_name_resolving_to_ipv6_with_the_ipv6_option(ctx, hosts):
+    if not _can_bind_v6():
+        pytest.skip("no IPv6 loopback")
+    hosts({"v6.test": "::1"})
+    pull = ctx.socket(zmq.PULL)
+    pull.ipv6 = 1
+    pull.bind("tcp://[::1]:*")
+    push = ctx.socket(zmq.PUSH)
+    push.ipv6 = 1
+    push.connect(f"tcp://v6.test:{_port(pull)}")
+    push.send(b"six")
+    assert pull.poll(5000) == zmq.POLLIN and pull.recv() == b"six"
+
+
+def _can_bind_v6():
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    except OSError:
+        return False
+    try:
+        s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
