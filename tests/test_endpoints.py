@@ -94,17 +94,46 @@ def test_ipc_path_of_a_dead_process_can_be_taken_over(ctx, ipc_dir):
     roundtrip(ctx, "ipc://" + path)
 
 
-def test_ipc_path_held_by_a_live_socket_is_in_use(ctx, ipc_dir):
+def test_ipc_path_held_by_a_live_socket_is_taken_over(ctx, ipc_dir):
+    # libzmq unlinks the socket file and binds again, even when its owner is alive
     path = "ipc://" + os.path.join(ipc_dir, "live")
     a = ctx.socket(zmq.PULL)
     a.bind(path)
     b = ctx.socket(zmq.PULL)
+    b.bind(path)
+    push = ctx.socket(zmq.PUSH)
+    push.connect(path)
+    push.send(b"to the new owner")
+    assert b.poll(5000) == zmq.POLLIN and b.recv() == b"to the new owner"
+    assert a.poll(0) == 0
+
+
+def test_ipc_path_of_a_live_libzmq_socket_is_taken_over(ctx, zctx, ipc_dir):
+    pyzmq = pytest.importorskip("zmq")
+    path = "ipc://" + os.path.join(ipc_dir, "libzmq-owned")
+    theirs = zctx.socket(pyzmq.PULL)
+    theirs.bind(path)
+    ours = ctx.socket(zmq.PULL)
+    ours.bind(path)                                 # libzmq's answer: take it over
+    connector = zctx.socket(pyzmq.PUSH)
+    connector.connect(path)
+    connector.send(b"reaches zmqx")
+    assert ours.poll(5000) == zmq.POLLIN and ours.recv() == b"reaches zmqx"
+    assert theirs.poll(0) == 0
+    connector.close(0)
+    theirs.close(0)
+
+
+def test_ipc_path_of_a_regular_file_is_refused(ctx, ipc_dir):
+    path = os.path.join(ipc_dir, "data")
+    with open(path, "w") as f:
+        f.write("keep me")
+    s = ctx.socket(zmq.PULL)
     with pytest.raises(zmq.ZMQError) as e:
-        b.bind(path)
+        s.bind("ipc://" + path)
     assert e.value.errno == zmq.EADDRINUSE
-    a.close()
-    b.bind(path)        # released on close
-    b.close()
+    with open(path) as f:
+        assert f.read() == "keep me"
 
 
 def test_ipc_socket_file_removed_on_close(ctx, ipc_dir):

@@ -782,6 +782,8 @@ def test_closed_socket_enotsock(ctx, endpoint):
 
 
 def test_bind_eaddrinuse(ctx, endpoint, transport, ipc_dir):
+    if transport == "ipc":
+        pytest.skip("an ipc path in use is taken over, as libzmq does (test_endpoints.py)")
     first, addr = bound(ctx, zmqx.PULL, endpoint)
     second = sock(ctx, zmqx.PULL)
     with raises_errno(errno.EADDRINUSE):
@@ -802,7 +804,8 @@ def test_bind_eaddrinuse(ctx, endpoint, transport, ipc_dir):
     ("bind", "tcp://127.0.0.1", errno.EINVAL),
     ("connect", "tcp://127.0.0.1", errno.EINVAL),
     ("connect", "tcp://127.0.0.1:*", errno.EINVAL),
-    ("connect", "tcp://nohost.invalid:1234", None),
+    # (a name that does not resolve is not an error: connect() retries it, as libzmq does;
+    #  see test_endpoints_resolve.py)
     ("bind", "no-separator", errno.EINVAL),
     ("connect", "tcp://", errno.EINVAL),
 ])

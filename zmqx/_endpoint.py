@@ -1,6 +1,9 @@
-"""Endpoint strings to OS sockets. Binding happens here, in the calling thread, so errors
-(EADDRINUSE, bad addresses) surface synchronously; the bound fd is then handed to an I/O
-thread. Connect addresses are resolved here once and reused on every reconnect."""
+"""Endpoint strings to OS sockets, on the caller's thread. Binding happens here, so errors
+(EADDRINUSE, bad addresses) surface synchronously and the bound fd is handed to an I/O
+thread. Connecting never resolves a host name here: connect_tcp only checks the syntax, and a
+name travels to the I/O side, which looks it up before every attempt (io_resolver.pxi), so
+connect() cannot block on DNS nor fail because a name does not resolve yet. Error messages
+name the endpoint as pyzmq's do: "<strerror> (addr='tcp://...')"."""
 
 import errno
 import os
@@ -8,9 +11,14 @@ import socket
 import stat
 import tempfile
 
-from .error import ZMQError
+from .constants import IPC_PATH_MAX_LEN as _IPC_MAX   # sizeof(sun_path) - 1: 107 or 103
+from .error import ZMQError, strerror
 
-_IPC_MAX = 107
+ENAMETOOLONG = getattr(errno, "ENAMETOOLONG", errno.EINVAL)
+
+
+def _error(err, addr, msg=None):
+    return ZMQError(err, f"{msg or strerror(err)} (addr={addr!r})")
 
 
 def parse(endpoint):
@@ -20,49 +28,74 @@ def parse(endpoint):
         raise TypeError(f"endpoint must be str, not {type(endpoint).__name__}")
     transport, sep, address = endpoint.partition("://")
     if not sep or not address:
-        raise ZMQError(errno.EINVAL, f"Invalid argument (endpoint {endpoint!r})")
+        raise _error(errno.EINVAL, endpoint)
     if transport not in ("tcp", "ipc", "inproc"):
-        raise ZMQError(errno.EPROTONOSUPPORT, f"Protocol not supported: {transport!r}")
+        raise _error(errno.EPROTONOSUPPORT, endpoint)
     return transport, address
 
 
 def _split_host_port(address):
+    """'host:port' or '[v6]:port' -> (host, port text); None if there is no port."""
     if address.startswith("["):
         host, sep, rest = address[1:].partition("]")
         if not sep or not rest.startswith(":"):
-            raise ZMQError(errno.EINVAL)
+            return None
         return host, rest[1:]
     host, sep, port = address.rpartition(":")
-    if not sep or not host:
-        raise ZMQError(errno.EINVAL, f"Invalid argument (tcp address {address!r})")
+    if not sep:
+        return None
     return host, port
 
 
 def _port(port, allow_wildcard):
     if port in ("*", "0"):
-        if not allow_wildcard:
-            raise ZMQError(errno.EINVAL, "Invalid argument (connect needs a port)")
-        return 0
+        return 0 if allow_wildcard else None
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        return None
+    return int(port)
+
+
+def _numeric(host, ipv6):
+    """(family, ip) for a numeric address, else None."""
     try:
-        n = int(port)
-    except ValueError:
-        raise ZMQError(errno.EINVAL, f"Invalid argument (port {port!r})") from None
-    if not 0 <= n <= 65535:
-        raise ZMQError(errno.EINVAL, f"Invalid argument (port {port!r})")
-    return n
+        socket.inet_pton(socket.AF_INET, host)
+        return socket.AF_INET, host
+    except (OSError, ValueError):
+        pass
+    if ipv6:
+        try:
+            socket.inet_pton(socket.AF_INET6, host.partition("%")[0])
+            return socket.AF_INET6, host.partition("%")[0]
+        except (OSError, ValueError):
+            pass
+    return None
 
 
-def _resolve(host, port, ipv6, passive):
-    if host == "*":
-        if passive:
-            return (socket.AF_INET6, "::") if ipv6 else (socket.AF_INET, "0.0.0.0")
-        raise ZMQError(errno.EINVAL)
-    # an interface name such as eth0 or lo is not supported: resolve as a host name
+def _interface(name, ipv6):
+    """(family, ip) of a network interface named like 'eth0' or 'lo' (as libzmq binds), or
+    None. The lookup is getifaddrs, in the platform layer."""
+    from ._core.io_thread import _interface_address
+    for family in ((socket.AF_INET6, socket.AF_INET) if ipv6 else (socket.AF_INET,)):
+        ip = _interface_address(name, family)
+        if ip is not None:
+            return family, ip
+    return None
+
+
+def _resolve_local(host, ipv6, addr):
+    """The address to bind (or to leave from): '*', a numeric address, an interface name,
+    or (last) a host name, looked up here: binding is synchronous anyway."""
+    if host == "*" or host == "":
+        return (socket.AF_INET6, "::") if ipv6 else (socket.AF_INET, "0.0.0.0")
+    found = _numeric(host, ipv6) or _interface(host, ipv6)
+    if found:
+        return found
     family = socket.AF_UNSPEC if ipv6 else socket.AF_INET
     try:
-        infos = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(host, None, family, socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        raise ZMQError(errno.EINVAL, f"Invalid argument (cannot resolve {host!r})") from None
+        # libzmq's answer for a name that is neither an interface nor a host
+        raise _error(errno.ENODEV, addr) from None
     if ipv6:
         infos.sort(key=lambda i: i[0] != socket.AF_INET6)
     fam, _, _, _, sa = infos[0]
@@ -78,9 +111,12 @@ def _format_tcp(family, ip, port):
 def bind_tcp(address, ipv6=False, backlog=100, sndbuf=-1, rcvbuf=-1):
     """Returns (fd, last_endpoint). Socket buffers are set before listen(), as libzmq
     does: accepted connections inherit them and agree a matching TCP window scale."""
-    host, port = _split_host_port(address)
-    port = _port(port, True)
-    family, ip = _resolve(host, port, ipv6, True)
+    addr = "tcp://" + address
+    hp = _split_host_port(address)
+    port = _port(hp[1], True) if hp else None
+    if port is None:
+        raise _error(errno.EINVAL, addr)
+    family, ip = _resolve_local(hp[0], ipv6, addr)
     s = socket.socket(family, socket.SOCK_STREAM)
     try:
         if os.name != "nt":
@@ -97,54 +133,95 @@ def bind_tcp(address, ipv6=False, backlog=100, sndbuf=-1, rcvbuf=-1):
         real = s.getsockname()[1]
     except OSError as e:
         s.close()
-        raise ZMQError(e.errno or errno.EINVAL, e.strerror) from None
+        raise _error(e.errno or errno.EINVAL, addr) from None
     return s.detach(), _format_tcp(family, ip, real)
 
 
+# what libzmq accepts as the host part of a tcp connect endpoint before any lookup:
+# host names, numeric IPv4/IPv6 (with a %zone), '*' in a source, ';' between source and
+# destination
+_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                        "0123456789.-:%;[]_*")
+
+
 def connect_tcp(address, ipv6=False):
-    """Returns (family, numeric ip, port) for the I/O thread's sockaddr."""
-    host, port = _split_host_port(address)
-    # "source;destination" pairs: only the destination is used
-    if ";" in host:
-        host = host.split(";", 1)[1]
-    port = _port(port, False)
-    family, ip = _resolve(host, port, ipv6, False)
-    return family, ip, port
+    """Returns (family, ip, port, host, source) for the connect session:
+    - a numeric destination: family and ip set, host None (the fast path: no lookup ever);
+    - a host name: ip None, host the name and family AF_INET (AF_UNSPEC with IPV6); the
+      I/O side looks it up before every attempt;
+    - source: None, or (family, ip, port) of tcp://source;destination to bind first (its
+      port may be 0: any)."""
+    addr = "tcp://" + address
+    if not address or not set(address) <= _HOST_CHARS:
+        raise _error(errno.EINVAL, addr)
+    src = None
+    if ";" in address:
+        src_text, _, address = address.partition(";")
+        hp = _split_host_port(src_text)
+        if hp is None:                       # a source without a port: any port
+            hp = (src_text[1:-1] if src_text.startswith("[") else src_text), "0"
+        sport = _port(hp[1], True)
+        if sport is None or not hp[0]:
+            raise _error(errno.EINVAL, addr)
+        fam, ip = _resolve_local(hp[0], ipv6, addr)
+        src = (fam, ip, sport)
+    hp = _split_host_port(address)
+    port = _port(hp[1], False) if hp else None
+    if port is None or not hp[0]:
+        raise _error(errno.EINVAL, addr)
+    host = hp[0]
+    found = _numeric(host, ipv6)
+    if found:
+        return found[0], found[1], port, None, src
+    if _numeric(host, True) or len(host.encode()) > 255:
+        # an IPv6 address without the IPV6 option, or no possible host name
+        raise _error(errno.EINVAL, addr)
+    return (socket.AF_UNSPEC if ipv6 else socket.AF_INET), None, port, host, src
 
 
-def _ipc_path(address):
+def _ipc_path(address, addr):
     if address.startswith("@"):
         path = "\0" + address[1:]
     else:
         path = address
     if len(path.encode()) > _IPC_MAX:
-        raise ZMQError(errno.ENAMETOOLONG if hasattr(errno, "ENAMETOOLONG") else errno.EINVAL)
+        raise _error(ENAMETOOLONG, addr)
     return path
 
 
 def bind_ipc(address, backlog=100):
-    """Returns (fd, last_endpoint, path to unlink on close or None)."""
+    """Returns (fd, last_endpoint, path to unlink on close or None).
+
+    A socket file already at the path is taken over, as libzmq does: it is unlinked and
+    bound again, whether the process that bound it is alive or not (that process keeps its
+    listening socket but no new connection reaches it). Anything that is not a socket is
+    left alone: EADDRINUSE (libzmq would unlink even a regular file)."""
+    addr = "ipc://" + address
     if address == "*":
         address = os.path.join(tempfile.mkdtemp(prefix="zmqx-"), "socket")
-    path = _ipc_path(address)
+    if len(address.encode()) > _IPC_MAX:
+        raise _error(ENAMETOOLONG, addr,
+                     f'ipc path "{address}" is longer than {_IPC_MAX} characters '
+                     "(sizeof(sockaddr_un.sun_path)). zmq.IPC_PATH_MAX_LEN constant can be "
+                     "used to check addr length (if it is defined).")
+    path = _ipc_path(address, addr)
     abstract = path.startswith("\0")
-    if not abstract and os.path.exists(path):
-        st = os.stat(path)
-        if not stat.S_ISSOCK(st.st_mode):
-            raise ZMQError(errno.EADDRINUSE)
-        # a socket file left by a dead process may be taken over; a live one may not
-        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    if not abstract:
         try:
-            probe.connect(path)
-        except OSError:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            raise _error(e.errno or errno.EINVAL, addr) from None
+        else:
+            if not stat.S_ISSOCK(st.st_mode):
+                raise _error(errno.EADDRINUSE, addr)
             try:
                 os.unlink(path)
             except FileNotFoundError:
                 pass
-        else:
-            raise ZMQError(errno.EADDRINUSE)
-        finally:
-            probe.close()
+            except OSError as e:
+                raise _error(e.errno or errno.EINVAL, addr) from None
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         s.bind(path)
@@ -152,11 +229,16 @@ def bind_ipc(address, backlog=100):
         s.setblocking(False)
     except OSError as e:
         s.close()
-        raise ZMQError(e.errno or errno.EINVAL, e.strerror) from None
+        err = e.errno or errno.EINVAL
+        if err == errno.ENOENT:
+            raise _error(err, addr, f'No such file or directory for ipc path "{path}".') \
+                from None
+        raise _error(err, addr) from None
     return s.detach(), "ipc://" + address, (None if abstract else path)
 
 
 def connect_ipc(address):
+    addr = "ipc://" + address
     if address == "*":
-        raise ZMQError(errno.EINVAL)
-    return _ipc_path(address).encode()
+        raise _error(errno.EINVAL, addr)
+    return _ipc_path(address, addr).encode()

@@ -1,7 +1,9 @@
 # Outgoing connections on the I/O thread (included by io_thread.pyx): a connect() endpoint
-# is one session that outlives its connections. This file opens the socket, completes the
-# asynchronous connect, and schedules the next attempt with RECONNECT_IVL doubling up to
-# RECONNECT_IVL_MAX (plus jitter, so that many clients do not retry in step).
+# is one session that outlives its connections. This file opens the socket (bound first to
+# the source address of tcp://src;dst), completes the asynchronous connect, and schedules
+# the next attempt with RECONNECT_IVL doubling up to RECONNECT_IVL_MAX (plus jitter, so
+# that many clients do not retry in step). Host names are looked up before each attempt by
+# io_resolver.pxi, so an endpoint follows its name's DNS entry across reconnects.
 
 cdef zx_session *zx_session_new_connect(zx_iothread *io, zx_sockbase *sb, zx_opts *opts,
                                         int64_t endpoint_id) noexcept nogil:
@@ -20,14 +22,28 @@ cdef void zx_session_discard(zx_session *s) noexcept nogil:
     free(s)
 
 
-# start one attempt; -1 if it failed at once (the session is marked, see _session_end)
+# start one attempt; -1 if it failed at once (the session is marked, see _session_end).
+# A host name is looked up first (io_resolver.pxi), on every attempt: the attempt goes on in
+# _session_connect_addr once the answer is back.
 cdef int _session_connect(zx_session *s) noexcept nogil:
+    if s.host[0] != 0:
+        return _session_resolve(s)
+    return _session_connect_addr(s)
+
+
+cdef int _session_connect_addr(zx_session *s) noexcept nogil:
     cdef int rc, err
     s.fd = zx_socket_stream(s.family)
     if s.fd < 0:
         return _session_end(s, ZX_END_CONNECT_FAILED, zx_sock_errno())
     _set_sockopts(s.fd, &s.opts, s.family)
     s.events = -1
+    # tcp://source;destination: leave from the given address (and port)
+    if s.src_len > 0:
+        if (<sockaddr *>&s.src).sa_family != s.family:
+            return _session_end(s, ZX_END_CONNECT_FAILED, EHOSTUNREACH)
+        if bind(s.fd, <sockaddr *>&s.src, s.src_len) != 0:
+            return _session_end(s, ZX_END_CONNECT_FAILED, zx_sock_errno())
     rc = zx_connect(s.fd, <sockaddr *>&s.addr, s.addrlen)
     if rc == 0:
         zx_io_event(s.sb, s.endpoint_id, ZX_EVT_CONNECTED, s.fd)

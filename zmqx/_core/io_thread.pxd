@@ -25,6 +25,7 @@ cdef enum:
     ZX_S_CONNECTING = 1
     ZX_S_HANDSHAKE = 2
     ZX_S_ACTIVE = 3
+    ZX_S_RESOLVING = 4     # waiting for the resolver thread to look the host name up
 
 # Why a connection ended. A session is marked with the first reason (zx_session.end_reason)
 # by whatever noticed, and torn down in one place (io_session.pxi: _session_teardown), which
@@ -115,6 +116,15 @@ cdef struct zx_session:
     sockaddr_storage addr
     socklen_t addrlen
     int family
+    # connect() to a host name: looked up again before every attempt (io_resolver.pxi);
+    # host[0] == 0 means addr is numeric and fixed
+    char host[256]
+    int host_family                # AF_INET, or AF_UNSPEC with IPV6 (IPv6 answers first)
+    int host_port
+    void *resolving                # the lookup in flight (a zx_resolve_req), or NULL
+    # tcp://source;destination: the outgoing socket is bound here first (src_len 0: none)
+    sockaddr_storage src
+    socklen_t src_len
     int state
     int fd
     int events
@@ -171,6 +181,7 @@ cdef struct zx_iothread:
     zx_listener *dead_listeners
     bint stopping
     bint started
+    void *resolver                 # io_resolver.pxi's lookup thread, started on first use
 
 cdef zx_iothread *zx_iothread_start() except NULL
 cdef void zx_iothread_stop(zx_iothread *io) noexcept nogil     # posts STOP, joins, frees
@@ -178,6 +189,12 @@ cdef void zx_io_wake(void *arg, void *link, int what) noexcept nogil
 cdef zx_session *zx_session_new_connect(zx_iothread *io, zx_sockbase *sb, zx_opts *opts,
                                         int64_t endpoint_id) noexcept nogil
 cdef void zx_session_discard(zx_session *s) noexcept nogil   # never posted: free it
+# numeric ip text + port into a sockaddr; -1 if ip is not a numeric address of that family
+cdef int zx_sockaddr_fill(sockaddr_storage *ss, socklen_t *len, int family, const char *ip,
+                          int port) noexcept nogil
+# connect to a host name (resolved on every attempt, see io_resolver.pxi); -1 if too long
+cdef int zx_session_set_host(zx_session *s, const char *host, int family,
+                             int port) noexcept nogil
 cdef zx_listener *zx_listener_new(zx_iothread *io, zx_sockbase *sb, zx_opts *opts,
                                   int fd, int64_t endpoint_id) noexcept nogil
 # the lifecycle-event hook (counted until the monitor exists); any thread may call it

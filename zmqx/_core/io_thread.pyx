@@ -6,6 +6,7 @@
 #   io_thread.pyx       this loop: commands, timers, dispatch, and the lifecycle-event hook
 #   io_listener.pxi     bound endpoints: accept, close
 #   io_connecter.pxi    outgoing connections: connect, completion, reconnect back-off
+#   io_resolver.pxi     host names of connect() endpoints, looked up on a resolver thread
 #   io_session.pxi      one connection's lifecycle: handshake start/done, links, the single
 #                       failure path (mark with a reason, tear down in one place), linger
 #   io_engine.pxi       the ZMTP engine of an established connection: read/decode, commands,
@@ -40,6 +41,7 @@ SIGNALER = (<bytes>ZX_SIGNALER_NAME).decode("ascii")
 
 include "io_listener.pxi"
 include "io_connecter.pxi"
+include "io_resolver.pxi"
 include "io_session.pxi"
 include "io_engine.pxi"
 
@@ -94,6 +96,7 @@ cdef zx_iothread *zx_iothread_start() except NULL:
 cdef void zx_iothread_stop(zx_iothread *io) noexcept nogil:
     zx_mailbox_post(&io.mb, ZX_CMD_STOP, NULL, 0)
     zx_thread_join(io.thread)
+    _resolver_stop(io)
     zx_poller_close(&io.poller)
     zx_mailbox_destroy(&io.mb)
     free(io)
@@ -146,6 +149,7 @@ cdef void _free_zombies(zx_iothread *io) noexcept nogil:
     while io.zombies != NULL:
         s = io.zombies
         io.zombies = s.next
+        _resolve_forget(s)
         free(s.stage)
         free(s)
     while io.dead_listeners != NULL:
@@ -252,6 +256,8 @@ cdef void _process_commands(zx_iothread *io) noexcept nogil:
             _session_link_in(io, s)
             _session_connect(s)
             _session_settle(s)
+        elif cmd.type == ZX_CMD_RESOLVED:
+            _resolve_answered(<zx_resolve_req *>cmd.ptr)
         elif cmd.type == ZX_CMD_CLOSE_ENDPOINT:
             sb = <zx_sockbase *>cmd.ptr
             l = io.listeners

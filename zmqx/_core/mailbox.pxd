@@ -25,6 +25,7 @@ cdef enum:
     ZX_CMD_CLOSE_ENDPOINT = 13 # ptr: zx_sockbase*, arg: endpoint id
     ZX_CMD_SOCKET_CLOSED = 14  # ptr: zx_sockbase*, arg: linger ms (-1 forever)
     ZX_CMD_STOP = 15
+    ZX_CMD_RESOLVED = 16       # ptr: zx_resolve_req* (io_resolver.pxi), the answer inside
 
 ctypedef struct zx_cmd:
     int type

@@ -16,6 +16,7 @@ cdef extern from "zx_platform.h" nogil:
     ctypedef void (*zx_thread_fn)(void *) noexcept nogil
     int zx_thread_start(zx_thread_t *t, zx_thread_fn fn, void *arg)
     void zx_thread_join(zx_thread_t t)
+    void zx_thread_detach(zx_thread_t t)
 
     int64_t zx_now_ms()
 
@@ -93,6 +94,7 @@ cdef extern from "zx_platform.h" nogil:
         AF_INET
         AF_INET6
         AF_UNIX
+        AF_UNSPEC
         SOCK_STREAM
         SOL_SOCKET
         SO_SNDBUF
@@ -110,6 +112,7 @@ cdef extern from "zx_platform.h" nogil:
         ECONNREFUSED
         ETIMEDOUT
         ENOMEM
+        EHOSTUNREACH
         SHUT_RDWR
     int zx_sock_errno()
     bint zx_would_block(int err)
@@ -130,4 +133,19 @@ cdef extern from "zx_platform.h" nogil:
     int shutdown(int fd, int how)
     int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
     int inet_pton(int af, const char *src, void *dst)
+    const char *inet_ntop(int af, const void *src, char *dst, socklen_t size)
+    int bind(int fd, const sockaddr *addr, socklen_t len)
+    # names (resolved off the I/O thread, see io_resolver.pxi) and interface addresses
+    struct addrinfo:
+        int ai_flags
+        int ai_family
+        int ai_socktype
+        int ai_protocol
+        socklen_t ai_addrlen
+        sockaddr *ai_addr
+        addrinfo *ai_next
+    int getaddrinfo(const char *node, const char *service, const addrinfo *hints,
+                    addrinfo **res)
+    void freeaddrinfo(addrinfo *res)
+    int zx_if_addr(const char *name, int family, sockaddr_storage *out)
     unsigned short htons(unsigned short v)

@@ -57,8 +57,6 @@ cdef _connect(Socket self, addr):
     cdef zx_session *s
     cdef zx_iothread *io
     cdef zx_link *link
-    cdef sockaddr_in *sin
-    cdef sockaddr_in6 *sin6
     cdef sockaddr_un *sun
     cdef bytes path
     cdef bytes ipb
@@ -71,7 +69,7 @@ cdef _connect(Socket self, addr):
         self._last_endpoint = key
         return
     if transport == "tcp":
-        family, ip, port = _endpoint.connect_tcp(address, bool(self.copts.ipv6))
+        family, ip, port, host, src = _endpoint.connect_tcp(address, bool(self.copts.ipv6))
     else:
         path = _endpoint.connect_ipc(address)
         family = AF_UNIX
@@ -84,19 +82,16 @@ cdef _connect(Socket self, addr):
     memset(&s.addr, 0, sizeof(sockaddr_storage))
     s.family = family
     if transport == "tcp":
-        ipb = ip.encode()
-        if family == AF_INET:
-            sin = <sockaddr_in *>&s.addr
-            sin.sin_family = AF_INET
-            sin.sin_port = htons(port)
-            inet_pton(AF_INET, ipb, &sin.sin_addr)
-            s.addrlen = sizeof(sockaddr_in)
+        # a host name is looked up on the I/O side before every attempt
+        if host is not None:
+            ipb = host.encode()
+            zx_session_set_host(s, ipb, family, port)
         else:
-            sin6 = <sockaddr_in6 *>&s.addr
-            sin6.sin6_family = AF_INET6
-            sin6.sin6_port = htons(port)
-            inet_pton(AF_INET6, ipb, &sin6.sin6_addr)
-            s.addrlen = sizeof(sockaddr_in6)
+            ipb = ip.encode()
+            zx_sockaddr_fill(&s.addr, &s.addrlen, family, ipb, port)
+        if src is not None:
+            ipb = src[1].encode()
+            zx_sockaddr_fill(&s.src, &s.src_len, src[0], ipb, src[2])
     else:
         sun = <sockaddr_un *>&s.addr
         sun.sun_family = AF_UNIX
@@ -112,8 +107,7 @@ cdef _connect(Socket self, addr):
     if not s.attach_on_handshake:
         link = zx_link_new(self.opts.sndhwm, self.opts.rcvhwm)
         if link == NULL:
-            free(s.stage)
-            free(s)
+            zx_session_discard(s)      # also drops the session's reference on the socket
             raise MemoryError()
         link.socktype[0] = self.socket_type
         memcpy(link.rid[0], self.opts.identity, self.opts.identity_len)

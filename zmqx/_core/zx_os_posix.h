@@ -25,6 +25,7 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <ifaddrs.h>
 
 #if defined(__linux__) && !defined(ZX_PORTABLE_POSIX)
 #define ZX_LINUX_FAST 1
@@ -74,6 +75,8 @@ static inline int zx_thread_start(zx_thread_t *t, zx_thread_fn fn, void *arg) {
     return 0;
 }
 static inline void zx_thread_join(zx_thread_t t) { pthread_join(t, NULL); }
+/* let a thread finish on its own (it frees what it owns) */
+static inline void zx_thread_detach(zx_thread_t t) { pthread_detach(t); }
 
 /* CLOCK_MONOTONIC: Linux, the BSDs, and macOS since 10.12 (wheels target 10.13+) */
 static inline int64_t zx_now_ms(void) {
@@ -147,4 +150,23 @@ static inline int zx_setsockopt(int fd, int level, int name, const void *val, so
 static inline int zx_poll_fds(struct pollfd *fds, int n, int timeout_ms) {
     return poll(fds, (nfds_t)n, timeout_ms);
 }
+/* the first address of one family (AF_INET or AF_INET6) on a network interface named like
+   "eth0", for tcp://eth0:port; -1 when there is no such interface or it has no such address */
+static inline int zx_if_addr(const char *name, int family, struct sockaddr_storage *out) {
+    struct ifaddrs *all, *i;
+    int rc = -1;
+    if (getifaddrs(&all) < 0) return -1;
+    for (i = all; i != NULL; i = i->ifa_next) {
+        if (i->ifa_addr == NULL || i->ifa_addr->sa_family != family) continue;
+        if (strcmp(i->ifa_name, name) != 0) continue;
+        memset(out, 0, sizeof *out);
+        memcpy(out, i->ifa_addr, family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                    : sizeof(struct sockaddr_in));
+        rc = 0;
+        break;
+    }
+    freeifaddrs(all);
+    return rc;
+}
+
 #endif

@@ -92,6 +92,7 @@ static inline int zx_thread_start(zx_thread_t *t, zx_thread_fn fn, void *arg) {
     return 0;
 }
 static inline void zx_thread_join(zx_thread_t t) { WaitForSingleObject(t, INFINITE); CloseHandle(t); }
+static inline void zx_thread_detach(zx_thread_t t) { CloseHandle(t); }
 
 static inline int64_t zx_now_ms(void) {
     static LARGE_INTEGER freq;        /* racy first fill is harmless: same value */
@@ -246,4 +247,10 @@ static inline int zx_poll_fds(struct pollfd *fds, int n, int timeout_ms) {
     if (all != local) free(all);
     return rc;
 }
+/* interface names (tcp://eth0:port) would need GetAdaptersAddresses; not supported yet */
+static inline int zx_if_addr(const char *name, int family, struct sockaddr_storage *out) {
+    (void)name; (void)family; (void)out;
+    return -1;
+}
+
 #endif
