@@ -1,0 +1,117 @@
+# Already-completed awaitables for zmqx.asyncio's try-first path. When a recv finds a
+# message queued (or a send finds room), the result is known when the call returns; a
+# loop Future would then cost more than the operation itself (loop lookup, allocation,
+# set_result, the await protocol's trip through the Future's iterator). A Ready is one
+# small object whose await returns at once, and which answers the Future methods that
+# code written for pyzmq calls on what send/recv return.
+cimport cython
+from cpython.ref cimport PyObject, Py_INCREF
+from cpython.exc cimport PyErr_SetObject
+
+cdef extern from "Python.h":
+    ctypedef PyObject *(*iternextfunc)(PyObject *)
+    ctypedef struct PyTypeObject:
+        iternextfunc tp_iternext
+    PyObject *PyExc_StopIteration
+
+
+@cython.freelist(64)
+cdef class Ready:
+    """The completed result of a zmqx.asyncio call: `await` it, or use done(),
+    result(), exception(), cancel() (always False: it is done) and
+    add_done_callback() as on an asyncio Future. asyncio.wait_for/gather/wait accept
+    it like any awaitable."""
+
+    cdef object _value
+    cdef object _exc
+
+    def __await__(self):
+        return self
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        # the await ends on the first step: StopIteration carries the result
+        if self._exc is not None:
+            raise self._exc
+        raise StopIteration(self._value)
+
+    def send(self, value):
+        return self.__next__()
+
+    def throw(self, typ, val=None, tb=None):
+        if val is None:
+            raise typ
+        raise val
+
+    def close(self):
+        pass
+
+    def done(self):
+        return True
+
+    def cancelled(self):
+        return False
+
+    def cancel(self, msg=None):
+        return False
+
+    def result(self):
+        if self._exc is not None:
+            raise self._exc
+        return self._value
+
+    def exception(self):
+        return self._exc
+
+    def add_done_callback(self, fn, *, context=None):
+        import asyncio
+        asyncio.get_running_loop().call_soon(fn, self, context=context)
+
+    def remove_done_callback(self, fn):
+        return 0
+
+    def get_loop(self):
+        import asyncio
+        return asyncio.get_running_loop()
+
+    def __repr__(self):
+        if self._exc is not None:
+            return f"<zmqx Ready exception={self._exc!r}>"
+        return f"<zmqx Ready result={self._value!r}>"
+
+
+cdef PyObject *_ready_next(PyObject *o) noexcept:
+    # the iterator step the interpreter calls on `await`: end at once, the result in
+    # StopIteration. Set straight through the C API (a Cython `raise` would also build a
+    # traceback frame on every await, which costs more than the rest of the await)
+    cdef Ready r = <Ready>o
+    cdef object stop
+    if r._exc is not None:
+        PyErr_SetObject(type(r._exc), r._exc)
+        return NULL
+    if type(r._value) is bytes or r._value is None:
+        PyErr_SetObject(<object>PyExc_StopIteration, r._value)
+    else:
+        # a tuple or an exception would be taken apart as the exception's arguments
+        stop = (<object>PyExc_StopIteration)(r._value)
+        PyErr_SetObject(<object>PyExc_StopIteration, stop)
+    return NULL
+
+
+(<PyTypeObject *>Ready).tp_iternext = _ready_next
+
+
+def ready(value):
+    """A Ready whose await returns `value`."""
+    cdef Ready r = Ready.__new__(Ready)
+    r._value = value
+    return r
+
+
+def ready_error(exc):
+    """A Ready whose await raises `exc`."""
+    cdef Ready r = Ready.__new__(Ready)
+    r._exc = exc
+    return r
