@@ -37,16 +37,8 @@ cdef class Ready:
             raise self._exc
         raise StopIteration(self._value)
 
-    def send(self, value):
-        return self.__next__()
-
-    def throw(self, typ, val=None, tb=None):
-        if val is None:
-            raise typ
-        raise val
-
-    def close(self):
-        pass
+    # no send/throw/close: with them collections.abc.Coroutine would claim a Ready, and
+    # asyncio.wait refuses coroutines; the await itself only needs the iterator step
 
     def done(self):
         return True
