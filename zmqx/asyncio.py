@@ -33,6 +33,7 @@ _core_recv = _zmq.Socket.recv
 _core_recv_multipart = _zmq.Socket.recv_multipart
 _core_send = _zmq.Socket.send
 _core_send_multipart = _zmq.Socket.send_multipart
+from zmqx._core import ready as _ready_mod
 from zmqx._core.ready import Ready, ready as _ready, ready_error as _ready_error
 from zmqx.error import Again, ZMQError
 
@@ -307,7 +308,7 @@ class Socket(_zmq.Socket):
     # recv and send keep their try-at-once paths inline, and return a Ready instead of a
     # loop Future when they complete at once: a helper layer or a Future costs as much as
     # the operation itself (profile in bench/README.md)
-    def recv(self, flags=0, copy=True, track=False):
+    def _recv_py(self, flags=0, copy=True, track=False):
         if self._waiters:
             self._purge()
         if not self._waiters:
@@ -321,6 +322,11 @@ class Socket(_zmq.Socket):
             except Exception as e:
                 return _ready_error(e)
         return self._queue(_RECV, (None, int(flags), copy, track), RCVTIMEO)
+
+    # the same, compiled (zmqx/_core/ready.pyx): these are what recv() and send() run;
+    # they fall back to the two above when a call has to wait
+    recv = _ready_mod.aio_recv
+    send = _ready_mod.aio_send
 
     def recv_multipart(self, flags=0, copy=True, track=False):
         return self._queue(_RECV_MULTIPART, (None, int(flags), copy, track), RCVTIMEO)
@@ -339,7 +345,7 @@ class Socket(_zmq.Socket):
         return self._queue(_RECV_MANY, (_check_max(max), int(flags), copy, track, True),
                            RCVTIMEO, timeout)
 
-    def send(self, data, flags=0, copy=True, track=False, **kwargs):
+    def _send_py(self, data, flags=0, copy=True, track=False, **kwargs):
         if self._waiters:
             self._purge()
         if not self._waiters:
@@ -416,6 +422,9 @@ class Socket(_zmq.Socket):
                 if not fut.done():
                     fut.cancel()
             self._waiters.clear()
+
+
+_ready_mod.bind_core(_core_recv, _core_send, Again)
 
 
 def _check_max(n):

@@ -107,3 +107,58 @@ def ready_error(exc):
     cdef Ready r = Ready.__new__(Ready)
     r._exc = exc
     return r
+
+
+# ------------------------------------------------------------ the try-first calls
+# zmqx.asyncio.Socket.recv/send themselves: a Python method frame is a third of an awaited
+# call that finds its message queued, so the common case runs here and only a call that
+# has to wait goes back to the Python layer (`_recv_py`/`_send_py`).
+
+cdef object _core_recv = None
+cdef object _core_send = None
+cdef object _Again = None
+
+
+def bind_core(core_recv, core_send, again):
+    global _core_recv, _core_send, _Again
+    _core_recv = core_recv
+    _core_send = core_send
+    _Again = again
+
+
+def aio_recv(self, flags=0, copy=True, track=False):
+    cdef Ready r
+    if self._waiters:
+        return self._recv_py(flags, copy, track)
+    try:
+        value = _core_recv(self, (flags | 1) if flags else 1, copy, track)
+    except BaseException as e:
+        if isinstance(e, _Again) and not (flags & 1):
+            return self._recv_py(flags, copy, track)
+        if not isinstance(e, Exception):
+            raise
+        r = Ready.__new__(Ready)
+        r._exc = e
+        return r
+    r = Ready.__new__(Ready)
+    r._value = value
+    return r
+
+
+def aio_send(self, data, flags=0, copy=True, track=False, **kwargs):
+    cdef Ready r
+    if self._waiters:
+        return self._send_py(data, flags, copy, track)
+    try:
+        value = _core_send(self, data, (flags | 1) if flags else 1, copy, track)
+    except BaseException as e:
+        if isinstance(e, _Again) and not (flags & 1):
+            return self._send_py(data, flags, copy, track)
+        if not isinstance(e, Exception):
+            raise
+        r = Ready.__new__(Ready)
+        r._exc = e
+        return r
+    r = Ready.__new__(Ready)
+    r._value = value
+    return r
