@@ -1,4 +1,5 @@
-# Already-completed awaitables for zmqx.asyncio's try-first path. When a recv finds a
+# zmqx.asyncio's try-first path: recv/send compiled (aio_recv/aio_send, at the end), and
+# the already-completed awaitables they return. When a recv finds a
 # message queued (or a send finds room), the result is known when the call returns; a
 # loop Future would then cost more than the operation itself (loop lookup, allocation,
 # set_result, the await protocol's trip through the Future's iterator). A Ready is one
