@@ -47,7 +47,12 @@ SCRIPT = os.path.abspath(__file__)
 
 #: implementation name -> module name.  "pyzmq2" loads pyzmq again under another
 #: label, to check that the ratio machinery gives ~1.0 (pyzmq vs itself).
-IMPLS = {"zmqx": "zmqx", "pyzmq": "zmq", "pyzmq2": "zmq"}
+#: "pyomq" is the Rust-backed drop-in (CPython >= 3.12); it joins the default run as a
+#: third column wherever it imports.  "limit" is not an implementation: it is the
+#: machine's limit for a case (plain sockets, a thread hand-off, or zmqx blocking for the
+#: asyncio cases), measured in the same run unless --no-limits.
+IMPLS = {"zmqx": "zmqx", "pyzmq": "zmq", "pyzmq2": "zmq", "pyomq": "pyomq"}
+LIMIT = "limit"
 
 
 def _check_module(mod):
@@ -340,7 +345,10 @@ def _worker_main(case_name, impl, params_json, result_path):
     code = 0
     try:
         case = CASES[case_name]
-        result = case.func(impl, **json.loads(params_json))
+        if impl == LIMIT:
+            result = case.limit(**json.loads(params_json))
+        else:
+            result = case.func(impl, **json.loads(params_json))
         with _EMIT_LOCK:
             _write_json_atomic(result_path, {"ok": True, "result": result, "complete": True})
     except BaseException as e:  # noqa: BLE001
@@ -431,7 +439,7 @@ def _summary_ns(samples_ns):
 # cases
 # --------------------------------------------------------------------------
 
-def _push_sender(ctl, impl, ep, size, count, hwm, ctx):
+def _push_sender(ctl, impl, ep, size, count, hwm, copy, ctx):
     zmq = load(impl)
     own = ctx is None
     if own:
@@ -439,7 +447,6 @@ def _push_sender(ctl, impl, ep, size, count, hwm, ctx):
     s = make_socket(zmq, ctx, zmq.PUSH, hwm)
     s.connect(ep)
     buf = b"x" * size
-    copy = size < BIG
     send = s.send
     t0 = perf()
     for _ in range(count):
@@ -452,19 +459,26 @@ def _push_sender(ctl, impl, ep, size, count, hwm, ctx):
     return {"send_s": t1 - t0}
 
 
-def push_pull_throughput(impl, transport, size, count, hwm=1000):
+def push_pull_throughput(impl, transport, size, count, hwm=1000, copy=None, one_ctx=False):
     """PUSH -> PULL, ``count`` messages of ``size`` bytes; receiver-side rate
-    from first message received to last."""
+    from first message received to last.  ``copy`` (default: size < 64 KiB) is the
+    send and recv copy flag; ``one_ctx`` runs the sender as a thread of the same
+    process and context (tcp/ipc between two threads)."""
     if count < 2:
         raise ValueError("count must be >= 2")
-    pin_measuring_side(transport)
+    if copy is None:
+        copy = size < BIG
+    pin_measuring_side("inproc" if one_ctx else transport)
     zmq = load(impl)
     ctx = zmq.Context()
     pull = make_socket(zmq, ctx, zmq.PULL, hwm)
     ep = bind_any(zmq, pull, transport)
-    peer = start_peer(_push_sender, (impl, ep, size, count, hwm), transport, ctx)
+    if one_ctx:
+        peer = Peer(_push_sender, (impl, ep, size, count, hwm, copy, ctx), thread=True)
+    else:
+        peer = start_peer(_push_sender, (impl, ep, size, count, hwm, copy), transport, ctx)
     recv = pull.recv
-    if size >= BIG:
+    if not copy:
         nbytes = len(recv(copy=False))
         t0 = perf()
         for _ in range(count - 1):
@@ -642,7 +656,7 @@ def pub_sub_fanout(impl, transport, size, count, subscribers=3, hwm=None):
     return res
 
 
-def _async_push_sender(ctl, impl, ep, size, count, hwm, ctx):
+def _async_push_sender(ctl, impl, ep, size, count, hwm, batch, ctx):
     zmq = load(impl)
     aio = load_asyncio(impl)
 
@@ -654,8 +668,16 @@ def _async_push_sender(ctl, impl, ep, size, count, hwm, ctx):
         copy = size < BIG
         send = s.send
         t0 = perf()
-        for _ in range(count):
-            await send(buf, copy=copy)
+        if batch and hasattr(s, "send_many"):
+            chunk = [buf] * batch
+            left = count
+            while left:
+                k = min(left, batch)
+                await s.send_many(chunk if k == batch else chunk[:k], copy=copy)
+                left -= k
+        else:
+            for _ in range(count):
+                await send(buf, copy=copy)
         t1 = perf()
         ctl.recv()  # blocking is fine here: nothing else runs on this loop
         s.close()
@@ -665,8 +687,10 @@ def _async_push_sender(ctl, impl, ep, size, count, hwm, ctx):
     return asyncio.run(run())
 
 
-def asyncio_push_pull_throughput(impl, transport, size, count, hwm=1000):
-    """PUSH -> PULL with ``impl.asyncio`` sockets on both ends (awaited send/recv)."""
+def asyncio_push_pull_throughput(impl, transport, size, count, hwm=1000, batch=0):
+    """PUSH -> PULL with ``impl.asyncio`` sockets on both ends (awaited send/recv);
+    with ``batch`` > 0, send_many/recv_many of up to ``batch`` messages per await where
+    the implementation has them (plain awaits otherwise)."""
     if transport == "inproc":
         raise ValueError("asyncio case runs over ipc/tcp (two processes)")
     pin_measuring_side(transport)
@@ -677,19 +701,29 @@ def asyncio_push_pull_throughput(impl, transport, size, count, hwm=1000):
         actx = aio.Context()
         pull = make_socket(zmq, actx, zmq.PULL, hwm)
         ep = bind_any(zmq, pull, transport)
-        peer = Peer(_async_push_sender, (impl, ep, size, count, hwm, None), cpus={bench_cpus()[0]})
+        peer = Peer(_async_push_sender, (impl, ep, size, count, hwm, batch, None),
+                    cpus={bench_cpus()[0]})
         recv = pull.recv
         copy = size < BIG
         nbytes = len(await recv(copy=copy))
         t0 = perf()
-        for _ in range(count - 1):
-            nbytes += len(await recv(copy=copy))
+        if batch and hasattr(pull, "recv_many"):
+            got = 1
+            while got < count:
+                msgs = await pull.recv_many(min(batch, count - got), copy=copy)
+                got += len(msgs)
+                for m in msgs:
+                    nbytes += len(m)
+        else:
+            for _ in range(count - 1):
+                nbytes += len(await recv(copy=copy))
         t1 = perf()
         if nbytes != count * size:
             raise AssertionError(f"received {nbytes} bytes, expected {count * size}")
         elapsed = t1 - t0
         res = {"msgs_per_s": (count - 1) / elapsed,
-               "MB_per_s": (count - 1) * size / elapsed / 1e6, "elapsed_s": elapsed}
+               "MB_per_s": (count - 1) * size / elapsed / 1e6, "elapsed_s": elapsed,
+               "batch_api": bool(batch and hasattr(pull, "recv_many"))}
         emit(res)
         peer.send("done")
         res.update(peer.join())
@@ -698,6 +732,182 @@ def asyncio_push_pull_throughput(impl, transport, size, count, hwm=1000):
         return res
 
     return asyncio.run(run())
+
+
+# --------------------------------------------------------------------------
+# limits: what the machine allows, measured with the same pinning as the cases
+# --------------------------------------------------------------------------
+
+def _raw_family(transport):
+    import socket
+    return socket.AF_INET if transport == "tcp" else socket.AF_UNIX
+
+
+def _raw_listen(transport):
+    """A listening plain socket on loopback (tcp) or a unix path (ipc); (sock, addr)."""
+    import socket
+    ls = socket.socket(_raw_family(transport), socket.SOCK_STREAM)
+    if transport == "tcp":
+        ls.bind(("127.0.0.1", 0))
+    elif transport == "ipc":
+        ls.bind(os.path.join(bench_tmpdir(), uuid.uuid4().hex[:16] + ".sock"))
+    else:
+        raise ValueError(f"no plain-socket limit for {transport!r}")
+    ls.listen(1)
+    return ls, ls.getsockname()
+
+
+def _raw_connect(transport, addr):
+    import socket
+    s = socket.socket(_raw_family(transport), socket.SOCK_STREAM)
+    s.connect(tuple(addr) if transport == "tcp" else addr)
+    if transport == "tcp":
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as zmq's sockets
+    return s
+
+
+def _read_exact(sock, view, n):
+    got = 0
+    while got < n:
+        k = sock.recv_into(view[got:n])
+        if not k:
+            raise EOFError("peer closed")
+        got += k
+
+
+RAW_CHUNK = 1 << 20  # plain-socket writes and reads are at least this big (see below)
+
+
+def _raw_stream_sender(ctl, transport, addr, size, count):
+    s = _raw_connect(transport, addr)
+    # messages are written RAW_CHUNK at a time, as an engine that batches its writes would
+    # (zmqx writes up to 64 iovecs per call): the limit is the stream's, not the syscalls'
+    per = max(1, RAW_CHUNK // size)
+    buf = b"x" * (size * per)
+    sendall = s.sendall
+    left = count
+    while left >= per:
+        sendall(buf)
+        left -= per
+    if left:
+        sendall(buf[:left * size])
+    ctl.recv()  # "done"
+    s.close()
+    return {}
+
+
+def raw_stream_throughput(transport, size, count, one_ctx=False, **_):
+    """The loopback bandwidth limit: a plain socket carries ``count`` messages of
+    ``size`` bytes, written and read at least 1 MiB per call (sendall / recv_into one
+    preallocated buffer); the same CPUs as the case (two processes, or two threads for
+    ``one_ctx``)."""
+    if transport == "inproc":
+        raise ValueError("no plain-socket bandwidth limit for inproc")
+    pin_measuring_side("inproc" if one_ctx else transport)
+    ls, addr = _raw_listen(transport)
+    if one_ctx:
+        peer = Peer(_raw_stream_sender, (transport, addr, size, count), thread=True)
+    else:
+        peer = Peer(_raw_stream_sender, (transport, addr, size, count), cpus={bench_cpus()[0]})
+    conn, _ = ls.accept()
+    chunk = max(size, RAW_CHUNK)
+    buf = bytearray(chunk)
+    view = memoryview(buf)
+    _read_exact(conn, view, size)       # the first message: the clock starts as in the cases
+    left = (count - 1) * size
+    recv_into = conn.recv_into
+    t0 = perf()
+    while left:
+        k = recv_into(view, min(left, chunk))
+        if not k:
+            raise EOFError("sender closed early")
+        left -= k
+    t1 = perf()
+    elapsed = t1 - t0
+    res = {"msgs_per_s": (count - 1) / elapsed, "MB_per_s": (count - 1) * size / elapsed / 1e6,
+           "elapsed_s": elapsed, "what": f"plain {transport} socket, {max(size, RAW_CHUNK)} B writes/reads"}
+    emit(res)
+    peer.send("done")
+    peer.join()
+    conn.close()
+    ls.close()
+    return res
+
+
+def _raw_echo(ctl, transport, addr, size, total):
+    s = _raw_connect(transport, addr)
+    view = memoryview(bytearray(size))
+    sendall = s.sendall
+    for _ in range(total):
+        _read_exact(s, view, size)
+        sendall(view)
+    ctl.recv()  # "done"
+    s.close()
+    return {}
+
+
+def _handoff_echo(ctl, ping, pong, total):
+    for _ in range(total):
+        ping.acquire()
+        pong.release()
+    ctl.recv()
+    return {}
+
+
+def raw_roundtrip_latency(transport, size, count, warmup, **_):
+    """The round-trip limit: plain-socket ping-pong of ``size`` bytes (tcp/ipc, two
+    processes pinned as the case), or for inproc a hand-off between two threads of
+    one process through two locks (what any Python inproc round trip must do)."""
+    pin_measuring_side(transport)
+    clock = time.perf_counter_ns
+    samples = [0] * count
+    if transport == "inproc":
+        ping, pong = threading.Lock(), threading.Lock()
+        ping.acquire()
+        pong.acquire()
+        peer = Peer(_handoff_echo, (ping, pong, warmup + count), thread=True)
+        for _ in range(warmup):
+            ping.release()
+            pong.acquire()
+        for i in range(count):
+            t = clock()
+            ping.release()
+            pong.acquire()
+            samples[i] = clock() - t
+        what = "two threads, lock hand-off"
+        conn = ls = None
+    else:
+        ls, addr = _raw_listen(transport)
+        peer = Peer(_raw_echo, (transport, addr, size, warmup + count), cpus={bench_cpus()[0]})
+        conn, _ = ls.accept()
+        msg = b"x" * size
+        view = memoryview(bytearray(size))
+        sendall = conn.sendall
+        for _ in range(warmup):
+            sendall(msg)
+            _read_exact(conn, view, size)
+        for i in range(count):
+            t = clock()
+            sendall(msg)
+            _read_exact(conn, view, size)
+            samples[i] = clock() - t
+        what = f"plain {transport} socket ping-pong"
+    res = _summary_ns(samples)
+    res["what"] = what
+    emit(res)
+    peer.send("done")
+    peer.join()
+    if conn is not None:
+        conn.close()
+        ls.close()
+    return res
+
+
+def zmqx_blocking_throughput(transport, size, count, hwm=1000, **_):
+    """The reference for the asyncio cases: zmqx's blocking PUSH/PULL, same sizes."""
+    res = push_pull_throughput("zmqx", transport, size, count, hwm)
+    res["what"] = "zmqx blocking send/recv"
+    return res
 
 
 # --------------------------------------------------------------------------
@@ -718,6 +928,7 @@ class Case:
     timeout: float
     doc: str = ""
     unit: str = field(default="")
+    limit: object = None        # limit(**params) -> dict with `metric`: the machine's limit
 
     def params_for(self, quick):
         return {**self.params, **(self.quick if quick else {})}
@@ -726,41 +937,68 @@ class Case:
 CASES: dict[str, Case] = {}
 
 
-def register(name, func, *, metric, higher_is_better, params, quick=None, timeout=120.0, doc=""):
+def register(name, func, *, metric, higher_is_better, params, quick=None, timeout=120.0, doc="",
+             limit=None):
     """Add a case.  ``func(impl, **params)`` runs in a fresh worker process and
-    returns a dict of JSON-able numbers that includes ``metric``."""
+    returns a dict of JSON-able numbers that includes ``metric``.  ``limit(**params)``,
+    if given, measures the machine's limit for the same case (same metric)."""
     if name in CASES:
         raise ValueError(f"duplicate case {name}")
     CASES[name] = Case(name, func, dict(params), dict(quick or {}), metric, higher_is_better,
                        timeout, doc or " ".join((func.__doc__ or "").strip().split("\n\n")[0].split()),
-                       UNITS.get(metric, metric))
+                       UNITS.get(metric, metric), limit)
 
 
 for _t in ("inproc", "ipc", "tcp"):
+    _lim = None if _t == "inproc" else raw_stream_throughput
     register(f"push_pull/{_t}/64B", push_pull_throughput, metric="msgs_per_s", higher_is_better=True,
              params=dict(transport=_t, size=64, count=500_000), quick=dict(count=100_000))
     # inproc 1 MiB copy=False is pointer passing: it needs count >> HWM to reach a
     # steady state (else the receiver just drains a queue the sender filled).
     register(f"push_pull/{_t}/1MiB", push_pull_throughput, metric="MB_per_s", higher_is_better=True,
              params=dict(transport=_t, size=1 << 20, count=20_000 if _t == "inproc" else 1000),
-             quick=dict(count=5_000 if _t == "inproc" else 300))
+             quick=dict(count=5_000 if _t == "inproc" else 300), limit=_lim)
+    register(f"push_pull/{_t}/1MiB-copy", push_pull_throughput, metric="MB_per_s",
+             higher_is_better=True,
+             params=dict(transport=_t, size=1 << 20, count=5_000 if _t == "inproc" else 1000,
+                         copy=True),
+             quick=dict(count=2_000 if _t == "inproc" else 300), limit=_lim)
+    for _copy in (False, True):
+        register(f"push_pull/{_t}/64KiB" + ("-copy" if _copy else ""), push_pull_throughput,
+                 metric="MB_per_s", higher_is_better=True,
+                 params=dict(transport=_t, size=1 << 16, count=100_000 if _t == "inproc" else 20_000,
+                             copy=_copy),
+                 quick=dict(count=30_000 if _t == "inproc" else 5_000), limit=_lim)
+for _copy in (False, True):
+    register("push_pull/tcp-1ctx/64KiB" + ("-copy" if _copy else ""), push_pull_throughput,
+             metric="MB_per_s", higher_is_better=True,
+             params=dict(transport="tcp", size=1 << 16, count=20_000, copy=_copy, one_ctx=True),
+             quick=dict(count=5_000), limit=raw_stream_throughput)
 for _t in ("inproc", "ipc", "tcp"):
     register(f"pair_latency/{_t}/64B", pingpong_latency, metric="rtt_us_median", higher_is_better=False,
              params=dict(transport=_t, pattern="pair", size=64, count=20_000, warmup=1_000),
-             quick=dict(count=5_000, warmup=500))
+             quick=dict(count=5_000, warmup=500), limit=raw_roundtrip_latency)
 register("req_rep_latency/tcp/64B", pingpong_latency, metric="rtt_us_median", higher_is_better=False,
          params=dict(transport="tcp", pattern="reqrep", size=64, count=20_000, warmup=1_000),
-         quick=dict(count=5_000, warmup=500))
+         quick=dict(count=5_000, warmup=500), limit=raw_roundtrip_latency)
+for _t in ("inproc", "ipc"):
+    register(f"req_rep_latency/{_t}/64B", pingpong_latency, metric="rtt_us_median",
+             higher_is_better=False,
+             params=dict(transport=_t, pattern="reqrep", size=64, count=20_000, warmup=1_000),
+             quick=dict(count=5_000, warmup=500), limit=raw_roundtrip_latency)
 register("dealer_router_echo/tcp/64B", pingpong_latency, metric="rtt_us_median", higher_is_better=False,
          params=dict(transport="tcp", pattern="dealer_router", size=64, count=20_000, warmup=1_000),
-         quick=dict(count=5_000, warmup=500))
+         quick=dict(count=5_000, warmup=500), limit=raw_roundtrip_latency)
 register("pub_sub_fanout3/tcp/64B", pub_sub_fanout, metric="msgs_per_s", higher_is_better=True,
          params=dict(transport="tcp", size=64, count=200_000, subscribers=3),
          quick=dict(count=50_000))
 register("asyncio_push_pull/tcp/64B", asyncio_push_pull_throughput, metric="msgs_per_s",
          higher_is_better=True, params=dict(transport="tcp", size=64, count=200_000),
-         quick=dict(count=50_000))
-del _t
+         quick=dict(count=50_000), limit=zmqx_blocking_throughput)
+register("asyncio_push_pull_batch/tcp/64B", asyncio_push_pull_throughput, metric="msgs_per_s",
+         higher_is_better=True, params=dict(transport="tcp", size=64, count=200_000, batch=256),
+         quick=dict(count=50_000), limit=zmqx_blocking_throughput)
+del _t, _lim, _copy
 
 
 # --------------------------------------------------------------------------
@@ -907,17 +1145,20 @@ def machine_info(impls, cpus):
         info["loadavg_start"] = os.getloadavg()
     except OSError:
         pass
-    info["impls"] = {}
-    for impl in impls:
-        try:
-            out = subprocess.run([sys.executable, SCRIPT, "--_probe", impl], capture_output=True,
-                                 text=True, timeout=120, stdin=subprocess.DEVNULL)
-            line = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
-            info["impls"][impl] = json.loads(line[-1]) if line else {
-                "impl": impl, "error": f"probe failed (rc={out.returncode}): {out.stderr.strip()[-300:]}"}
-        except subprocess.TimeoutExpired:
-            info["impls"][impl] = {"impl": impl, "error": "probe TIMEOUT (import hung)"}
+    info["impls"] = {impl: probe_subprocess(impl) for impl in impls}
     return info
+
+
+def probe_subprocess(impl):
+    """probe(impl) in a fresh interpreter (an import must not pollute the orchestrator)."""
+    try:
+        out = subprocess.run([sys.executable, SCRIPT, "--_probe", impl], capture_output=True,
+                             text=True, timeout=120, stdin=subprocess.DEVNULL)
+        line = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+        return json.loads(line[-1]) if line else {
+            "impl": impl, "error": f"probe failed (rc={out.returncode}): {out.stderr.strip()[-300:]}"}
+    except subprocess.TimeoutExpired:
+        return {"impl": impl, "error": "probe TIMEOUT (import hung)"}
 
 
 def print_machine_info(info):
@@ -965,9 +1206,14 @@ def ratio(case, cand, base):
 def print_table(rows, impls, info):
     baseline = impls[-1] if len(impls) > 1 else None
     others = impls[:-1] if baseline else []
+    first, middle = impls[0], impls[1:-1]
+    with_limit = any(LIMIT in row["values"] for row in rows)
     headers = ["case", "unit"] + [f"{impl} median" for impl in impls]
     headers += [f"speedup {o}/{baseline} (×, >1 = {o} faster)" for o in others]
+    headers += [f"{first}/{m}" for m in middle]
     headers += [f"{o} wins" for o in others]
+    if with_limit:
+        headers += ["limit median", f"{first} of limit"]
     table = []
     for row in rows:
         case = row["case"]
@@ -994,10 +1240,25 @@ def print_table(rows, impls, info):
                 va, vb = row["values"][o], row["values"][baseline]
                 disjoint = max(va) < min(vb) or max(vb) < min(va)
                 cells.append(f"{r:.2f}" + (" *" if disjoint else ""))
+        for m in middle:
+            r = ratio(case, row["summary"][first][0], row["summary"][m][0])
+            cells.append("-" if r is None else f"{r:.2f}")
         for o in others:
             pairs = [ratio(case, x, y) for x, y in zip(row["values"][o], row["values"][baseline])]
             pairs = [p for p in pairs if p]
             cells.append(f"{sum(p > 1 for p in pairs)}/{len(pairs)}" if pairs else "-")
+        if with_limit:
+            if LIMIT in row["values"]:
+                med, spread = row["summary"][LIMIT]
+                if med is not None:
+                    cells.append(f"{fmt_value(med, case.unit)} ±{spread:.0f}%")
+                else:
+                    err = (row["errors"][LIMIT] or ["-"])[0]
+                    cells.append(err if len(err) <= 20 else err[:17] + "...")
+                r = ratio(case, row["summary"][first][0], med)
+                cells.append("-" if r is None else f"{r:.2f}")
+            else:
+                cells += ["-", "-"]
         table.append(cells)
     widths = [max(len(str(r[i])) for r in [headers] + table) for i in range(len(headers))]
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
@@ -1015,10 +1276,17 @@ def print_table(rows, impls, info):
               "* = the min-max ranges do not overlap.")
         print(f"wins = in how many repetitions {others[0]} beat the {baseline} run right after it "
               "(paired; robust to drift).")
+    if middle:
+        print(f"{first}/{middle[0]}: the same ratio of medians, {first} against {middle[0]}.")
+    if with_limit:
+        print(f"limit = the machine's limit for the case, measured in the same run: plain tcp/unix")
+        print("  sockets (bandwidth, ping-pong), a two-thread lock hand-off (inproc round trip),")
+        print(f"  zmqx blocking (asyncio cases).  '{first} of limit' = {first}/limit for throughput,")
+        print(f"  limit/{first} for latency (1.0 = at the limit).")
     print("! = some runs of that cell failed or had a note (see below).")
     problems = []
     for row in rows:
-        for impl in impls:
+        for impl in row["values"]:
             skipped = row["skipped"][impl]
             for e, d in zip(row["errors"][impl], row["details"][impl]):
                 if skipped:
@@ -1042,7 +1310,12 @@ def print_table(rows, impls, info):
 
 
 def run(args):
-    impls = [i.strip() for i in args.impls.split(",") if i.strip()]
+    impls = [i.strip() for i in (args.impls or "").split(",") if i.strip()]
+    if args.impls is None:
+        # pyomq joins as a third column where it imports (it needs CPython >= 3.12)
+        impls = ["zmqx", "pyzmq"]
+        if "error" not in probe_subprocess("pyomq"):
+            impls = ["zmqx", "pyomq", "pyzmq"]
     for impl in impls:
         if impl not in IMPLS:
             raise SystemExit(f"unknown implementation {impl!r}; known: {', '.join(IMPLS)}")
@@ -1068,12 +1341,13 @@ def run(args):
         for ci, case in enumerate(cases, 1):
             params = case.params_for(args.quick)
             timeout = args.timeout or case.timeout
-            row = {"case": case, "params": params, "values": {i: [] for i in impls},
-                   "results": {i: [] for i in impls}, "errors": {i: [] for i in impls},
-                   "details": {i: [] for i in impls}, "notes": {i: [] for i in impls},
-                   "unavailable": unavailable & set(impls), "skipped": {i: 0 for i in impls}}
+            cols = impls + ([LIMIT] if case.limit is not None and not args.no_limits else [])
+            row = {"case": case, "params": params, "values": {i: [] for i in cols},
+                   "results": {i: [] for i in cols}, "errors": {i: [] for i in cols},
+                   "details": {i: [] for i in cols}, "notes": {i: [] for i in cols},
+                   "unavailable": unavailable & set(impls), "skipped": {i: 0 for i in cols}}
             for rep in range(1, repeat + 1):
-                for impl in impls:
+                for impl in cols:
                     if impl in unavailable:
                         continue
                     if row["errors"][impl]:
@@ -1093,7 +1367,7 @@ def run(args):
                     print(f"[{ci:2d}/{len(cases)}] {case.name:28s} rep {rep}/{repeat} {impl:7s} "
                           f"{shown}{'  (' + r.note + ')' if r.note else ''}  [{r.wall_s:.1f}s]",
                           file=sys.stderr, flush=True)
-            row["summary"] = {i: summarize(row["values"][i]) for i in impls}
+            row["summary"] = {i: summarize(row["values"][i]) for i in cols}
             rows.append(row)
         try:
             info["loadavg_end"] = os.getloadavg()
@@ -1121,6 +1395,18 @@ def run(args):
                                             "errors": row["errors"][impl], "notes": row["notes"][impl],
                                             "error_details": row["details"][impl],
                                             "unavailable": impl in row["unavailable"]}
+                if LIMIT in row["values"]:
+                    med, spread = row["summary"][LIMIT]
+                    what = next((r.get("what") for r in row["results"][LIMIT] if r.get("what")), None)
+                    entry["limit"] = {"median": med, "spread_pct": spread, "what": what,
+                                      "values": row["values"][LIMIT], "results": row["results"][LIMIT],
+                                      "errors": row["errors"][LIMIT]}
+                    # each implementation's median as a fraction of the limit (1.0 = at the limit)
+                    entry["fraction_of_limit"] = {i: ratio(case, row["summary"][i][0], med)
+                                                  for i in impls}
+                for o in impls[1:-1]:
+                    entry.setdefault("speedup_of_" + impls[0], {})[o] = ratio(
+                        case, row["summary"][impls[0]][0], row["summary"][o][0])
                 if baseline:
                     entry["speedup_vs_" + baseline] = {
                         o: ratio(case, row["summary"][o][0], row["summary"][baseline][0])
@@ -1147,9 +1433,12 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=None, help="repetitions per impl (default 5, quick 3)")
     ap.add_argument("--only", default=None,
                     help="comma-separated case-name prefixes or globs, e.g. push_pull/tcp,*latency*")
-    ap.add_argument("--impls", default="zmqx,pyzmq",
-                    help="comma-separated, last one is the baseline (default zmqx,pyzmq; "
-                         "pyzmq2 = pyzmq again, for a self-check)")
+    ap.add_argument("--impls", default=None,
+                    help="comma-separated, last one is the baseline (default zmqx,pyzmq, or "
+                         "zmqx,pyomq,pyzmq where pyomq imports; pyzmq2 = pyzmq again, for a "
+                         "self-check)")
+    ap.add_argument("--no-limits", action="store_true",
+                    help="skip the limit cells (plain sockets, thread hand-off, zmqx blocking)")
     ap.add_argument("--json", default=None, help="write all samples and summaries here")
     ap.add_argument("--timeout", type=float, default=None, help="per-cell timeout in s (default: the case's)")
     ap.add_argument("--inproc-one-cpu", action="store_true",
@@ -1167,7 +1456,8 @@ def main(argv=None):
     if args.list:
         for c in CASES.values():
             print(f"{c.name:30s} {c.unit:6s} {'↑' if c.higher_is_better else '↓'}  {c.doc}")
-            print(f"{'':30s} params {c.params}  quick {c.quick}  timeout {c.timeout:.0f}s")
+            print(f"{'':30s} params {c.params}  quick {c.quick}  timeout {c.timeout:.0f}s"
+                  + (f"  limit {c.limit.__name__}" if c.limit else ""))
         return
     if args.repeat is not None and args.repeat < 1:
         raise SystemExit("--repeat must be >= 1")

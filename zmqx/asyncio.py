@@ -5,8 +5,12 @@ Differences from pyzmq, on purpose:
 - No loop.add_reader: one waker thread per event loop waits (GIL released) on the fds of
   sockets that have pending futures and calls loop.call_soon_threadsafe once per wake-up.
   So it works on every loop, including the Proactor loop on Windows and uvloop.
-- Each call first tries the operation without waiting; only if it would block is the
-  future queued. A wake-up then serves every queued future it can, in order.
+- Each call first tries the operation without waiting; only if it would block is a
+  future queued. A call that completes at once returns a Ready (zmqx._core.ready): an
+  already-completed awaitable with the Future methods, cheaper than a loop Future. A
+  wake-up then serves every queued future it can, in order.
+- Batches: recv_many/recv_multipart_many take everything queued (up to a limit) in one
+  await; send_many sends a list in one await.
 - A cancelled recv never loses a message: messages are taken from the socket only in the
   loop thread and only for a future that is still pending.
 """
@@ -29,11 +33,14 @@ _core_recv = _zmq.Socket.recv
 _core_recv_multipart = _zmq.Socket.recv_multipart
 _core_send = _zmq.Socket.send
 _core_send_multipart = _zmq.Socket.send_multipart
+from zmqx._core import ready as _ready_mod
+from zmqx._core.ready import Ready, ready as _ready, ready_error as _ready_error
 from zmqx.error import Again, ZMQError
 
-__all__ = ["Context", "Socket", "Poller"]
+__all__ = ["Context", "Socket", "Poller", "Ready"]
 
-_RECV, _RECV_MULTIPART, _SEND, _SEND_MULTIPART, _POLL = range(5)
+_RECV, _RECV_MULTIPART, _SEND, _SEND_MULTIPART, _POLL, _RECV_MANY, _SEND_MANY = range(7)
+_IN_KINDS = (_RECV, _RECV_MULTIPART, _RECV_MANY)
 
 
 class _Waker:
@@ -191,6 +198,12 @@ class Socket(_zmq.Socket):
             return _core_send(self, args[0], flags, args[2], args[3])
         if kind == _SEND_MULTIPART:
             return _core_send_multipart(self, args[0], flags, args[2], args[3])
+        if kind == _RECV_MANY:
+            # args = (max, flags, copy, track, multipart)
+            return self._take_many(args[0], flags, args[2], args[3], args[4])
+        if kind == _SEND_MANY:
+            # args = ([messages, next index], flags, copy, track)
+            return self._give_many(args[0], flags, args[2], args[3])
         # poll: args = (None, 0, poll flags)
         ev = _zmq.Socket.poll(self, 0, args[2])
         if not ev:
@@ -210,7 +223,7 @@ class Socket(_zmq.Socket):
             fut, kind, args = self._waiters.popleft()
             if fut.done():            # cancelled or timed out: it must not take a message
                 continue
-            is_in = kind in (_RECV, _RECV_MULTIPART) or (kind == _POLL and args[2] & POLLIN)
+            is_in = kind in _IN_KINDS or (kind == _POLL and args[2] & POLLIN)
             if (is_in and blocked_in) or (not is_in and blocked_out):
                 pending.append((fut, kind, args))
                 continue
@@ -237,72 +250,127 @@ class Socket(_zmq.Socket):
             if not fut.done():
                 fut.set_exception(exc)
 
-    def _queue(self, kind, args, timeout_opt):
-        loop = _get_running_loop()
-        fut = loop.create_future()
+    def _take_many(self, limit, flags, copy, track, multipart):
+        # everything queued, up to `limit` (frames, or whole messages when multipart);
+        # Again only if there was nothing at all. Messages once taken are returned: an
+        # error after the first one is left for the next call to report
+        take = _core_recv_multipart if multipart else _core_recv
+        out = [take(self, flags, copy, track)]
+        append = out.append
+        try:
+            while len(out) < limit:
+                append(take(self, flags, copy, track))
+        except ZMQError:
+            pass
+        return out
+
+    def _give_many(self, state, flags, copy, track):
+        # send from state[1] on; Again (staying queued) when the socket pushes back, with
+        # the messages sent so far counted so that a retry goes on from there
+        msgs = state[0]
+        i = state[1]
+        n = len(msgs)
+        send = _core_send
+        try:
+            while i < n:
+                m = msgs[i]
+                if type(m) is bytes or not isinstance(m, (list, tuple)):
+                    send(self, m, flags, copy, track)
+                else:
+                    _core_send_multipart(self, m, flags, copy, track)
+                i += 1
+        finally:
+            state[1] = i
+        return None
+
+    def _queue(self, kind, args, timeout_opt, timeout=None):
         self._purge()
         if not self._waiters or args[1] & DONTWAIT:
             # the fast path: no future waits ahead of us (or NOBLOCK), so just try
             try:
-                fut.set_result(self._attempt(kind, args))
-                return fut
-            except Again:
+                return _ready(self._attempt(kind, args))
+            except Again as e:
                 if args[1] & DONTWAIT:
-                    fut.set_exception(Again())
-                    return fut
+                    return _ready_error(e)
             except Exception as e:
-                fut.set_exception(e)
-                return fut
+                return _ready_error(e)
+        loop = _get_running_loop()
+        fut = loop.create_future()
         self._waiters.append((fut, kind, args))
-        timeout = self.get(timeout_opt) if timeout_opt is not None else -1
+        if timeout is None:
+            timeout = self.get(timeout_opt) if timeout_opt is not None else -1
         if timeout >= 0:
             loop.call_later(timeout / 1000.0, _expire, fut)
         self._watch()
         return fut
 
     # -- the API ---------------------------------------------------------------
-    # recv and send keep their try-at-once paths inline: a helper layer costs ~0.4 µs a
-    # call, a third of an awaited recv (measured with bench/)
-    def recv(self, flags=0, copy=True, track=False):
+    # recv and send keep their try-at-once paths inline, and return a Ready instead of a
+    # loop Future when they complete at once: a helper layer or a Future costs as much as
+    # the operation itself (profile in bench/README.md)
+    def _recv_py(self, flags=0, copy=True, track=False):
         if self._waiters:
             self._purge()
         if not self._waiters:
             # hot path: a message is usually there already
-            fut = _get_running_loop().create_future()
             try:
-                fut.set_result(_core_recv(self, int(flags) | DONTWAIT, copy, track))
-                return fut
-            except Again:
+                return _ready(_core_recv(self, int(flags) | DONTWAIT if flags else DONTWAIT,
+                                         copy, track))
+            except Again as e:
                 if flags & DONTWAIT:
-                    fut.set_exception(Again())
-                    return fut
+                    return _ready_error(e)
             except Exception as e:
-                fut.set_exception(e)
-                return fut
+                return _ready_error(e)
         return self._queue(_RECV, (None, int(flags), copy, track), RCVTIMEO)
+
+    # the same, compiled (zmqx/_core/ready.pyx): these are what recv() and send() run;
+    # they fall back to the two above when a call has to wait
+    recv = _ready_mod.aio_recv
+    send = _ready_mod.aio_send
 
     def recv_multipart(self, flags=0, copy=True, track=False):
         return self._queue(_RECV_MULTIPART, (None, int(flags), copy, track), RCVTIMEO)
 
-    def send(self, data, flags=0, copy=True, track=False, **kwargs):
+    def recv_many(self, max=1000, flags=0, copy=True, track=False, timeout=None):
+        """Await at least one frame, then return every frame queued, up to `max`, as a
+        list in arrival order (what `max` calls of recv() would return, without their
+        awaits). `timeout` (ms; default RCVTIMEO) bounds the wait for the first one:
+        past it, Again. With NOBLOCK, Again at once when nothing is queued."""
+        return self._queue(_RECV_MANY, (_check_max(max), int(flags), copy, track, False),
+                           RCVTIMEO, timeout)
+
+    def recv_multipart_many(self, max=1000, flags=0, copy=True, track=False, timeout=None):
+        """recv_many for whole messages: a list of up to `max` messages, each a list of
+        frames as recv_multipart returns it."""
+        return self._queue(_RECV_MANY, (_check_max(max), int(flags), copy, track, True),
+                           RCVTIMEO, timeout)
+
+    def _send_py(self, data, flags=0, copy=True, track=False, **kwargs):
         if self._waiters:
             self._purge()
         if not self._waiters:
-            fut = _get_running_loop().create_future()
             try:
-                fut.set_result(_core_send(self, data, int(flags) | DONTWAIT, copy, track))
-                return fut
-            except Again:
+                return _ready(_core_send(self, data, int(flags) | DONTWAIT if flags else DONTWAIT,
+                                         copy, track))
+            except Again as e:
                 if flags & DONTWAIT:
-                    fut.set_exception(Again())
-                    return fut
+                    return _ready_error(e)
             except Exception as e:
-                fut.set_exception(e)
-                return fut
+                return _ready_error(e)
         return self._queue(_SEND, (data, int(flags), copy, track), SNDTIMEO)
 
     def send_multipart(self, msg_parts, flags=0, copy=True, track=False, **kwargs):
         return self._queue(_SEND_MULTIPART, (list(msg_parts), int(flags), copy, track), SNDTIMEO)
+
+    def send_many(self, msgs, flags=0, copy=True, track=False, timeout=None):
+        """Send every message of `msgs` in order in one await: an item is one frame
+        (bytes, a buffer, a Frame) or a list/tuple of frames (sent as send_multipart).
+        Waits for room as needed; `timeout` (ms; default SNDTIMEO) bounds the wait for
+        room, past it Again. With NOBLOCK, Again at once if not everything fits. On
+        Again or cancellation a prefix of `msgs` has been sent (never part of a
+        multipart message), and the rest has not."""
+        return self._queue(_SEND_MANY, ([list(msgs), 0], int(flags), copy, track),
+                           SNDTIMEO, timeout)
 
     def poll(self, timeout=None, flags=POLLIN):
         loop = asyncio.get_running_loop()
@@ -312,6 +380,8 @@ class Socket(_zmq.Socket):
             fut.set_result(ev)
             return fut
         fut = self._queue(_POLL, (None, 0, int(flags)), None)
+        if isinstance(fut, Ready):
+            return fut
         if timeout is not None and timeout >= 0:
             loop.call_later(timeout / 1000.0, _resolve, fut, 0)
         return fut
@@ -352,6 +422,16 @@ class Socket(_zmq.Socket):
                 if not fut.done():
                     fut.cancel()
             self._waiters.clear()
+
+
+_ready_mod.bind_core(_core_recv, _core_send, Again)
+
+
+def _check_max(n):
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"max must be at least 1, not {n}")
+    return n
 
 
 def _expire(fut):

@@ -9,6 +9,9 @@ cdef enum:
     ZX_VSM_SIZE = 112          # inline bytes: zx_msg is 128 bytes, two cache lines
     ZX_MSG_MORE = 1
     ZX_MSG_SUBSCRIPTION = 2    # a (un)subscription (first byte 1/0): a command for 3.1 peers
+    # bytes objects from this size up are sent by reference (they are immutable), smaller
+    # ones are copied: pinning and releasing costs about a 4 KiB memcpy
+    ZX_BYTES_REF_MIN = 4096
 
 ctypedef void (*zx_free_fn)(void *blk) noexcept nogil
 
@@ -121,6 +124,12 @@ cdef inline void zx_msg_copy(zx_msg *dst, zx_msg *src) noexcept nogil:
 cdef void zx_release_pending() noexcept     # call with the GIL; cheap when empty
 cdef bint zx_release_nonempty() noexcept nogil
 cdef zx_block *zx_block_from_object(object obj) except NULL   # GIL; pins obj's buffer
+# a bytes object as a message: by reference when large (released through the release queue
+# once every holder is done), else copied; -1 with MemoryError set
+cdef int zx_msg_init_bytes(zx_msg *m, bytes data) except -1
+# the body of *m as bytes, closing *m: the very bytes object it was sent from when *m
+# covers all of one (inproc, any copy flag: bytes are immutable), else one copy
+cdef object zx_msg_take_bytes(zx_msg *m)
 
 
 cdef class MessageTracker:

@@ -1,7 +1,7 @@
-# Frames, zero-copy blocks over Python buffers, and the release queue that lets the I/O
-# thread drop a Python buffer without taking the GIL.
+# Frames, zero-copy blocks over Python buffers (bytes sent by reference), and the release
+# queue that lets the I/O thread drop a Python buffer without taking the GIL.
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_ANY_CONTIGUOUS
-from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_CheckExact
+from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_CheckExact, PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
@@ -18,7 +18,6 @@ ctypedef struct zx_pyhold:
     PyObject *tracker
 
 cdef zx_block *release_head = NULL
-
 
 cdef void _release_push(void *p) noexcept nogil:
     # any thread: push on the lock-free stack; the block is freed by zx_release_pending
@@ -73,6 +72,59 @@ cdef zx_block *zx_block_from_object(object obj) except NULL:
     b.next = NULL
     b.done = 0
     return b
+
+
+cdef int zx_msg_init_bytes(zx_msg *m, bytes data) except -1:
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
+    cdef zx_block *b
+    if n < ZX_BYTES_REF_MIN:
+        if zx_msg_init_copy(m, PyBytes_AS_STRING(data), n) < 0:
+            raise MemoryError()
+        return 0
+    b = zx_block_from_object(data)
+    m.size = n
+    m.flags = 0
+    m.is_block = 1
+    m.u.l.blk = b
+    m.u.l.data = b.data
+    return 0
+
+
+cdef object zx_msg_take_bytes(zx_msg *m):
+    cdef zx_block *b
+    cdef zx_pyhold *h
+    cdef PyObject *o
+    cdef object out
+    if m.is_block:
+        b = m.u.l.blk
+        if b.ffn == _release_push:
+            h = <zx_pyhold *>b.hint
+            o = <PyObject *>h.view.obj
+            if o != NULL and PyBytes_CheckExact(<object>o) \
+                    and m.u.l.data == <unsigned char *>PyBytes_AS_STRING(<object>o) \
+                    and <Py_ssize_t>m.size == PyBytes_GET_SIZE(<object>o):
+                out = <object>o
+                zx_msg_close(m)
+                return out
+    out = PyBytes_FromStringAndSize(<char *>zx_msg_data(m), m.size)
+    zx_msg_close(m)
+    return out
+
+
+def _bytes_roundtrip(data, bint by_ref=True):
+    """Test hook: `data` (bytes) through zx_msg_init_bytes and zx_msg_take_bytes, as an
+    inproc send then recv would take it; returns the bytes received."""
+    cdef zx_msg m
+    zx_msg_init(&m)
+    zx_msg_init_bytes(&m, data)
+    return zx_msg_take_bytes(&m)
+
+
+def _bytes_hold(data):
+    """Test hook: a Frame that holds `data` the way send(data, copy=True) now does."""
+    cdef Frame f = Frame.__new__(Frame)
+    zx_msg_init_bytes(&f.msg, data)
+    return f
 
 
 cdef void _track(zx_block *b, MessageTracker tracker):
@@ -190,8 +242,11 @@ cdef class Frame:
 
     @property
     def bytes(self):
+        cdef zx_msg m
         if self._bytes is None:
-            self._bytes = PyBytes_FromStringAndSize(<char *>zx_msg_data(&self.msg), self.msg.size)
+            # a frame over a sent bytes object gives that object back (zx_msg_take_bytes)
+            zx_msg_copy(&m, &self.msg)
+            self._bytes = zx_msg_take_bytes(&m)
         return self._bytes
 
     @property
