@@ -129,9 +129,14 @@ def test_cython_modules_typecheck_for_windows(tmp_path):
 def copy_project(dest):
     """The files a build needs, without build outputs."""
     common = ("*.so", "*.pyd", "*.html", "__pycache__", ".pytest_cache", ".hypothesis", "build")
-    for name in ("setup.py", "pyproject.toml", "README.md", "MANIFEST.in"):
+    for name in ("setup.py", "pyproject.toml", "README.md", "MANIFEST.in", "LICENSE"):
         if (ROOT / name).exists():
             shutil.copy2(ROOT / name, dest / name)
+    # the rest of the project the tests read (benchmarks, docs, examples, tools, workflows)
+    for name in ("bench", "docs", "examples", "tools", ".github", ".ci"):
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, dest / name,
+                            ignore=shutil.ignore_patterns(*common, "_build"))
     # generated C stays behind (the build regenerates it); the C tests come along
     shutil.copytree(ROOT / "zmqx", dest / "zmqx", ignore=shutil.ignore_patterns("*.c", *common))
     # hand-written C (the crypto) is source, not output

@@ -352,8 +352,8 @@ cdef class Socket:
         cdef Frame f
         cdef MessageTracker tracker = None
         if PyBytes_CheckExact(data) and (copy or PyBytes_GET_SIZE(data) < COPY_THRESHOLD) and not track:
-            if zx_msg_init_copy(&m, PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data)) < 0:
-                raise MemoryError()
+            # bytes are immutable: large ones travel by reference whatever the copy flag
+            zx_msg_init_bytes(&m, <bytes>data)
         elif isinstance(data, Frame):
             f = <Frame>data
             zx_msg_copy(&m, &f.msg)          # a reference, not a copy, for block bodies
@@ -389,9 +389,7 @@ cdef class Socket:
         zx_msg_init(&m)
         self._recv_msg(&m, flags)
         if copy:
-            out = PyBytes_FromStringAndSize(<char *>zx_msg_data(&m), m.size)
-            zx_msg_close(&m)
-            return out
+            return zx_msg_take_bytes(&m)     # the sent bytes object itself where it can be
         return Frame.from_msg(&m)
 
     def send_multipart(self, msg_parts, int flags=0, copy=True, track=False, **kwargs):
