@@ -274,7 +274,7 @@ cdef void _session_teardown(zx_session *s) noexcept nogil:
     if s.socket_gone and (s.linger_at == 0 or _out_drained(s)):
         _session_destroy(s)
         return
-    if s.attach_on_handshake and s.link != NULL:
+    if (s.attach_on_handshake or reason == ZX_END_REFUSED) and s.link != NULL:
         _session_detach_link(s)
     _session_schedule_reconnect(s)
 
@@ -312,7 +312,7 @@ cdef void _session_detach_link(zx_session *s) noexcept nogil:
     cdef zx_link *link = s.link
     link.owner[1] = NULL
     zx_store(&link.gone[1], 1)
-    if not s.socket_gone:
+    if not s.socket_gone and not zx_load(&link.gone[0]):    # (a refused link: already dropped)
         zx_mailbox_post(&s.sb.mb, ZX_CMD_TERM, link, 0)
     zx_link_unref(link)
     s.link = NULL

@@ -44,6 +44,9 @@ cdef enum:
     ZX_END_PEER_ERROR = 8          # the peer sent an ERROR command
     ZX_END_HEARTBEAT_TIMEOUT = 9   # HEARTBEAT_TIMEOUT, or the peer's TTL, passed in silence
     ZX_END_NO_MEMORY = 10
+    ZX_END_REFUSED = 11            # the socket refused the link (a second PAIR peer, a
+                                   # duplicate ROUTER id): an accepted connection is dropped, a
+                                   # connecting one tries again later with a new link
     # our own decisions: the session goes away for good
     ZX_END_LINGER_DONE = 16        # the socket closed and the output drained (or LINGER expired)
     ZX_END_SOCKET_CLOSED = 17      # the socket closed before the connection could attach
@@ -182,6 +185,11 @@ cdef struct zx_iothread:
     bint stopping
     bint started
     void *resolver                 # io_resolver.pxi's lookup thread, started on first use
+
+# zx_io_wake's `what` beyond pipe.pxd's ZX_WAKE_READ/WRITE: the socket refused the link
+# and will never read it; the session ends (ZX_END_REFUSED)
+cdef enum:
+    ZX_WAKE_REFUSED = 3
 
 cdef zx_iothread *zx_iothread_start() except NULL
 cdef void zx_iothread_stop(zx_iothread *io) noexcept nogil     # posts STOP, joins, frees

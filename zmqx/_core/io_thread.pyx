@@ -235,7 +235,9 @@ cdef void _process_commands(zx_iothread *io) noexcept nogil:
             link = <zx_link *>cmd.ptr
             s = <zx_session *>link.owner[1]
             if s != NULL and s.link == link:
-                if cmd.arg == ZX_WAKE_READ:
+                if cmd.arg == ZX_WAKE_REFUSED:
+                    _session_end(s, ZX_END_REFUSED, 0)
+                elif cmd.arg == ZX_WAKE_READ:
                     s.out_idle = False
                     if s.state == ZX_S_ACTIVE:
                         _session_write(s)

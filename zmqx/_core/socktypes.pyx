@@ -9,6 +9,8 @@ from libc.stdint cimport uint32_t
 
 from zmqx._core.atomic cimport zx_store
 from zmqx._core.mailbox cimport zx_sockbase, zx_mailbox_post, ZX_CMD_TERM
+from zmqx._core.pipe cimport zx_pipe, zx_link_out
+from zmqx._core.io_thread cimport ZX_WAKE_REFUSED
 from zmqx._core.msg cimport (zx_msg, zx_msg_init, zx_msg_close, zx_msg_copy, zx_msg_data,
                              zx_msg_init_copy, zx_msg_init_size, ZX_MSG_MORE, ZX_MSG_SUBSCRIPTION)
 from zmqx._core.slots cimport (zx_slot, zx_slot_write, zx_slot_read, zx_slot_readable,
@@ -97,14 +99,18 @@ cdef int _write_bytes(zx_sock *s, int idx, bytes data, bint more) except -1:
 
 cdef int _refuse(zx_sock *s, int idx) except -1:
     # never use this peer (a second PAIR peer, a duplicate ROUTER id): drop the link
-    # unread; an inproc peer socket is told at once
+    # unread and tell the other side at once: an inproc peer socket gets TERM; a session
+    # is woken with ZX_WAKE_REFUSED and ends its connection (ZX_END_REFUSED)
     cdef zx_slot *sl = &s.slots[idx]
+    cdef zx_pipe *p = zx_link_out(sl.link, sl.side)
     sl.dying = True
     sl.refused = True
     zx_store(&sl.link.gone[sl.side], 1)
     if not sl.io and sl.link.release_arg[1 - sl.side] != NULL:
         zx_mailbox_post(&(<zx_sockbase *>sl.link.release_arg[1 - sl.side]).mb,
                         ZX_CMD_TERM, sl.link, 0)
+    elif sl.io and p.on_readable.fn != NULL:
+        p.on_readable.fn(p.on_readable.arg, sl.link, ZX_WAKE_REFUSED)
     s.need_reap = True
     return 0
 
