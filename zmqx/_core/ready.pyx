@@ -1,3 +1,4 @@
+# cython: embedsignature=False
 # zmqx.asyncio's try-first path: recv/send compiled (aio_recv/aio_send, at the end), and
 # the already-completed awaitables they return. When a recv finds a
 # message queued (or a send finds room), the result is known when the call returns; a
@@ -128,6 +129,7 @@ def bind_core(core_recv, core_send, again):
 
 
 def aio_recv(self, flags=0, copy=True, track=False):
+    """Receive one frame; an awaitable that is already done when a message was queued."""
     cdef Ready r
     if self._waiters:
         return self._recv_py(flags, copy, track)
@@ -147,6 +149,7 @@ def aio_recv(self, flags=0, copy=True, track=False):
 
 
 def aio_send(self, data, flags=0, copy=True, track=False, **kwargs):
+    """Send one frame; an awaitable that is already done when there was room."""
     cdef Ready r
     if self._waiters:
         return self._send_py(data, flags, copy, track)
