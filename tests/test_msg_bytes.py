@@ -51,7 +51,8 @@ def test_bytes_roundtrip_gives_equal_bytes_and_the_same_object_when_held(n):
         assert len(out) == n
     del out
     drained()
-    assert refs(b) == before
+    if n > 1:       # b'' and 1-byte bytes are shared singletons: other threads move their counts
+        assert refs(b) == before
 
 
 def test_held_bytes_are_pinned_until_the_last_holder_lets_go():
