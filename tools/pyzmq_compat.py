@@ -27,7 +27,6 @@ tornado and gevent are optional (their tests skip without them).
 import argparse
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -40,8 +39,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
 # the import hook: tests/alias/sitecustomize.py (standard library only; the application
-# tests use the same file), copied into the child's PYTHONPATH folder as its sitecustomize
-ALIAS_HOOK = os.path.join(REPO, "tests", "alias", "sitecustomize.py")
+# tests use the same file), written into the child's PYTHONPATH folder as its sitecustomize
+ALIAS_HOOK_PATH = os.path.join(REPO, "tests", "alias", "sitecustomize.py")
+with open(ALIAS_HOOK_PATH) as _f:
+    ALIAS_HOOK = _f.read()
 
 # a pytest plugin that records every test's progress as it happens (one JSON line per
 # event), so that a test that hangs the process -- one blocked in C code that no per-test
@@ -133,7 +134,8 @@ def fetch_suite(cache):
 def write_support(cache):
     alias_dir = os.path.join(cache, "alias")
     os.makedirs(alias_dir, exist_ok=True)
-    shutil.copyfile(ALIAS_HOOK, os.path.join(alias_dir, "sitecustomize.py"))
+    with open(os.path.join(alias_dir, "sitecustomize.py"), "w") as f:
+        f.write(ALIAS_HOOK)
     with open(os.path.join(alias_dir, "zmqx_compat_progress.py"), "w") as f:
         f.write(PROGRESS_PLUGIN)
     ini = os.path.join(cache, "pytest.ini")
