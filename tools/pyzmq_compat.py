@@ -6,8 +6,10 @@ fetched once with pip into a cache folder, and only its tests/ folder is unpacke
 tests then run in a child pytest where an import hook answers every ``import zmq`` /
 ``import zmq.x`` with ``zmqx`` / ``zmqx.x``, so the installed pyzmq is never touched.
 The hook is installed by a ``sitecustomize`` module on PYTHONPATH, so child processes that
-the tests start (ProcessDevice, multiprocessing) see the alias too; the same folder
-(<cache>/alias) can be put on PYTHONPATH to run any pyzmq program on zmqx.
+the tests start (ProcessDevice, multiprocessing) see the alias too. Its source is
+tests/alias/sitecustomize.py, which the application tests (tests/test_app_*.py) use as well;
+that folder (or <cache>/alias, where this script copies it) can be put on PYTHONPATH to run
+any pyzmq program on zmqx.
 
 Each test file runs in its own pytest process that logs its progress; a test that hangs
 beyond the reach of the per-test timeout (blocked in C) is killed after --stall seconds,
@@ -36,41 +38,11 @@ PYZMQ_VERSION = "27.3.0"
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
-# the import hook, written as the child's sitecustomize (kept self-contained on purpose:
-# it runs before anything else in the child interpreter)
-ALIAS_HOOK = '''\
-"""Alias zmq -> zmqx for pyzmq's test suite (written by tools/pyzmq_compat.py)."""
-import importlib
-import importlib.abc
-import importlib.util
-import sys
-
-
-class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    def find_spec(self, name, path=None, target=None):
-        if name != "zmq" and not name.startswith("zmq."):
-            return None
-        real = "zmqx" + name[3:]
-        if importlib.util.find_spec(real) is None:
-            return None
-        spec = importlib.util.spec_from_loader(name, self)
-        spec._zmqx_real = real
-        return spec
-
-    def create_module(self, spec):
-        module = importlib.import_module(spec._zmqx_real)
-        spec._zmqx_own = (module.__spec__, module.__loader__)
-        return module
-
-    def exec_module(self, module):
-        # importlib stamped the alias spec on the real module: give it back its own
-        own = getattr(module.__spec__, "_zmqx_own", None)
-        if own is not None:
-            module.__spec__, module.__loader__ = own
-
-
-sys.meta_path.insert(0, _Alias())
-'''
+# the import hook: tests/alias/sitecustomize.py (standard library only; the application
+# tests use the same file), written into the child's PYTHONPATH folder as its sitecustomize
+ALIAS_HOOK_PATH = os.path.join(REPO, "tests", "alias", "sitecustomize.py")
+with open(ALIAS_HOOK_PATH) as _f:
+    ALIAS_HOOK = _f.read()
 
 # a pytest plugin that records every test's progress as it happens (one JSON line per
 # event), so that a test that hangs the process -- one blocked in C code that no per-test
