@@ -33,6 +33,9 @@ _core_recv = _zmq.Socket.recv
 _core_recv_multipart = _zmq.Socket.recv_multipart
 _core_send = _zmq.Socket.send
 _core_send_multipart = _zmq.Socket.send_multipart
+_core_get = _zmq.Socket.get
+_EVENTS = int(_zmq.EVENTS)
+_POLLIN_I, _POLLOUT_I, _POLLERR_I = int(_zmq.POLLIN), int(_zmq.POLLOUT), int(_zmq.POLLERR)
 from zmqx._core import ready as _ready_mod
 from zmqx._core.ready import Ready, ready as _ready, ready_error as _ready_error
 from zmqx.error import Again, ZMQError
@@ -451,23 +454,72 @@ class Context(_zmq.Context):
     _instance = None
 
 
+def _ready_now(items):
+    """[(obj, events)] for the registered items that are ready now, consuming no wake-up.
+
+    The sync zmq_poll(timeout=0) will not do here: it arms each socket, then polls its
+    signaler fd and drains it if set, and with no time left returns without looking at
+    that socket again. A message that lands between the arm and the drain then has its
+    wake-up swallowed, and the waker thread, waiting on that very fd for us, never hears
+    of it. Reading EVENTS arms the socket the same way but leaves its fds alone, so a
+    message after the arm stays announced on the fd until the waker sees it."""
+    out = []
+    native = None
+    for obj, flags in items:
+        if isinstance(obj, _zmq.Socket):
+            ev = _core_get(obj, _EVENTS) & flags
+            if ev:
+                out.append((obj, ev))
+            continue
+        # a native fd (or an object with fileno()): a poll(2) of it with no wait
+        fd = obj if isinstance(obj, int) else obj.fileno()
+        if native is None:
+            native = {}
+        native[fd] = native.get(fd, 0) | (select.POLLIN if flags & _POLLIN_I else 0) \
+            | (select.POLLOUT if flags & _POLLOUT_I else 0)
+        out.append((fd, flags))       # placeholder, resolved below
+    if native is None:
+        return out
+    p = select.poll()
+    for fd, want in native.items():
+        p.register(fd, want)
+    revents = dict(p.poll(0))
+    result = []
+    for obj, ev in out:
+        if isinstance(obj, _zmq.Socket):
+            result.append((obj, ev))
+            continue
+        r = revents.get(obj, 0)
+        got = ((_POLLIN_I if r & select.POLLIN else 0) | (_POLLOUT_I if r & select.POLLOUT else 0)
+               | (_POLLERR_I if r & (select.POLLERR | select.POLLHUP | select.POLLNVAL) else 0))
+        got &= ev | _POLLERR_I
+        if got:
+            result.append((obj, got))
+    return result
+
+
 class Poller(_zmq.Poller):
     """poll() returns a Future of [(socket, events)]."""
+
+    def _ready(self):
+        # as the sync Poller: objects registered through their fileno() come back as that fd
+        return _ready_now(self.sockets)
 
     def poll(self, timeout=None):
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
-        ready = _zmq.Poller.poll(self, 0)
+        ready = self._ready()
         if ready or timeout == 0:
             fut.set_result(ready)
             return fut
         waker = _Waker.for_loop(loop)
         watched = []
+        timer = None
 
         def check():
             if fut.done():
                 return
-            ready = _zmq.Poller.poll(self, 0)
+            ready = self._ready()
             if ready:
                 finish(ready)
                 return
@@ -476,6 +528,9 @@ class Poller(_zmq.Poller):
         def finish(result):
             for fd in watched:
                 waker.unwatch(fd, check)
+            watched.clear()
+            if timer is not None:
+                timer.cancel()
             if not fut.done():
                 fut.set_result(result)
 
@@ -483,6 +538,8 @@ class Poller(_zmq.Poller):
             watched.clear()
             for obj, _flags in self.sockets:
                 if isinstance(obj, _zmq.Socket):
+                    # a wake-up that was set before this point is for a message the check
+                    # already saw (or a future of obj's own, served below)
                     obj._drain_signaler()
                     if isinstance(obj, Socket):
                         obj._purge()      # finished futures must not schedule a drain
@@ -495,12 +552,17 @@ class Poller(_zmq.Poller):
                 for fd in fds:
                     watched.append(fd)
                     waker.watch(fd, check)
-            # a message may have arrived between the check and the drain
-            ready = _zmq.Poller.poll(self, 0)
+            # drained, then watched, then checked (which arms the sockets again): a message
+            # from before the drain is seen here; one from after the arm sets an fd that the
+            # waker is watching, and the check itself no longer drains it (_ready_now)
+            ready = self._ready()
             if ready:
                 finish(ready)
 
         rewatch()
-        if timeout is not None and timeout >= 0:
-            loop.call_later(timeout / 1000.0, lambda: finish([]))
+        if not fut.done():
+            # a cancelled (or otherwise finished) poll stops watching at once
+            fut.add_done_callback(lambda _f: finish(None))
+            if timeout is not None and timeout >= 0:
+                timer = loop.call_later(timeout / 1000.0, finish, [])
         return fut
