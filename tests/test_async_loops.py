@@ -2,6 +2,7 @@
 import asyncio
 import gc
 import os
+import threading
 import weakref
 
 import zmqx
@@ -10,6 +11,16 @@ import zmqx.asyncio
 
 def _open_fds():
     return len(os.listdir("/proc/self/fd"))
+
+
+def _settle():
+    # a waker thread notices its loop is gone at its next wake-up (<= 200 ms) and only then
+    # lets the waker, and with it the pipe, go: wait for those threads to end
+    for t in threading.enumerate():
+        if t.name == "zmqx-asyncio-waker":
+            t.join(5)
+            assert not t.is_alive(), "a waker thread outlived its event loop"
+    gc.collect()
 
 
 async def _round_trip(ctx, loops):
@@ -33,11 +44,11 @@ def test_loops_and_waker_pipes_are_freed():
     try:
         loops = []
         asyncio.run(_round_trip(ctx, loops))        # warm-up: imports, context fds
-        gc.collect()
+        _settle()
         base = _open_fds()
         for _ in range(5):
             asyncio.run(_round_trip(ctx, loops))
-        gc.collect()
+        _settle()
         assert [r() for r in loops] == [None] * 6
         assert _open_fds() == base
     finally:
