@@ -109,22 +109,6 @@ cdef inline int _fail(zx_mech *m, int err, const char *reason, const char *error
     return err
 
 
-cdef inline bint _sends_identity(int socktype) noexcept nogil:
-    # libzmq mechanism.cpp::add_basic_properties: REQ, DEALER and ROUTER only
-    return socktype == ZX_REQ or socktype == ZX_DEALER or socktype == ZX_ROUTER
-
-
-cdef size_t _prop(unsigned char *p, const char *name, const unsigned char *val,
-                  size_t vallen) noexcept nogil:
-    cdef size_t nl = strlen(name)
-    p[0] = <unsigned char>nl
-    memcpy(p + 1, name, nl)
-    _put_u32(p + 1 + nl, <uint32_t>vallen)
-    if vallen:
-        memcpy(p + 5 + nl, val, vallen)
-    return 5 + nl + vallen
-
-
 cdef unsigned char *_dup(const unsigned char *p, size_t n) noexcept nogil:
     cdef unsigned char *d = <unsigned char *>malloc(n if n else 1)
     if d != NULL and n:
@@ -152,7 +136,7 @@ cdef int _accept_meta(zx_mech *m, const unsigned char *data, size_t n,
     if zx_metadata_find(data, n, "Identity", &val, &vallen) == ZX_OK:
         if vallen > ZX_MAX_IDENTITY:
             return _fail(m, ZX_ERR_PROTOCOL, "identity longer than 255 bytes", NULL)
-        if _sends_identity(peer):
+        if zx_sends_identity(peer):
             if vallen:
                 memcpy(m.peer_identity, val, vallen)
             m.peer_identity_len = vallen
@@ -245,9 +229,9 @@ cdef int zx_mech_init(zx_mech *m, int kind, bint as_server, int socktype,
     m.meta = <unsigned char *>malloc(5 + 11 + stl + 5 + 8 + idlen)
     if m.meta == NULL:
         return _fail(m, ZX_ERR_PROTOCOL, "out of memory", NULL)
-    n = _prop(m.meta, "Socket-Type", <const unsigned char *>st, stl)
-    if _sends_identity(socktype):
-        n += _prop(m.meta + n, "Identity", identity, idlen)
+    n = zx_prop_encode(m.meta, "Socket-Type", <const unsigned char *>st, stl)
+    if zx_sends_identity(socktype):
+        n += zx_prop_encode(m.meta + n, "Identity", identity, idlen)
     m.metalen = n
     if kind == ZX_MECH_NULL:
         m.state = _ST_NULL

@@ -99,6 +99,11 @@ cdef size_t zx_pong_encode(unsigned char *out, size_t cap,
 cdef int zx_metadata_validate(const unsigned char *p, size_t n) noexcept nogil
 cdef int zx_metadata_find(const unsigned char *p, size_t n, const char *name,
                           const unsigned char **val, size_t *vallen) noexcept nogil
+# one metadata property (name-length, name, 4-byte value length, value); the bytes written
+cdef size_t zx_prop_encode(unsigned char *p, const char *name,
+                           const unsigned char *val, size_t vallen) noexcept nogil
+# whether a socket of this type sends Identity in its READY (libzmq: REQ, DEALER, ROUTER)
+cdef bint zx_sends_identity(int socktype) noexcept nogil
 cdef size_t zx_ready_encode(unsigned char *out, size_t cap, int socktype,
                             const unsigned char *identity, size_t idlen) noexcept nogil
 cdef const char *zx_socktype_name(int socktype) noexcept nogil

@@ -98,8 +98,8 @@ cdef size_t _cmd_begin(unsigned char *out, size_t cap, const char *name,
     return hdr + 1 + namelen
 
 
-cdef inline size_t _prop_encode(unsigned char *p, const char *name,
-                                const unsigned char *val, size_t vallen) noexcept nogil:
+cdef size_t zx_prop_encode(unsigned char *p, const char *name,
+                           const unsigned char *val, size_t vallen) noexcept nogil:
     cdef size_t nl = strlen(name)
     p[0] = <unsigned char>nl
     memcpy(p + 1, name, nl)
@@ -109,7 +109,7 @@ cdef inline size_t _prop_encode(unsigned char *p, const char *name,
     return 5 + nl + vallen
 
 
-cdef inline bint _sends_identity(int socktype) noexcept nogil:
+cdef bint zx_sends_identity(int socktype) noexcept nogil:
     # libzmq mechanism.cpp::add_basic_properties: REQ, DEALER and ROUTER only
     return socktype == ZX_REQ or socktype == ZX_DEALER or socktype == ZX_ROUTER
 
@@ -376,16 +376,16 @@ cdef size_t zx_ready_encode(unsigned char *out, size_t cap, int socktype,
     if st == NULL or idlen > ZX_MAX_IDENTITY:
         return 0
     stl = strlen(st)
-    with_id = _sends_identity(socktype)
+    with_id = zx_sends_identity(socktype)
     datalen = 5 + 11 + stl
     if with_id:
         datalen += 5 + 8 + idlen
     off = _cmd_begin(out, cap, "READY", 5, datalen)
     if off == 0:
         return 0
-    off += _prop_encode(out + off, "Socket-Type", <const unsigned char *>st, stl)
+    off += zx_prop_encode(out + off, "Socket-Type", <const unsigned char *>st, stl)
     if with_id:
-        off += _prop_encode(out + off, "Identity", identity, idlen)
+        off += zx_prop_encode(out + off, "Identity", identity, idlen)
     return off
 
 
@@ -509,7 +509,7 @@ cdef int _hs_ready(zx_handshake *h, const unsigned char *frame, size_t hdrlen,
     if rc == ZX_OK:
         if vallen > ZX_MAX_IDENTITY:
             return _hs_fail(h, ZX_ERR_PROTOCOL)
-        if _sends_identity(peer):
+        if zx_sends_identity(peer):
             if vallen:
                 memcpy(h.peer_identity, val, vallen)
             h.peer_identity_len = vallen
