@@ -39,25 +39,25 @@ static inline void st32(uint8_t *p, uint32_t v)
         a ^= ROTL32(d + c, 18);     \
     } while (0)
 
+/* Ten double rounds over the locals x0..x15 (kept in registers by both users): a column
+ * round, each column starting at its diagonal word, then a row round. */
+#define SALSA20_TEN_DOUBLE_ROUNDS() do {                                                  \
+        int i_;                                                                         \
+        for (i_ = 0; i_ < 10; i_++) {                                                   \
+            QR(x0, x4, x8, x12);  QR(x5, x9, x13, x1);                                  \
+            QR(x10, x14, x2, x6); QR(x15, x3, x7, x11);                                 \
+            QR(x0, x1, x2, x3);   QR(x5, x6, x7, x4);                                   \
+            QR(x10, x11, x8, x9); QR(x15, x12, x13, x14);                               \
+        }                                                                               \
+    } while (0)
+
 /* Ten double rounds (a column round then a row round) over x[16]. */
 static inline void salsa20_rounds(uint32_t x[16])
 {
     uint32_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3], x4 = x[4], x5 = x[5], x6 = x[6],
              x7 = x[7], x8 = x[8], x9 = x[9], x10 = x[10], x11 = x[11], x12 = x[12],
              x13 = x[13], x14 = x[14], x15 = x[15];
-    int i;
-    for (i = 0; i < 10; i++) {
-        /* columns: each starts at its diagonal word */
-        QR(x0, x4, x8, x12);
-        QR(x5, x9, x13, x1);
-        QR(x10, x14, x2, x6);
-        QR(x15, x3, x7, x11);
-        /* rows */
-        QR(x0, x1, x2, x3);
-        QR(x5, x6, x7, x4);
-        QR(x10, x11, x8, x9);
-        QR(x15, x12, x13, x14);
-    }
+    SALSA20_TEN_DOUBLE_ROUNDS();
     x[0] = x0; x[1] = x1; x[2] = x2; x[3] = x3; x[4] = x4; x[5] = x5; x[6] = x6; x[7] = x7;
     x[8] = x8; x[9] = x9; x[10] = x10; x[11] = x11; x[12] = x12; x[13] = x13; x[14] = x14;
     x[15] = x15;
@@ -99,17 +99,7 @@ static inline void salsa20_xor_block(uint8_t *c, const uint8_t *m, const uint32_
     uint32_t x0 = s[0], x1 = s[1], x2 = s[2], x3 = s[3], x4 = s[4], x5 = s[5], x6 = s[6],
              x7 = s[7], x8 = s[8], x9 = s[9], x10 = s[10], x11 = s[11], x12 = s[12],
              x13 = s[13], x14 = s[14], x15 = s[15];
-    int i;
-    for (i = 0; i < 10; i++) {
-        QR(x0, x4, x8, x12);
-        QR(x5, x9, x13, x1);
-        QR(x10, x14, x2, x6);
-        QR(x15, x3, x7, x11);
-        QR(x0, x1, x2, x3);
-        QR(x5, x6, x7, x4);
-        QR(x10, x11, x8, x9);
-        QR(x15, x12, x13, x14);
-    }
+    SALSA20_TEN_DOUBLE_ROUNDS();
 #define OUT(j) st32(c + 4 * j, ld32(m + 4 * j) ^ (x##j + s[j]))
     OUT(0); OUT(1); OUT(2); OUT(3); OUT(4); OUT(5); OUT(6); OUT(7);
     OUT(8); OUT(9); OUT(10); OUT(11); OUT(12); OUT(13); OUT(14); OUT(15);
