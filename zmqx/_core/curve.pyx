@@ -178,24 +178,34 @@ def public_key(secret):
     return out
 
 
-def scalarmult(n, p):
-    """X25519(n, p) of RFC 7748. CryptoError if the result is all zeros (low-order p)."""
+ctypedef int (*_two_key_fn)(uint8_t *, const uint8_t *, const uint8_t *) noexcept nogil
+
+
+cdef bytes _two_keys(_two_key_fn fn, a, b, str name_a, str name_b, str failure):
+    # 32 bytes out of two 32-byte keys (X25519, crypto_box_beforenm): fn returns -1 when
+    # the result is all zeros (a low-order or degenerate public key)
     cdef _bufs bs
     bs.n = 0
     cdef bytes out = PyBytes_FromStringAndSize(NULL, 32)
     cdef uint8_t *w_out
     cdef int rc
     try:
-        _take(&bs, n, 32, "scalar")
-        _take(&bs, p, 32, "point")
+        _take(&bs, a, 32, name_a)
+        _take(&bs, b, 32, name_b)
         w_out = _w(out)
         with nogil:
-            rc = zx_x25519(w_out, _p(&bs, 0), _p(&bs, 1))
+            rc = fn(w_out, _p(&bs, 0), _p(&bs, 1))
     finally:
         _release(&bs)
     if rc != 0:
-        raise CryptoError("X25519 result is zero (low-order point)")
+        raise CryptoError(failure)
     return out
+
+
+def scalarmult(n, p):
+    """X25519(n, p) of RFC 7748. CryptoError if the result is all zeros (low-order p)."""
+    return _two_keys(zx_x25519, n, p, "scalar", "point",
+                     "X25519 result is zero (low-order point)")
 
 
 def hsalsa20(inp, key, constant=None):
@@ -287,26 +297,9 @@ def poly1305_verify(tag, data, key):
 
 def beforenm(public, secret):
     """The 32-byte shared key of crypto_box_beforenm (their public, our secret)."""
-    cdef _bufs bs
-    bs.n = 0
-    cdef bytes out = PyBytes_FromStringAndSize(NULL, 32)
-    cdef uint8_t *w_out
-    cdef int rc
-    try:
-        _take(&bs, public, 32, "public key")
-        _take(&bs, secret, 32, "secret key")
-        w_out = _w(out)
-        with nogil:
-            rc = zx_box_beforenm(w_out, _p(&bs, 0), _p(&bs, 1))
-    finally:
-        _release(&bs)
-    if rc != 0:
-        raise CryptoError("degenerate public key")
-    return out
+    return _two_keys(zx_box_beforenm, public, secret, "public key", "secret key",
+                     "degenerate public key")
 
-
-# The compact forms below return/accept tag || ciphertext, as PyNaCl's bindings and the
-# CurveZMQ wire do (NaCl's output without its 16 leading zero bytes).
 
 def secretbox(message, nonce, key):
     """XSalsa20-Poly1305: tag (16) || ciphertext."""

@@ -128,9 +128,18 @@ def bind_core(core_recv, core_send, again):
     _Again = again
 
 
+cdef inline Ready _ready(value, exc):
+    # a call that completed at once: its value, or the exception it raised
+    cdef Ready r = Ready.__new__(Ready)
+    if exc is None:
+        r._value = value
+    else:
+        r._exc = exc
+    return r
+
+
 def aio_recv(self, flags=0, copy=True, track=False):
     """Receive one frame; an awaitable that is already done when a message was queued."""
-    cdef Ready r
     if self._waiters:
         return self._recv_py(flags, copy, track)
     try:
@@ -140,17 +149,12 @@ def aio_recv(self, flags=0, copy=True, track=False):
             return self._recv_py(flags, copy, track)
         if not isinstance(e, Exception):
             raise
-        r = Ready.__new__(Ready)
-        r._exc = e
-        return r
-    r = Ready.__new__(Ready)
-    r._value = value
-    return r
+        return _ready(None, e)
+    return _ready(value, None)
 
 
 def aio_send(self, data, flags=0, copy=True, track=False, **kwargs):
     """Send one frame; an awaitable that is already done when there was room."""
-    cdef Ready r
     if self._waiters:
         return self._send_py(data, flags, copy, track)
     try:
@@ -160,9 +164,5 @@ def aio_send(self, data, flags=0, copy=True, track=False, **kwargs):
             return self._send_py(data, flags, copy, track)
         if not isinstance(e, Exception):
             raise
-        r = Ready.__new__(Ready)
-        r._exc = e
-        return r
-    r = Ready.__new__(Ready)
-    r._value = value
-    return r
+        return _ready(None, e)
+    return _ready(value, None)
