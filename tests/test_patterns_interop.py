@@ -437,6 +437,9 @@ def test_zmqx_sub_keeps_subscriptions_across_pyzmq_pub_restart(ctx, zctx, wire_e
     pub2 = psock(zctx, "PUB")
     pub2.bind(addr)
     sync_sub(pub2, sub, b"keep")            # no resubscription by the app
+    # both resent subscriptions must have reached libzmq's PUB: it may take the second
+    # from a later read than the first
+    sync_sub(pub2, sub, b"also")
     pub2.send(b"other")
     pub2.send(b"also-1")
     pub2.send(b"keep-end")
