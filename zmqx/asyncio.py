@@ -164,11 +164,16 @@ def _fire_all(callbacks):
 class Socket(_zmq.Socket):
     """A zmqx socket whose send/recv/poll return asyncio Futures."""
 
-    def __init__(self, context=None, socket_type=-1, **kwargs):
+    def __init__(self, context=None, socket_type=-1, io_loop=None, **kwargs):
         super().__init__(context, socket_type, **kwargs)
         self._waiters = collections.deque()     # (future, kind, args), in call order
         self._waker = None
         self._watching = False
+
+    @classmethod
+    def from_socket(cls, socket, io_loop=None):
+        """An asyncio handle on an existing (e.g. blocking) socket: a shadow of it."""
+        return cls.shadow(socket)
 
     # -- plumbing ------------------------------------------------------------
     def _loop_waker(self):

@@ -4,11 +4,18 @@ context manager, the process-wide instance)."""
 import sys
 import threading
 import warnings
+import weakref
+from typing import Generic, TypeVar
 
 from . import constants as _c
 from ._core.context import Context as _ContextCore, fork_generation as _fork_generation
 from .error import ZMQError
-from .socket import Socket
+from .socket import Socket, _live_from, _register_address
+
+_SocketT_co = TypeVar("_SocketT_co", bound=Socket, covariant=True)
+
+# `underlying` addresses handed out -> the live context (see zmqx.socket)
+_live_by_address = weakref.WeakValueDictionary()
 
 _CTX_OPTS = {int(o) for o in _c.ContextOption}
 
@@ -20,20 +27,50 @@ def _term_quietly(ctx):
         pass
 
 
-class Context(_ContextCore):
-    """Creates sockets; owns the I/O threads."""
+class Context(_ContextCore, Generic[_SocketT_co]):
+    """Creates sockets; owns the I/O threads.
 
+    ``Context(other)`` or ``Context.shadow(other_or_address)`` makes a shadow: a second
+    handle (possibly of another class, e.g. an asyncio Context) on the same live context.
+    """
+
+    _shadow = False
+    _shadow_obj = None
     _instance = None
     _instance_lock = threading.Lock()
     _instance_gen = None
     _socket_class = Socket
 
-    def __init__(self, io_threads=1, **kwargs):
-        super().__init__(io_threads, **kwargs)
+    def __init__(self, io_threads=1, shadow=0, **kwargs):
+        if isinstance(io_threads, _ContextCore):     # Context(other_context): a shadow
+            shadow, io_threads = io_threads, 1
+        if shadow:
+            self._shadow_init(_live_from(shadow, _ContextCore, _live_by_address, "context"))
+            self._shadow = True
+            self._shadow_obj = shadow
+        else:
+            super().__init__(io_threads, **kwargs)
         object.__setattr__(self, "sockopts", {})
 
+    @classmethod
+    def shadow(cls, address):
+        """A new `cls` handle on an existing context: a zmqx Context or its `underlying`
+        address. Terminating either terminates the context; dropping a shadow does not."""
+        return cls(shadow=address)
+
+    @property
+    def underlying(self):
+        """The context's address as an int (the same for all its shadows)."""
+        return _register_address(self, _live_by_address)
+
+    def __copy__(self, memo=None):
+        # as pyzmq: a copy is a shadow
+        return type(self).shadow(self)
+
+    __deepcopy__ = __copy__
+
     def __del__(self):
-        if not self.closed and not sys.is_finalizing():
+        if not self._shadow and not self.closed and not sys.is_finalizing():
             try:
                 # sockets are closed by their own finalizers; nothing may block here
                 for s in self._open_sockets():
@@ -67,6 +104,9 @@ class Context(_ContextCore):
         return cls._instance
 
     def socket(self, socket_type, socket_class=None, **kwargs):
+        if self._shadowed is not None and self._shadowed.closed:
+            # as pyzmq: a shadow of a terminated context has no context left to use
+            raise ZMQError(_c.EFAULT, "the shadowed Context was terminated")
         if self.closed:
             if self._forked_child():
                 raise ZMQError(_c.ENOTSUP, "this Context was created before fork(): "
@@ -101,7 +141,7 @@ class Context(_ContextCore):
     def get(self, option):
         option = int(option)
         if option == _c.IO_THREADS:
-            return self._io_threads
+            return self._get_io_threads()
         if option == _c.MAX_SOCKETS:
             return self.__dict__.get("_opt_%d" % option, 1023)
         if option == _c.SOCKET_LIMIT:

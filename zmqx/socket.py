@@ -3,6 +3,8 @@
 import codecs
 import json
 import pickle
+import weakref
+from typing import Generic, TypeVar
 
 from . import constants as _c
 from ._core.msg import Frame as _Frame
@@ -10,6 +12,36 @@ from ._core.socket import Socket as _SocketCore
 from .error import ZMQError
 
 _INT_TYPES = (_c._OptType.int, _c._OptType.int64, _c._OptType.fd)
+
+# what recv() returns (bytes for the plain Socket, a Future for the asyncio one): the
+# parameter of Socket[...], as pyzmq's Generic Socket has
+_SocketReturnT_co = TypeVar("_SocketReturnT_co", covariant=True)
+
+# `underlying` addresses handed out -> the live object, so that Socket.shadow(address)
+# finds it again (weak: an address never keeps a socket alive)
+_live_by_address = weakref.WeakValueDictionary()
+
+
+def _live_from(shadow, base, registry, what):
+    """The live zmqx object that `shadow` designates: the object itself, anything with an
+    `underlying` address, or the address as an int (or ctypes/cffi pointer)."""
+    if isinstance(shadow, base):
+        return shadow._shadowed if shadow._shadowed is not None else shadow
+    from .utils.interop import cast_int_addr
+
+    addr = cast_int_addr(getattr(shadow, "underlying", shadow))
+    live = registry.get(addr)
+    if live is None:
+        raise ZMQError(_c.EFAULT, f"no live zmqx {what} at address {addr:#x}: shadow() takes "
+                                  f"a zmqx {what} or the `underlying` address of one")
+    return live
+
+
+def _register_address(obj, registry):
+    live = obj._shadowed if obj._shadowed is not None else obj
+    addr = id(live)
+    registry[addr] = live
+    return addr
 
 
 def _declared(cls, key):
@@ -54,10 +86,15 @@ def _py_recv_multipart(self, flags=0, copy=True, track=False):
     return parts
 
 
-class Socket(_SocketCore):
-    """A ZeroMQ socket: create one with ``Context.socket(TYPE)``."""
+class Socket(_SocketCore, Generic[_SocketReturnT_co]):
+    """A ZeroMQ socket: create one with ``Context.socket(TYPE)``.
+
+    ``Socket(other)`` or ``Socket.shadow(other_or_address)`` makes a shadow: a second
+    handle (possibly of another class, e.g. an asyncio Socket) on the same live socket.
+    """
 
     _shadow = False
+    _shadow_obj = None
 
     def __init_subclass__(cls, **kwargs):
         # The base class keeps the Cython multipart paths (one call for all parts). A
@@ -69,12 +106,27 @@ class Socket(_SocketCore):
         if cls.recv is not _SocketCore.recv and cls.recv_multipart is _SocketCore.recv_multipart:
             cls.recv_multipart = _py_recv_multipart
 
-    def __init__(self, context=None, socket_type=-1, **kwargs):
-        if context is None:
-            from .context import Context
+    def __init__(self, context=None, socket_type=-1, *, shadow=0, copy_threshold=None,
+                 **kwargs):
+        if isinstance(context, _SocketCore):       # Socket(other_socket): a shadow
+            shadow, context = context, None
+        if shadow:
+            live = _live_from(shadow, _SocketCore, _live_by_address, "socket")
+            self._shadow_init(live)
+            self._shadow = True
+            self._shadow_obj = shadow
+        else:
+            if context is None:
+                from .context import Context
 
-            context = Context.instance()
-        super().__init__(context, int(socket_type))
+                context = Context.instance()
+            super().__init__(context, int(socket_type))
+
+    @classmethod
+    def shadow(cls, address):
+        """A new `cls` handle on an existing socket: a zmqx Socket or its `underlying`
+        address. Both handles stay usable; closing either closes the socket."""
+        return cls(shadow=address)
 
     # -- attribute options: sock.linger = 0, sock.sndhwm -------------------
     def __setattr__(self, key, value):
@@ -145,7 +197,8 @@ class Socket(_SocketCore):
 
     @property
     def underlying(self):
-        return id(self)
+        """The socket's address as an int (the same for all its shadows); shadow() takes it."""
+        return _register_address(self, _live_by_address)
 
     def fileno(self):
         return self.get(_c.FD)
@@ -219,8 +272,8 @@ class Socket(_SocketCore):
         closed = " closed" if self.closed else ""
         return f"<{type(self).__module__}.{type(self).__name__}(zmq.{name}) at {hex(id(self))}{closed}>"
 
-    def __copy__(self):
-        return self
+    def __copy__(self, memo=None):
+        # as pyzmq: a copy is a shadow (a socket cannot be duplicated)
+        return type(self).shadow(self)
 
-    def __deepcopy__(self, memo):
-        return self
+    __deepcopy__ = __copy__
