@@ -36,6 +36,7 @@ class Context(_ContextCore, Generic[_SocketT_co]):
 
     _shadow = False
     _shadow_obj = None
+    _repr_cls = "zmq.Context"     # repr as pyzmq's (a subclass shows its own module.name)
     _instance = None
     _instance_lock = threading.Lock()
     _instance_gen = None
@@ -176,7 +177,12 @@ class Context(_ContextCore, Generic[_SocketT_co]):
             raise AttributeError(key)
         name = key.upper()
         if name in _c.ContextOption.__members__:
-            return self.get(_c.ContextOption[name])
+            try:
+                return self.get(_c.ContextOption[name])
+            except ZMQError as e:
+                if e.errno == _c.EINVAL:        # a write-only option (as pyzmq)
+                    raise AttributeError(f"{key} attribute is write-only") from None
+                raise
         if name in _c.SocketOption.__members__:
             opt = int(_c.SocketOption[name])
             if opt in self.sockopts:
@@ -202,7 +208,17 @@ class Context(_ContextCore, Generic[_SocketT_co]):
                               ResourceWarning, stacklevel=2, source=s)
         self.destroy()
 
+    def __dir__(self):
+        return dir(type(self)) + list(_c.ContextOption.__members__)
+
     def __repr__(self):
+        cls = type(self)
+        name = cls.__dict__.get("_repr_cls") or f"{cls.__module__}.{cls.__name__}"
         closed = " closed" if self.closed else ""
-        n = len(self._open_sockets())
-        return f"<{type(self).__module__}.{type(self).__name__}({n} sockets) at {hex(id(self))}{closed}>"
+        n = 0 if self.closed else len(self._open_sockets())
+        sockets = f"{n} socket{'s' if n > 1 else ''}" if n else ""
+        return f"<{name}({sockets}) at {hex(id(self))}{closed}>"
+
+
+# pyzmq's name for a context of blocking sockets, for type annotations
+SyncContext = Context[Socket[bytes]]

@@ -12,6 +12,7 @@ from ._core.socket import Socket as _SocketCore
 from .error import ZMQError
 
 _INT_TYPES = (_c._OptType.int, _c._OptType.int64, _c._OptType.fd)
+_KNOWN_OPTIONS = frozenset(int(o) for o in _c.SocketOption)
 
 # what recv() returns (bytes for the plain Socket, a Future for the asyncio one): the
 # parameter of Socket[...], as pyzmq's Generic Socket has
@@ -44,6 +45,13 @@ def _register_address(obj, registry):
     return addr
 
 
+def _socket_type(n):
+    try:
+        return _c.SocketType(n)
+    except ValueError:
+        return n
+
+
 def _declared(cls, key):
     for klass in cls.__mro__:
         if key in klass.__dict__ or key in klass.__dict__.get("__annotations__", ()):
@@ -56,6 +64,30 @@ def _opt_from_name(name):
         return _c.SocketOption[name.upper()]
     except KeyError:
         return None
+
+
+class _SocketContext:
+    """What bind() and connect() return: a context manager that unbinds/disconnects the
+    endpoint on exit (nothing to do if the socket is closed by then)."""
+
+    def __init__(self, socket, kind, addr):
+        self.socket = socket
+        self.kind = kind
+        self.addr = addr
+
+    def __repr__(self):
+        return f"<SocketContext({self.kind}={self.addr!r})>"
+
+    def __enter__(self):
+        return self.socket
+
+    def __exit__(self, *exc):
+        if self.socket.closed:
+            return
+        if self.kind == "bind":
+            self.socket.unbind(self.addr)
+        else:
+            self.socket.disconnect(self.addr)
 
 
 def _py_send_multipart(self, msg_parts, flags=0, copy=True, track=False, **kwargs):
@@ -95,6 +127,7 @@ class Socket(_SocketCore, Generic[_SocketReturnT_co]):
 
     _shadow = False
     _shadow_obj = None
+    _repr_cls = "zmq.Socket"      # repr as pyzmq's (a subclass shows its own module.name)
 
     def __init_subclass__(cls, **kwargs):
         # The base class keeps the Cython multipart paths (one call for all parts). A
@@ -128,10 +161,37 @@ class Socket(_SocketCore, Generic[_SocketReturnT_co]):
         address. Both handles stay usable; closing either closes the socket."""
         return cls(shadow=address)
 
+    # -- endpoints: bind()/connect() return a context manager ---------------------
+    def bind(self, addr):
+        """Bind to tcp://host:port, ipc://path or inproc://name. The returned context
+        manager unbinds on exit (the endpoint actually bound: `tcp://...:0` works)."""
+        _SocketCore.bind(self, addr)
+        try:
+            addr = self.get(_c.LAST_ENDPOINT).decode()
+        except (ZMQError, UnicodeDecodeError):
+            pass
+        return _SocketContext(self, "bind", addr)
+
+    def connect(self, addr):
+        """Connect to an endpoint (works before the peer binds; reconnects for ever). The
+        returned context manager disconnects on exit."""
+        _SocketCore.connect(self, addr)
+        return _SocketContext(self, "connect", addr)
+
     # -- attribute options: sock.linger = 0, sock.sndhwm -------------------
+    def __dir__(self):
+        # tab completion sees the options too, as pyzmq's
+        return dir(type(self)) + list(_c.SocketOption.__members__)
+
     def __setattr__(self, key, value):
         # as pyzmq: a name is either declared by the class (attribute, property or
-        # annotation) or a socket option; anything else is a typo, not a new attribute
+        # annotation) or a socket option; anything else is a typo, not a new attribute.
+        # subscribe/unsubscribe are methods and options: assigning one sets the option
+        if key in ("subscribe", "unsubscribe") and key not in self.__dict__:
+            if isinstance(value, str):
+                value = value.encode("utf-8")
+            self.set(_c.SUBSCRIBE if key == "subscribe" else _c.UNSUBSCRIBE, value)
+            return
         if key.startswith("_") or key in self.__dict__ or _declared(type(self), key):
             object.__setattr__(self, key, value)
             return
@@ -146,13 +206,26 @@ class Socket(_SocketCore, Generic[_SocketReturnT_co]):
         opt = _opt_from_name(key)
         if opt is None:
             raise AttributeError(f"{type(self).__name__} has no attribute {key!r}")
-        return self.get(opt)
+        try:
+            return self.get(opt)
+        except ZMQError as e:
+            # as pyzmq: an option this socket cannot read is a missing attribute (what
+            # hasattr, mock.Mock(spec=socket) and tab completion expect)
+            if e.errno in (_c.EINVAL, _c.EFAULT):
+                raise AttributeError(f"{key} attribute is write-only or not for this socket "
+                                     f"type") from None
+            raise
 
     # -- options --------------------------------------------------------------
     def set(self, option, optval):
         if isinstance(optval, str):
             raise TypeError("unicode not allowed, use setsockopt_string")
-        super().set(int(option), optval)
+        option = int(option)
+        if option not in _KNOWN_OPTIONS and not isinstance(optval, int):
+            # as pyzmq: an option number it does not know passes through as an int one
+            raise TypeError(f"unknown socket option {option}: expected an int value, "
+                            f"got {optval!r}")
+        super().set(option, optval)
 
     setsockopt = set
 
@@ -193,7 +266,10 @@ class Socket(_SocketCore, Generic[_SocketReturnT_co]):
 
     @property
     def type(self):
-        return self.socket_type
+        """The socket type, as a SocketType."""
+        return _socket_type(_SocketCore.socket_type.__get__(self))
+
+    socket_type = type
 
     @property
     def underlying(self):
@@ -265,15 +341,20 @@ class Socket(_SocketCore, Generic[_SocketReturnT_co]):
         self.close()
 
     def __repr__(self):
-        try:
-            name = _c.SocketType(self.socket_type).name
-        except ValueError:
-            name = str(self.socket_type)
+        cls = type(self)
+        # _repr_cls of this very class, not inherited: a subclass shows its own name
+        name = cls.__dict__.get("_repr_cls") or f"{cls.__module__}.{cls.__name__}"
+        stype = self.type
+        tname = stype.name if isinstance(stype, _c.SocketType) else str(stype)
         closed = " closed" if self.closed else ""
-        return f"<{type(self).__module__}.{type(self).__name__}(zmq.{name}) at {hex(id(self))}{closed}>"
+        return f"<{name}(zmq.{tname}) at {hex(id(self))}{closed}>"
 
     def __copy__(self, memo=None):
         # as pyzmq: a copy is a shadow (a socket cannot be duplicated)
         return type(self).shadow(self)
 
     __deepcopy__ = __copy__
+
+
+# pyzmq's name for the blocking socket (recv returns bytes), for type annotations
+SyncSocket = Socket[bytes]

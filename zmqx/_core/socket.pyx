@@ -10,7 +10,7 @@ import weakref
 cimport cython
 
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_CheckExact, PyBytes_AS_STRING, PyBytes_GET_SIZE
-from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_ANY_CONTIGUOUS
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_ANY_CONTIGUOUS, PyBUF_WRITABLE
 from cpython.exc cimport PyErr_CheckSignals
 from libc.stdint cimport int64_t
 from libc.stdlib cimport malloc, realloc, free
@@ -31,7 +31,7 @@ from zmqx._core.zmtp cimport zx_socktype_compatible
 
 from zmqx import _endpoint
 from zmqx.error import ZMQError, Again, ContextTerminated
-from zmqx._core.msg import COPY_THRESHOLD
+from zmqx._core.msg import COPY_THRESHOLD, _FINISHED_TRACKER
 import errno as _errno
 
 cdef int EINVAL_ = _errno.EINVAL
@@ -64,6 +64,7 @@ cdef class Socket:
         self.ops = NULL
         self.cap = 0
         self._closed = True
+        self.copy_threshold = COPY_THRESHOLD
 
     def __init__(self, Context context=None, int socket_type=-1, **kwargs):
         if context is None:
@@ -377,39 +378,75 @@ cdef class Socket:
         cdef Py_buffer view
         cdef Frame f
         cdef MessageTracker tracker = None
-        if PyBytes_CheckExact(data) and (copy or PyBytes_GET_SIZE(data) < COPY_THRESHOLD) and not track:
+        cdef bint copied = True
+        # pyzmq's rules: copy=True sends return None; a copy=False send below
+        # copy_threshold is copied and returns the finished tracker when tracked; a Frame
+        # sends its own tracker (ValueError if track=True asks for one it does not have)
+        if PyBytes_CheckExact(data) and (copy or PyBytes_GET_SIZE(data) < self.copy_threshold):
             # bytes are immutable: large ones travel by reference whatever the copy flag
             zx_msg_init_bytes(&m, <bytes>data)
         elif isinstance(data, Frame):
             f = <Frame>data
+            if track and f.tracker is None:
+                raise ValueError("Not a tracked message")
             zx_msg_copy(&m, &f.msg)          # a reference, not a copy, for block bodies
             tracker = f.tracker
+            copied = False
         elif isinstance(data, str):
             raise TypeError("unicode not allowed, use send_string")
         else:
-            if copy and not track:
-                PyObject_GetBuffer(data, &view, PyBUF_ANY_CONTIGUOUS)
-                try:
+            PyObject_GetBuffer(data, &view, PyBUF_ANY_CONTIGUOUS)
+            try:
+                if copy or view.len < self.copy_threshold:
                     if zx_msg_init_copy(&m, view.buf, view.len) < 0:
                         raise MemoryError()
-                finally:
-                    PyBuffer_Release(&view)
-            else:
-                f = Frame(data, track=track, copy=None if not track else False)
+                else:
+                    copied = False
+            finally:
+                PyBuffer_Release(&view)
+            if not copied:
+                f = Frame(data, track=track, copy=False)
                 zx_msg_copy(&m, &f.msg)
                 tracker = f.tracker
         self._send_msg(&m, flags)
-        if track:
-            if tracker is None:
-                tracker = MessageTracker()
-            return tracker
-        return None
+        if copied:
+            return _FINISHED_TRACKER if track and not copy else None
+        return tracker
 
     def recv(self, int flags=0, copy=True, track=False):
         """Receive one frame: bytes (copy=True) or a Frame over the received buffer."""
         if self._shadowed is not None:
             return Socket.recv(self._shadowed, flags, copy, track)
         return self._recv_one(flags, copy)
+
+    def recv_into(self, buffer, /, *, nbytes=0, int flags=0):
+        """Receive one frame into `buffer` (writable, contiguous), at most `nbytes` bytes
+        (0: the buffer's size); returns the frame's full size (more than was stored: the
+        rest of the frame was discarded)."""
+        cdef Py_buffer view
+        cdef zx_msg m
+        cdef Py_ssize_t cap
+        cdef size_t n
+        if self._shadowed is not None:
+            return Socket.recv_into(self._shadowed, buffer, nbytes=nbytes, flags=flags)
+        if nbytes < 0:
+            raise ValueError(f"nbytes={nbytes} must be non-negative")
+        PyObject_GetBuffer(buffer, &view, PyBUF_WRITABLE | PyBUF_ANY_CONTIGUOUS)
+        try:
+            cap = view.len
+            if nbytes:
+                if nbytes > view.len:
+                    raise ValueError(f"nbytes={nbytes} too big for memoryview of {view.len}B")
+                cap = nbytes
+            zx_msg_init(&m)
+            self._recv_msg(&m, flags)
+            n = m.size
+            if cap > 0:
+                memcpy(view.buf, zx_msg_data(&m), min(n, <size_t>cap))
+            zx_msg_close(&m)
+        finally:
+            PyBuffer_Release(&view)
+        return n
 
     cdef object _recv_one(self, int flags, bint copy):
         cdef zx_msg m
