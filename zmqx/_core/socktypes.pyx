@@ -206,6 +206,7 @@ include "patterns/xpub.pxi"
 include "patterns/pub.pxi"
 include "patterns/xsub.pxi"
 include "patterns/sub.pxi"
+include "patterns/client.pxi"
 
 
 cdef const zx_sockops *zx_socktype_ops(int socktype) noexcept:
