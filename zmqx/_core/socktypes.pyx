@@ -207,6 +207,7 @@ include "patterns/pub.pxi"
 include "patterns/xsub.pxi"
 include "patterns/sub.pxi"
 include "patterns/client.pxi"
+include "patterns/server.pxi"
 
 
 cdef const zx_sockops *zx_socktype_ops(int socktype) noexcept:
