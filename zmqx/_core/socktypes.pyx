@@ -208,6 +208,7 @@ include "patterns/xsub.pxi"
 include "patterns/sub.pxi"
 include "patterns/client.pxi"
 include "patterns/server.pxi"
+include "patterns/scatter.pxi"
 
 
 cdef const zx_sockops *zx_socktype_ops(int socktype) noexcept:
