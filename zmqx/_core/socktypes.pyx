@@ -209,6 +209,7 @@ include "patterns/sub.pxi"
 include "patterns/client.pxi"
 include "patterns/server.pxi"
 include "patterns/scatter.pxi"
+include "patterns/gather.pxi"
 
 
 cdef const zx_sockops *zx_socktype_ops(int socktype) noexcept:
