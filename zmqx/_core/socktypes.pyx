@@ -210,6 +210,7 @@ include "patterns/client.pxi"
 include "patterns/server.pxi"
 include "patterns/scatter.pxi"
 include "patterns/gather.pxi"
+include "patterns/peer.pxi"
 
 
 cdef const zx_sockops *zx_socktype_ops(int socktype) noexcept:
