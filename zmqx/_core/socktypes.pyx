@@ -211,6 +211,7 @@ include "patterns/server.pxi"
 include "patterns/scatter.pxi"
 include "patterns/gather.pxi"
 include "patterns/peer.pxi"
+include "patterns/channel.pxi"
 
 
 cdef const zx_sockops *zx_socktype_ops(int socktype) noexcept:
