@@ -2,7 +2,7 @@
 # per peer), lifecycle, and blocking send/recv/poll. What a socket type does with its
 # slots is behind the hooks of its room (sockcore.pxd, socktypes.pyx, patterns/*.pxi).
 from libc.stdint cimport int64_t, uint32_t
-from cpython.pythread cimport PyThread_type_lock
+from zmqx._core.platform cimport zx_mutex_t
 from zmqx._core.context cimport Context
 from zmqx._core.mailbox cimport zx_sockbase
 from zmqx._core.pipe cimport zx_link
@@ -43,7 +43,7 @@ cdef class Socket:
     cdef long _gen                # fork generation at creation
     # thread-safe types only (ZX_T_THREADSAFE; NULL for the others): the per-socket lock
     # every public call takes (reentrant: owner + depth), and how many threads wait
-    cdef PyThread_type_lock tlock
+    cdef zx_mutex_t *tlock
     cdef unsigned long tlock_owner
     cdef int tlock_depth
     cdef int nwaiters

@@ -13,9 +13,7 @@ cimport cython
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_CheckExact, PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_ANY_CONTIGUOUS
 from cpython.exc cimport PyErr_CheckSignals
-from cpython.pythread cimport (PyThread_allocate_lock, PyThread_free_lock, PyThread_acquire_lock,
-                               PyThread_release_lock, PyThread_get_thread_ident, WAIT_LOCK,
-                               NOWAIT_LOCK)
+from cpython.pythread cimport PyThread_get_thread_ident
 from libc.stdint cimport int64_t, uint32_t
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcpy, memset, memmove
@@ -86,12 +84,13 @@ cdef class Socket:
             context.socket_closed(self)
             raise MemoryError()
         if self.ops.flags & ZX_T_THREADSAFE:
-            self.tlock = PyThread_allocate_lock()
+            self.tlock = <zx_mutex_t *>malloc(sizeof(zx_mutex_t))
             if self.tlock == NULL:
                 zx_sockbase_unref(self.sb)
                 self.sb = NULL
                 context.socket_closed(self)
                 raise MemoryError()
+            zx_mutex_init(self.tlock)
         self._closed = False
         self._gen = zx_fork_generation()
         memset(&self.opts, 0, sizeof(zx_opts))
@@ -116,7 +115,8 @@ cdef class Socket:
             except BaseException:
                 pass
         if self.tlock != NULL:
-            PyThread_free_lock(self.tlock)
+            zx_mutex_destroy(self.tlock)
+            free(self.tlock)
             self.tlock = NULL
 
     # ------------------------------------------------------------ plumbing
@@ -145,9 +145,9 @@ cdef class Socket:
         if self.tlock_depth and self.tlock_owner == me:
             self.tlock_depth += 1
             return 0
-        if not PyThread_acquire_lock(self.tlock, NOWAIT_LOCK):
+        if not zx_mutex_trylock(self.tlock):
             with nogil:
-                PyThread_acquire_lock(self.tlock, WAIT_LOCK)
+                zx_mutex_lock(self.tlock)
         self.tlock_owner = me
         self.tlock_depth = 1
         return 0
@@ -158,7 +158,7 @@ cdef class Socket:
         self.tlock_depth -= 1
         if self.tlock_depth == 0:
             self.tlock_owner = 0
-            PyThread_release_lock(self.tlock)
+            zx_mutex_unlock(self.tlock)
 
     cdef void _pass_wake(self) noexcept:
         # a thread-safe socket's threads share one signaler, and the one that wakes first
