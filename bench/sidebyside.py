@@ -562,6 +562,118 @@ def pingpong_latency(impl, transport, pattern, size, count, warmup, hwm=1000):
     return res
 
 
+def _need_draft(zmq, impl):
+    # CLIENT/SERVER exist only where the draft API is built: pyzmq's wheels lack it, so
+    # these cases run for zmqx alone and the pyzmq cell says why
+    if not zmq.has("draft"):
+        raise RuntimeError(f"{impl} is built without the draft API: no CLIENT/SERVER "
+                           "(this case is zmqx only)")
+
+
+def _server_echo(ctl, impl, ep, total, hwm, ctx):
+    zmq = load(impl)
+    own = ctx is None
+    if own:
+        ctx = zmq.Context()
+    s = make_socket(zmq, ctx, zmq.SERVER, hwm)
+    s.connect(ep)
+    recv, send = s.recv, s.send
+    for _ in range(total):
+        f = recv(copy=False)
+        send(f, routing_id=f.routing_id)
+    ctl.recv()  # "done"
+    s.close()
+    if own:
+        ctx.term()
+    return {}
+
+
+def client_server_latency(impl, transport, size, count, warmup, hwm=1000):
+    """CLIENT -> SERVER -> CLIENT round trips of one ``size``-byte message (the SERVER
+    replies to the routing id it received); median of ``count`` timed round trips.
+    Draft API: zmqx only."""
+    pin_measuring_side(transport)
+    zmq = load(impl)
+    _need_draft(zmq, impl)
+    ctx = zmq.Context()
+    s = make_socket(zmq, ctx, zmq.CLIENT, hwm)
+    ep = bind_any(zmq, s, transport)
+    peer = start_peer(_server_echo, (impl, ep, warmup + count, hwm), transport, ctx)
+    msg = b"x" * size
+    send, recv = s.send, s.recv
+    clock = time.perf_counter_ns
+    for _ in range(warmup):
+        send(msg)
+        recv()
+    samples = [0] * count
+    reply = b""
+    for i in range(count):
+        t = clock()
+        send(msg)
+        reply = recv()
+        samples[i] = clock() - t
+    if len(reply) != size:
+        raise AssertionError(f"reply of {len(reply)} bytes, expected {size}")
+    res = _summary_ns(samples)
+    emit(res)
+    peer.send("done")
+    peer.join()
+    s.close()
+    ctx.term()
+    return res
+
+
+def _client_sender(ctl, impl, ep, size, count, hwm, ctx):
+    zmq = load(impl)
+    own = ctx is None
+    if own:
+        ctx = zmq.Context()
+    s = make_socket(zmq, ctx, zmq.CLIENT, hwm)
+    s.connect(ep)
+    buf = b"x" * size
+    send = s.send
+    t0 = perf()
+    for _ in range(count):
+        send(buf)
+    t1 = perf()
+    ctl.recv()  # "done"
+    s.close()
+    if own:
+        ctx.term()
+    return {"send_s": t1 - t0}
+
+
+def client_server_throughput(impl, transport, size, count, hwm=1000):
+    """CLIENT -> SERVER, ``count`` messages of ``size`` bytes, received with copy=False
+    (the SERVER stamps each with its routing id); receiver-side rate. Draft API: zmqx
+    only."""
+    pin_measuring_side(transport)
+    zmq = load(impl)
+    _need_draft(zmq, impl)
+    ctx = zmq.Context()
+    srv = make_socket(zmq, ctx, zmq.SERVER, hwm)
+    ep = bind_any(zmq, srv, transport)
+    peer = start_peer(_client_sender, (impl, ep, size, count, hwm), transport, ctx)
+    recv = srv.recv
+    f = recv(copy=False)
+    rid, nbytes = f.routing_id, len(f)
+    t0 = perf()
+    for _ in range(count - 1):
+        f = recv(copy=False)
+        nbytes += len(f)
+    t1 = perf()
+    if nbytes != count * size or f.routing_id != rid:
+        raise AssertionError(f"received {nbytes} bytes, expected {count * size}")
+    elapsed = t1 - t0
+    res = {"msgs_per_s": (count - 1) / elapsed, "elapsed_s": elapsed, "count": count}
+    emit(res)
+    peer.send("done")
+    res.update(peer.join())
+    srv.close()
+    ctx.term()
+    return res
+
+
 def _sub_receiver(ctl, impl, ep, hwm, ctx):
     zmq = load(impl)
     own = ctx is None
@@ -998,6 +1110,13 @@ register("asyncio_push_pull/tcp/64B", asyncio_push_pull_throughput, metric="msgs
 register("asyncio_push_pull_batch/tcp/64B", asyncio_push_pull_throughput, metric="msgs_per_s",
          higher_is_better=True, params=dict(transport="tcp", size=64, count=200_000, batch=256),
          quick=dict(count=50_000), limit=zmqx_blocking_throughput)
+for _t in ("inproc", "tcp"):
+    register(f"client_server_latency/{_t}/64B", client_server_latency, metric="rtt_us_median",
+             higher_is_better=False, params=dict(transport=_t, size=64, count=20_000, warmup=1_000),
+             quick=dict(count=5_000, warmup=500))
+    register(f"client_server/{_t}/64B", client_server_throughput, metric="msgs_per_s",
+             higher_is_better=True, params=dict(transport=_t, size=64, count=500_000),
+             quick=dict(count=100_000))
 del _t, _lim, _copy
 
 

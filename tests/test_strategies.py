@@ -8,7 +8,7 @@ import pytest
 hypothesis = pytest.importorskip("hypothesis", reason="the strategy model tests need hypothesis")
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
-from zmqx._core.routes import RouteTable  # noqa: E402
+from zmqx._core.routes import IdRoutes, RouteTable  # noqa: E402
 from zmqx._core.strategy_testing import Peers  # noqa: E402
 
 pytestmark = pytest.mark.timeout(120)
@@ -313,4 +313,54 @@ def test_routes_model(ops):
             assert t.py_rid_of(k) == name
             if routable:
                 assert t.py_lookup(name) == k
+        assert len(t) == sum(1 for s in slots if s[1])
+
+
+# ================================================================ id routes (SERVER, PEER)
+
+def test_id_routes_count_up_skip_zero_and_survive_departure():
+    t = IdRoutes(0xFFFFFFFE)
+    assert t.py_add(0) == 0xFFFFFFFE
+    assert t.py_add(1) == 0xFFFFFFFF
+    assert t.py_add(2) == 1                          # wraps past 0: 0 means "no id"
+    assert [t.py_lookup(r) for r in (0xFFFFFFFE, 0xFFFFFFFF, 1, 2)] == [0, 1, 2, -1]
+    t.py_forget(1)                                   # gone: not routable, still named
+    assert t.py_lookup(0xFFFFFFFF) == -1 and t.py_id_of(1) == 0xFFFFFFFF
+    t.py_removed(1)                                  # later slots move down
+    assert t.py_lookup(1) == 1 and t.py_id_of(1) == 1 and t.py_id_of(0) == 0xFFFFFFFE
+    assert len(t) == 2
+
+
+def test_id_routes_random_start():
+    firsts = {IdRoutes().py_add(0) for _ in range(8)}
+    assert len(firsts) > 1 and 0 not in firsts       # as libzmq: a random first id
+
+
+@settings(max_examples=150, deadline=None)
+@given(ops=st.lists(st.tuples(st.sampled_from(["add", "forget", "remove"]), st.integers(0, 10)),
+                    max_size=60), start=st.integers(0, 2**32 - 1))
+def test_id_routes_model(ops, start):
+    """Against a list of (id, routable) per slot: ids unique among routable slots, never
+    0; lookups and index shifts."""
+    t = IdRoutes(start)
+    slots = []
+    for op, i in ops:
+        if op == "add":
+            rid = t.py_add(len(slots))
+            assert rid != 0 and all(r != rid for r, ok in slots if ok)
+            slots.append([rid, True])
+        elif not slots:
+            continue
+        elif op == "forget":
+            i %= len(slots)
+            t.py_forget(i)
+            slots[i][1] = False
+        else:
+            i %= len(slots)
+            t.py_removed(i)
+            del slots[i]
+        for k, (rid, ok) in enumerate(slots):
+            assert t.py_id_of(k) == rid
+            if ok:
+                assert t.py_lookup(rid) == k
         assert len(t) == sum(1 for s in slots if s[1])

@@ -35,7 +35,9 @@ FUZZ = settings(max_examples=300, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 NAMES = ["PAIR", "PUB", "SUB", "REQ", "REP", "DEALER", "ROUTER", "PULL", "PUSH",
-         "XPUB", "XSUB", "STREAM"]
+         "XPUB", "XSUB", "STREAM",
+         # the draft types, libzmq's numbers 12..20
+         "SERVER", "CLIENT", "RADIO", "DISH", "GATHER", "SCATTER", "DGRAM", "PEER", "CHANNEL"]
 
 
 def greeting(major=3, minor=1, mechanism=b"NULL", sig_end=0x7F, first=0xFF, padding=None):
@@ -139,7 +141,7 @@ def test_ready_router_vector():
     assert encode_ready(zmtp.ROUTER) == v
 
 
-@pytest.mark.parametrize("st", range(12))
+@pytest.mark.parametrize("st", range(len(NAMES)))
 def test_ready_all_types(st):
     frame = encode_ready(st, b"id")
     flags, size, hdrlen = zmtp.decode_frame_header(frame)
@@ -157,7 +159,7 @@ def test_ready_all_types(st):
 
 def test_ready_rejects_bad_input():
     with pytest.raises(ValueError):
-        encode_ready(12)
+        encode_ready(21)                   # past CHANNEL (20): no such type
     with pytest.raises(ValueError):
         encode_ready(-1)
     with pytest.raises(ValueError):
@@ -280,9 +282,9 @@ def test_socktype_names():
     for i, n in enumerate(NAMES):
         assert zmtp.socktype_name(i) == n.encode()
         assert zmtp.socktype_from_name(n.encode()) == i
-    assert zmtp.socktype_name(12) is None
+    assert zmtp.socktype_name(len(NAMES)) is None
     assert zmtp.socktype_from_name(b"push") == -1       # libzmq compares case-sensitively
-    assert zmtp.socktype_from_name(b"CLIENT") == -1
+    assert zmtp.socktype_from_name(b"client") == -1
     assert zmtp.socktype_from_name(b"") == -1
     assert zmtp.socktype_from_name(b"PUSHX") == -1
 
@@ -294,13 +296,17 @@ def test_socktype_compatibility_table():
         "PUB": {"SUB", "XSUB"}, "XPUB": {"SUB", "XSUB"},
         "SUB": {"PUB", "XPUB"}, "XSUB": {"PUB", "XPUB"},
         "PUSH": {"PULL"}, "PULL": {"PUSH"}, "PAIR": {"PAIR"}, "STREAM": set(),
+        # the draft types (libzmq's mechanism.cpp check_socket_type)
+        "SERVER": {"CLIENT"}, "CLIENT": {"SERVER"}, "RADIO": {"DISH"}, "DISH": {"RADIO"},
+        "GATHER": {"SCATTER"}, "SCATTER": {"GATHER"}, "DGRAM": {"DGRAM"}, "PEER": {"PEER"},
+        "CHANNEL": {"CHANNEL"},
     }
     for a, ours in enumerate(NAMES):
         for b, peer in enumerate(NAMES):
             assert socktype_compatible(a, b) == (peer in table[ours]), (ours, peer)
     # the relation is symmetric
-    for a in range(12):
-        for b in range(12):
+    for a in range(len(NAMES) + 1):
+        for b in range(len(NAMES) + 1):
             assert socktype_compatible(a, b) == socktype_compatible(b, a)
     assert not socktype_compatible(-1, 0) and not socktype_compatible(0, 99)
 

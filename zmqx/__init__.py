@@ -58,7 +58,7 @@ def pyzmq_version():
 
 def has(capability):
     """Capabilities of this build, like zmq.has()."""
-    return capability in ("ipc",) if capability != "draft" else False
+    return capability in ("ipc", "draft")
 
 
 def get_includes():
@@ -86,8 +86,8 @@ def device(device_type, frontend, backend):
     return proxy(frontend, backend)
 
 
-# the draft API (CLIENT/SERVER, RADIO/DISH, ... as libzmq builds it) is not in this build
-DRAFT_API = PYZMQ_DRAFT_API = False
+# the draft API (CLIENT/SERVER, RADIO/DISH, ... as libzmq builds it) is always built
+DRAFT_API = PYZMQ_DRAFT_API = True
 # the longest ipc:// path the platform's sockaddr_un holds (sun_path less its NUL)
 IPC_PATH_MAX_LEN = 103 if __import__("sys").platform == "darwin" else 107
 __revision__ = ""

@@ -27,9 +27,9 @@ VERSION_MINOR = 3
 VERSION_PATCH = 5
 VERSION = VERSION_MAJOR * 10000 + VERSION_MINOR * 100 + VERSION_PATCH  # 40305
 
-#: zmqx implements the draft socket types and options only where noted; like a
-#: pyzmq built against a stable libzmq, it reports the draft API as off.
-DRAFT_API = False
+#: zmqx always builds libzmq's draft socket types (CLIENT/SERVER, SCATTER/GATHER,
+#: PEER, CHANNEL, RADIO/DISH) and pyzmq's draft API for them (Frame.routing_id, ...).
+DRAFT_API = True
 
 # Longest ipc:// path, sizeof(sockaddr_un.sun_path) - 1 on this platform.
 if _sys.platform == "darwin" or "bsd" in _sys.platform or _sys.platform.startswith("dragonfly"):
@@ -336,7 +336,7 @@ _SOCKET_OPTIONS = (
     ("XPUB_VERBOSER",            78, _INT,   0,       _PUBS,            "type",                        "rw", "flag"),
     ("CONNECT_TIMEOUT",          79, _INT,   0,       _ALL,             "session.connect_timeout",     "rw", ">=0"),
     ("TCP_MAXRT",                80, _INT,   0,       _ALL,             "kept",                        "rw", ">=0"),
-    ("THREAD_SAFE",              81, _INT,   0,       _ALL,             "kept",                        "r", None),
+    ("THREAD_SAFE",              81, _INT,   0,       _ALL,             "core",                        "r", None),
     ("MULTICAST_MAXTPDU",        84, _INT,   1500,    _ALL,             "kept",                        "rw", ">0"),
     ("VMCI_BUFFER_SIZE",         85, _I64,   None,    _ALL,             None,                          "rw", None),
     ("VMCI_BUFFER_MIN_SIZE",     86, _I64,   None,    _ALL,             None,                          "rw", None),

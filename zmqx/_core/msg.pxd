@@ -1,6 +1,6 @@
 # zx_msg: one frame. Small bodies live inline (no malloc); larger ones point into a
 # refcounted zx_block shared by every message that slices it (zero-copy receive and send).
-from libc.stdint cimport uint32_t, uint64_t, int64_t
+from libc.stdint cimport uint16_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 from zmqx._core.atomic cimport zx_add, zx_load, zx_store
@@ -36,8 +36,11 @@ ctypedef union zx_msg_body:
 
 ctypedef struct zx_msg:
     uint64_t size
-    uint32_t flags
-    uint32_t is_block
+    uint16_t flags
+    uint16_t is_block
+    # CLIENT/SERVER/PEER: the peer a message came from (set by the receiving socket) or is
+    # for (read by the sending one); 0 = none. Never goes on the wire, as in libzmq
+    uint32_t routing_id
     zx_msg_body u
 
 cdef inline zx_block *zx_block_new(size_t size) noexcept nogil:
@@ -72,12 +75,14 @@ cdef inline void zx_msg_init(zx_msg *m) noexcept nogil:
     m.size = 0
     m.flags = 0
     m.is_block = 0
+    m.routing_id = 0
 
 # allocate room for `size` bytes (inline when small); -1 on ENOMEM
 cdef inline int zx_msg_init_size(zx_msg *m, size_t size) noexcept nogil:
     cdef zx_block *b
     m.size = size
     m.flags = 0
+    m.routing_id = 0
     if size <= ZX_VSM_SIZE:
         m.is_block = 0
         return 0
@@ -103,6 +108,7 @@ cdef inline void zx_msg_init_slice(zx_msg *m, zx_block *b, unsigned char *data, 
     zx_block_ref(b)
     m.size = size
     m.flags = 0
+    m.routing_id = 0
     m.is_block = 1
     m.u.l.blk = b
     m.u.l.data = data

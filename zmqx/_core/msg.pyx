@@ -6,6 +6,7 @@ from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 from weakref import ref as _weakref
+from libc.stdint cimport uint32_t
 from zmqx._core.atomic cimport zx_load_ptr, zx_cas_ptr, zx_xchg_ptr, zx_load, zx_store
 
 # bodies below this size are copied even when copy=False: pinning a buffer costs more
@@ -101,6 +102,7 @@ cdef int zx_msg_init_bytes(zx_msg *m, bytes data) except -1:
     b = zx_block_from_object(data)
     m.size = n
     m.flags = 0
+    m.routing_id = 0
     m.is_block = 1
     m.u.l.blk = b
     m.u.l.data = b.data
@@ -362,10 +364,23 @@ cdef class Frame:
     def more(self, value):
         self._more = bool(value)
 
+    @property
+    def routing_id(self):
+        """The CLIENT/SERVER/PEER routing id (a uint32): set on a frame a SERVER or PEER
+        received (the peer it came from); set it to address a frame sent through one.
+        Reading it when none is set raises ZMQError(EINVAL), as pyzmq's."""
+        return self.get("routing_id")
+
+    @routing_id.setter
+    def routing_id(self, value):
+        self.set("routing_id", value)
+
     def get(self, option):
-        """Frame properties: MORE (1), or a metadata name (not carried yet)."""
+        """Frame properties: MORE (1), "routing_id", or a metadata name (not carried yet)."""
         if option == 1 or option == "more":
             return int(self._more)
+        if option == "routing_id" and self.msg.routing_id:
+            return self.msg.routing_id
         if isinstance(option, str) and self._properties is not None and option in self._properties:
             return self._properties[option]
         from zmqx.error import ZMQError
@@ -373,9 +388,15 @@ cdef class Frame:
         raise ZMQError(EINVAL)
 
     def set(self, option, value):
+        cdef uint32_t rid
         if option == 1:
             self._more = bool(value)
             return
+        if option == "routing_id":
+            rid = value            # OverflowError/TypeError outside 0..2**32-1, as pyzmq
+            if rid != 0:           # 0 means "none": refused, as libzmq
+                self.msg.routing_id = rid
+                return
         from zmqx.error import ZMQError
         from errno import EINVAL
         raise ZMQError(EINVAL)

@@ -10,6 +10,7 @@ cdef extern from "zx_platform.h" nogil:
     void zx_mutex_destroy(zx_mutex_t *m)
     void zx_mutex_lock(zx_mutex_t *m)
     void zx_mutex_unlock(zx_mutex_t *m)
+    bint zx_mutex_trylock(zx_mutex_t *m)     # 1: taken; 0: someone holds it
 
     ctypedef struct zx_thread_t:
         pass

@@ -7,14 +7,16 @@ from zmqx._core.slots cimport zx_slot
 from zmqx._core.msg cimport zx_msg
 from zmqx._core.mailbox cimport zx_sockbase
 from zmqx._core.io_thread cimport zx_opts
+from libc.stdint cimport uint32_t
 
 # what a type is, as data (zx_sockops.flags)
 cdef enum:
     ZX_T_SEND = 1             # send() is allowed
     ZX_T_RECV = 2             # recv() is allowed
     ZX_T_ATTACH_LATE = 4      # connect(): no link before the handshake (the peer's id is needed)
-    ZX_T_THREADSAFE = 8       # reserved for the draft types: calls serialised by the core
-    ZX_T_SINGLEPART = 16      # reserved for the draft types: SNDMORE is EINVAL
+    ZX_T_THREADSAFE = 8       # several threads may use it: the core serialises the calls
+    ZX_T_SINGLEPART = 16      # SNDMORE is EINVAL (the core refuses it before any hook)
+    ZX_T_CONNECT_PEER = 32    # connect_peer() is allowed: attach sets zx_sock.last_rid
 
 cdef struct zx_sockops
 
@@ -32,6 +34,7 @@ cdef struct zx_sock:
     zx_opts *opts             # the options common to every type (snapshot source for sessions)
     zx_sockbase *sb
     void *state               # the type's state object (borrowed: the Socket holds it)
+    uint32_t last_rid         # the routing id attach gave the newest peer (SERVER, PEER)
     const zx_sockops *ops
 
 
@@ -46,9 +49,11 @@ ctypedef int (*zx_slot_hook)(zx_sock *s, int idx) except -1
 # after it will move down by one. Frees the type's per-peer data (slot.tdata)
 ctypedef int (*zx_removed_hook)(zx_sock *s, int idx) except -1
 # send: one frame (flags: DONTWAIT/SNDMORE); takes *m. 1: sent or dropped by the type's
-# rules; 0: must wait (the core blocks on the socket's signaler and calls again)
+# rules; 0: must wait (the core blocks on the socket's signaler and calls again).
+# m.routing_id is the peer the caller addressed (send(routing_id=), Frame.routing_id)
 ctypedef int (*zx_send_hook)(zx_sock *s, zx_msg *m, int flags) except -1
-# recv: 1: a frame is in *m (ZX_MSG_MORE set if more follow); 0: nothing to read now
+# recv: 1: a frame is in *m (ZX_MSG_MORE set if more follow); 0: nothing to read now.
+# A type that names its peers sets m.routing_id (Frame.routing_id)
 ctypedef int (*zx_recv_hook)(zx_sock *s, zx_msg *m) except -1
 # has_in/has_out: readiness, as send/recv would see it, without changing routing state;
 # they arm the wake-ups a failed send/recv would arm

@@ -1,7 +1,8 @@
 # Socket core: the Python API, the options common to every type, endpoints, the slots (one
 # per peer), lifecycle, and blocking send/recv/poll. What a socket type does with its
 # slots is behind the hooks of its room (sockcore.pxd, socktypes.pyx, patterns/*.pxi).
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint32_t
+from zmqx._core.platform cimport zx_mutex_t
 from zmqx._core.context cimport Context
 from zmqx._core.mailbox cimport zx_sockbase
 from zmqx._core.pipe cimport zx_link
@@ -43,9 +44,20 @@ cdef class Socket:
     cdef public Py_ssize_t copy_threshold  # copy=False sends smaller than this are copied
     cdef readonly Socket _shadowed  # a shadow (pyzmq's Socket.shadow): the live socket
                                     # every call goes to; None on the live socket itself
+    # thread-safe types only (ZX_T_THREADSAFE; NULL for the others): the per-socket lock
+    # every public call takes (reentrant: owner + depth), and how many threads wait
+    cdef zx_mutex_t *tlock
+    cdef unsigned long tlock_owner
+    cdef int tlock_depth
+    cdef int nwaiters
     cdef object __weakref__
 
     cdef int _check(self) except -1
+    cdef int _lock(self) except -1
+    cdef void _unlock(self) noexcept
+    cdef void _pass_wake(self) noexcept
+    cdef int _send_msg_safe(self, zx_msg *m, int flags) except -1
+    cdef int _recv_msg_safe(self, zx_msg *m, int flags) except -1
     cdef int _process_commands(self) except -1
     cdef int _add_slot(self, zx_link *link, int side, bint io) except -1
     cdef int _slot_dying(self, int idx) except -1
@@ -57,7 +69,7 @@ cdef class Socket:
     cdef int _poll_events(self) except -1
     cdef int _try_recv(self, zx_msg *m) except -1
     cdef object _recv_one(self, int flags, bint copy)
-    cdef object _send_one(self, object data, int flags, bint copy, bint track)
+    cdef object _send_one(self, object data, int flags, bint copy, bint track, uint32_t rid=*)
     cdef int _sync_fd(self) except -1
     cdef bint _receives(self) noexcept
     cdef int _accept_inproc_link(self, zx_link *link, Socket peer) except -1

@@ -4,7 +4,8 @@
 # indirect call per frame into its room (ops.send / ops.recv, see sockcore.pxd).
 # Threading: an app thread holds the GIL while it touches its links and releases it only
 # to wait on the socket's signaler. Per message: no syscall, no malloc, no GIL release in
-# steady state (the signaler is only written when the other side sleeps).
+# steady state (the signaler is only written when the other side sleeps). Thread-safe
+# types (ZX_T_THREADSAFE) also take a per-socket lock around each attempt; others don't.
 import os
 import weakref
 cimport cython
@@ -12,7 +13,8 @@ cimport cython
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_CheckExact, PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_ANY_CONTIGUOUS, PyBUF_WRITABLE
 from cpython.exc cimport PyErr_CheckSignals
-from libc.stdint cimport int64_t
+from cpython.pythread cimport PyThread_get_thread_ident
+from libc.stdint cimport int64_t, uint32_t
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcpy, memset, memmove
 
@@ -25,7 +27,8 @@ from zmqx._core.msg cimport Frame, MessageTracker
 from zmqx._core.io_thread cimport *
 from zmqx._core.context cimport Context, zx_fork_generation
 from zmqx._core.slots cimport zx_slot, zx_slot_readable, zx_slot_write
-from zmqx._core.sockcore cimport zx_sock, zx_sockops, ZX_T_SEND, ZX_T_RECV, ZX_T_ATTACH_LATE
+from zmqx._core.sockcore cimport (zx_sock, zx_sockops, ZX_T_SEND, ZX_T_RECV, ZX_T_ATTACH_LATE,
+                                  ZX_T_THREADSAFE, ZX_T_SINGLEPART, ZX_T_CONNECT_PEER)
 from zmqx._core.socktypes cimport zx_socktype_ops
 from zmqx._core.zmtp cimport zx_socktype_compatible
 
@@ -38,6 +41,7 @@ cdef int EINVAL_ = _errno.EINVAL
 cdef int ENOTSOCK_ = _errno.ENOTSOCK
 cdef int ENOTSUP_ = _errno.ENOTSUP
 cdef int ENOENT_ = _errno.ENOENT
+cdef int EFAULT_ = _errno.EFAULT
 
 cdef enum:
     F_DONTWAIT = 1
@@ -60,6 +64,7 @@ cdef class Socket:
 
     def __cinit__(self, *args, **kwargs):
         self.sb = NULL
+        self.tlock = NULL
         memset(&self.core, 0, sizeof(zx_sock))
         self.ops = NULL
         self.cap = 0
@@ -81,6 +86,14 @@ cdef class Socket:
         if self.sb == NULL:
             context.socket_closed(self)
             raise MemoryError()
+        if self.ops.flags & ZX_T_THREADSAFE:
+            self.tlock = <zx_mutex_t *>malloc(sizeof(zx_mutex_t))
+            if self.tlock == NULL:
+                zx_sockbase_unref(self.sb)
+                self.sb = NULL
+                context.socket_closed(self)
+                raise MemoryError()
+            zx_mutex_init(self.tlock)
         self._closed = False
         self._gen = zx_fork_generation()
         memset(&self.opts, 0, sizeof(zx_opts))
@@ -114,6 +127,10 @@ cdef class Socket:
                 self._close(self.copts.linger)
             except BaseException:
                 pass
+        if self.tlock != NULL:
+            zx_mutex_destroy(self.tlock)
+            free(self.tlock)
+            self.tlock = NULL
 
     # ------------------------------------------------------------ plumbing
 
@@ -129,6 +146,39 @@ cdef class Socket:
         if zx_load(&self.sb.mb.pending):
             self._process_commands()
         return 0
+
+    cdef int _lock(self) except -1:
+        # thread-safe types (a no-op for the others): take the socket's lock, reentrant
+        # for the thread that holds it. A thread that must wait for it waits without the
+        # GIL (the holder may need the GIL to finish). Never held across a blocking wait
+        cdef unsigned long me
+        if self.tlock == NULL:
+            return 0
+        me = PyThread_get_thread_ident()
+        if self.tlock_depth and self.tlock_owner == me:
+            self.tlock_depth += 1
+            return 0
+        if not zx_mutex_trylock(self.tlock):
+            with nogil:
+                zx_mutex_lock(self.tlock)
+        self.tlock_owner = me
+        self.tlock_depth = 1
+        return 0
+
+    cdef void _unlock(self) noexcept:
+        if self.tlock == NULL:
+            return
+        self.tlock_depth -= 1
+        if self.tlock_depth == 0:
+            self.tlock_owner = 0
+            zx_mutex_unlock(self.tlock)
+
+    cdef void _pass_wake(self) noexcept:
+        # a thread-safe socket's threads share one signaler, and the one that wakes first
+        # drains it: after doing something, wake the others so none sleeps past a message
+        # (or room) that is there for it. Only while someone waits, so not per message
+        if self.nwaiters and self.sb != NULL:
+            zx_sig_send(&self.sb.rsig)
 
     cdef int _process_commands(self) except -1:
         cdef zx_cmd cmd
@@ -233,6 +283,8 @@ cdef class Socket:
         cdef zx_sockbase *sb
         if deadline == 0:
             return 1
+        if self._closed:            # closed by another thread since its last check
+            raise ZMQError(ENOTSOCK_)
         if deadline > 0:
             now = zx_now_ms()
             if now >= deadline:
@@ -252,8 +304,10 @@ cdef class Socket:
         pfd[1].fd = sb.mb.sig.r
         pfd[1].events = POLLIN
         pfd[1].revents = 0
+        self.nwaiters += 1
         with nogil:
             rc = zx_poll_fds(pfd, 2, timeout)
+        self.nwaiters -= 1
         if rc > 0:
             if pfd[0].revents:
                 zx_sig_drain(&sb.rsig)
@@ -279,7 +333,11 @@ cdef class Socket:
         cdef int64_t deadline = -2
         if self._shadowed is not None:
             return self._shadowed._send_msg(m, flags)
+        if self.tlock != NULL:
+            return self._send_msg_safe(m, flags)
         try:
+            if flags & F_SNDMORE and self.ops.flags & ZX_T_SINGLEPART:
+                raise ZMQError(EINVAL_)
             self._check()
             while True:
                 if self.core.need_reap and not self.sndmore and not self.rcvmore:
@@ -301,6 +359,8 @@ cdef class Socket:
         cdef int64_t deadline = -2
         if self._shadowed is not None:
             return self._shadowed._recv_msg(m, flags)
+        if self.tlock != NULL:
+            return self._recv_msg_safe(m, flags)
         self._check()
         while True:
             if self.core.need_reap and not self.sndmore and not self.rcvmore:
@@ -316,31 +376,85 @@ cdef class Socket:
                 raise Again()
             self._check()
 
+    cdef int _send_msg_safe(self, zx_msg *m, int flags) except -1:
+        # _send_msg for a thread-safe type: each attempt under the socket's lock, the wait
+        # outside it (the thread that frees room for us needs the lock meanwhile)
+        cdef int64_t deadline = -2
+        cdef int rc = 0
+        try:
+            if flags & F_SNDMORE and self.ops.flags & ZX_T_SINGLEPART:
+                raise ZMQError(EINVAL_)
+            while True:
+                self._lock()
+                try:
+                    self._check()
+                    if self.core.need_reap and not self.sndmore and not self.rcvmore:
+                        self._reap()
+                    rc = self.ops.send(&self.core, m, flags)
+                    if rc:
+                        self.sndmore = (flags & F_SNDMORE) != 0
+                        if self.fd_exported:
+                            self._sync_fd()
+                        self._pass_wake()
+                finally:
+                    self._unlock()
+                if rc:
+                    return 0
+                if deadline == -2:
+                    deadline = 0 if flags & F_DONTWAIT else _deadline(self.copts.sndtimeo)
+                if self._wait(deadline):
+                    raise Again()
+        finally:
+            zx_msg_close(m)
+
+    cdef int _recv_msg_safe(self, zx_msg *m, int flags) except -1:
+        # _recv_msg for a thread-safe type (see _send_msg_safe)
+        cdef int64_t deadline = -2
+        cdef int rc = 0
+        while True:
+            self._lock()
+            try:
+                self._check()
+                if self.core.need_reap and not self.sndmore and not self.rcvmore:
+                    self._reap()
+                rc = self.ops.recv(&self.core, m)
+                if rc:
+                    self.rcvmore = (m.flags & ZX_MSG_MORE) != 0
+                    if self.fd_exported:
+                        self._sync_fd()
+                    self._pass_wake()
+            finally:
+                self._unlock()
+            if rc:
+                return 0
+            if deadline == -2:
+                deadline = 0 if flags & F_DONTWAIT else _deadline(self.copts.rcvtimeo)
+            if self._wait(deadline):
+                raise Again()
+
     cdef int _poll_events(self) except -1:
         # what poll()/Poller/EVENTS/the proxy see: the type's readiness, no routing change
-        cdef int ev = 0
         if self._shadowed is not None:
             return self._shadowed._poll_events()
-        self._check()
-        if self.core.need_reap and not self.sndmore and not self.rcvmore:
-            self._reap()
-        if self.ops.has_in(&self.core):
-            ev |= P_POLLIN
-        if self.ops.has_out(&self.core):
-            ev |= P_POLLOUT
-        return ev
+        if self.tlock == NULL:
+            return _readiness(self)
+        self._lock()
+        try:
+            return _readiness(self)
+        finally:
+            self._unlock()
 
     cdef int _try_recv(self, zx_msg *m) except -1:
         # one frame if there is one, without waiting and without raising Again
         if self._shadowed is not None:
             return self._shadowed._try_recv(m)
-        self._check()
-        if self.core.need_reap and not self.sndmore and not self.rcvmore:
-            self._reap()
-        if self.ops.recv(&self.core, m):
-            self.rcvmore = (m.flags & ZX_MSG_MORE) != 0
-            return 1
-        return 0
+        if self.tlock == NULL:
+            return _recv_now(self, m)
+        self._lock()
+        try:
+            return _recv_now(self, m)
+        finally:
+            self._unlock()
 
     cdef bint _receives(self) noexcept:
         if self._shadowed is not None:
@@ -368,12 +482,15 @@ cdef class Socket:
     # ------------------------------------------------------------ messages
 
     def send(self, data, int flags=0, copy=True, track=False, routing_id=None, group=None):
-        """Send one frame: bytes, any contiguous buffer, or a Frame."""
+        """Send one frame: bytes, any contiguous buffer, or a Frame. routing_id (SERVER,
+        PEER) names the peer, as Frame.routing_id does."""
         if self._shadowed is not None:
             return Socket.send(self._shadowed, data, flags, copy, track, routing_id, group)
+        if routing_id is not None:
+            return self._send_one(data, flags, copy, track, _routing_id(routing_id))
         return self._send_one(data, flags, copy, track)
 
-    cdef object _send_one(self, object data, int flags, bint copy, bint track):
+    cdef object _send_one(self, object data, int flags, bint copy, bint track, uint32_t rid=0):
         cdef zx_msg m
         cdef Py_buffer view
         cdef Frame f
@@ -408,6 +525,8 @@ cdef class Socket:
                 f = Frame(data, track=track, copy=False)
                 zx_msg_copy(&m, &f.msg)
                 tracker = f.tracker
+        if rid:
+            m.routing_id = rid
         self._send_msg(&m, flags)
         if copied:
             return _FINISHED_TRACKER if track and not copy else None
@@ -462,6 +581,9 @@ cdef class Socket:
         cdef Py_ssize_t n, i
         if self._shadowed is not None:
             return Socket.send_multipart(self._shadowed, msg_parts, flags, copy, track, **kwargs)
+        cdef uint32_t rid = 0
+        if kwargs.get("routing_id") is not None:
+            rid = _routing_id(kwargs["routing_id"])
         parts = msg_parts if isinstance(msg_parts, (list, tuple)) else list(msg_parts)
         n = len(parts)
         for i in range(n):
@@ -476,8 +598,8 @@ cdef class Socket:
         if n == 0:
             raise ValueError("empty multipart message")
         for i in range(n - 1):
-            self._send_one(parts[i], flags | F_SNDMORE, copy, track)
-        return self._send_one(parts[n - 1], flags & ~F_SNDMORE, copy, track)
+            self._send_one(parts[i], flags | F_SNDMORE, copy, track, rid)
+        return self._send_one(parts[n - 1], flags & ~F_SNDMORE, copy, track, rid)
 
     def recv_multipart(self, int flags=0, copy=True, track=False):
         """Receive every frame of one message."""
@@ -505,6 +627,8 @@ cdef class Socket:
             if ev or self._wait(deadline):
                 if self.fd_exported:
                     self._sync_fd()        # the wait may have drained FD's signal
+                if ev:
+                    self._pass_wake()      # thread-safe types: the others look again too
                 return ev
 
     @property
@@ -519,7 +643,11 @@ cdef class Socket:
         """Bind to tcp://host:port, ipc://path or inproc://name."""
         if self._shadowed is not None:
             return Socket.bind(self._shadowed, addr)
-        _bind(self, addr)
+        self._lock()
+        try:
+            _bind(self, addr)
+        finally:
+            self._unlock()
 
     def bind_to_random_port(self, addr, int min_port=49152, int max_port=65536, int max_tries=100):
         """Bind tcp://addr to a port the OS picks; returns the port."""
@@ -531,17 +659,53 @@ cdef class Socket:
         """Connect to an endpoint; works before the peer binds and reconnects forever."""
         if self._shadowed is not None:
             return Socket.connect(self._shadowed, addr)
-        _connect(self, addr)
+        self._lock()
+        try:
+            _connect(self, addr)
+        finally:
+            self._unlock()
+
+    def connect_peer(self, addr):
+        """PEER: connect, and return the routing id of the new peer (libzmq's
+        zmq_connect_peer). ENOTSUP for other types; EFAULT with IMMEDIATE set (the peer
+        gets no id until its handshake)."""
+        cdef uint32_t rid
+        if self._shadowed is not None:
+            return Socket.connect_peer(self._shadowed, addr)
+        if self._closed:
+            raise ZMQError(ENOTSOCK_)
+        if not (self.ops.flags & ZX_T_CONNECT_PEER):
+            raise ZMQError(ENOTSUP_)
+        if self.opts.immediate:
+            raise ZMQError(EFAULT_)
+        self._lock()
+        try:
+            self.core.last_rid = 0
+            _connect(self, addr)
+            rid = self.core.last_rid
+        finally:
+            self._unlock()
+        if rid == 0:                  # refused at once (an incompatible inproc binder)
+            raise ZMQError(_errno.ECONNREFUSED)
+        return rid
 
     def unbind(self, addr):
         if self._shadowed is not None:
             return Socket.unbind(self._shadowed, addr)
-        _close_endpoint(self, addr, "bind")
+        self._lock()
+        try:
+            _close_endpoint(self, addr, "bind")
+        finally:
+            self._unlock()
 
     def disconnect(self, addr):
         if self._shadowed is not None:
             return Socket.disconnect(self._shadowed, addr)
-        _close_endpoint(self, addr, "connect")
+        self._lock()
+        try:
+            _close_endpoint(self, addr, "connect")
+        finally:
+            self._unlock()
 
     def _bind_inproc(self, name):
         _bind_inproc(self, name)
@@ -563,7 +727,11 @@ cdef class Socket:
             return Socket.close(self._shadowed, linger)
         if self._closed:
             return
-        self._close(self.copts.linger if linger is None else linger)
+        self._lock()
+        try:
+            self._close(self.copts.linger if linger is None else linger)
+        finally:
+            self._unlock()
 
     def _close(self, int linger):
         cdef int i
@@ -624,13 +792,21 @@ cdef class Socket:
         """Set a socket option (pyzmq's setsockopt)."""
         if self._shadowed is not None:
             return Socket.set(self._shadowed, option, optval)
-        _setopt(self, option, optval)
+        self._lock()
+        try:
+            _setopt(self, option, optval)
+        finally:
+            self._unlock()
 
     def get(self, int option):
         """Get a socket option (pyzmq's getsockopt)."""
         if self._shadowed is not None:
             return Socket.get(self._shadowed, option)
-        return _getopt(self, option)
+        self._lock()
+        try:
+            return _getopt(self, option)
+        finally:
+            self._unlock()
 
     # ------------------------------------------------------------ for poll/asyncio
 
@@ -654,6 +830,37 @@ cdef class Socket:
             self.fd_ready = False
             if self.fd_exported and not self._closed:
                 self._sync_fd()
+
+
+cdef int _readiness(Socket self) except -1:
+    cdef int ev = 0
+    self._check()
+    if self.core.need_reap and not self.sndmore and not self.rcvmore:
+        self._reap()
+    if self.ops.has_in(&self.core):
+        ev |= P_POLLIN
+    if self.ops.has_out(&self.core):
+        ev |= P_POLLOUT
+    return ev
+
+
+cdef int _recv_now(Socket self, zx_msg *m) except -1:
+    self._check()
+    if self.core.need_reap and not self.sndmore and not self.rcvmore:
+        self._reap()
+    if self.ops.recv(&self.core, m):
+        self.rcvmore = (m.flags & ZX_MSG_MORE) != 0
+        self._pass_wake()
+        return 1
+    return 0
+
+
+cdef uint32_t _routing_id(object value) except? 0:
+    # send(routing_id=N): a uint32, not 0 (0 means "none"), as Frame.routing_id
+    cdef uint32_t rid = value
+    if rid == 0:
+        raise ZMQError(EINVAL_, "routing_id must not be 0")
+    return rid
 
 
 include "socket_endpoints.pxi"

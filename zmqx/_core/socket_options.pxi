@@ -75,12 +75,12 @@ _INT_RANGES = {"bool": (0, 1), "flag": (0, None), ">=0": (0, None), ">0": (1, No
 cdef dict _CHECK = {}          # option number -> (low, high) or "id" / "nonempty"
 
 cdef int O_HWM, O_ROUTING_ID, O_SUBSCRIBE, O_UNSUBSCRIBE, O_RCVMORE, O_FD, O_EVENTS, O_TYPE
-cdef int O_LINGER, O_LAST_ENDPOINT, O_IPV4ONLY, O_CONNECT_ROUTING_ID
+cdef int O_LINGER, O_LAST_ENDPOINT, O_IPV4ONLY, O_CONNECT_ROUTING_ID, O_THREAD_SAFE
 
 
 cdef int _load_table() except -1:
     global O_HWM, O_ROUTING_ID, O_SUBSCRIBE, O_UNSUBSCRIBE, O_RCVMORE, O_FD, O_EVENTS, O_TYPE
-    global O_LINGER, O_LAST_ENDPOINT, O_IPV4ONLY, O_CONNECT_ROUTING_ID
+    global O_LINGER, O_LAST_ENDPOINT, O_IPV4ONLY, O_CONNECT_ROUTING_ID, O_THREAD_SAFE
     cdef _optrow *r
     cdef int num
     kinds = {"core": K_CORE, "session": K_SESSION, "socket": K_SOCKET, "shared": K_SHARED,
@@ -110,7 +110,7 @@ cdef int _load_table() except -1:
     O_HWM, O_ROUTING_ID, O_SUBSCRIBE, O_UNSUBSCRIBE = nums["HWM"], nums["ROUTING_ID"], nums["SUBSCRIBE"], nums["UNSUBSCRIBE"]
     O_RCVMORE, O_FD, O_EVENTS, O_TYPE = nums["RCVMORE"], nums["FD"], nums["EVENTS"], nums["TYPE"]
     O_LINGER, O_LAST_ENDPOINT, O_IPV4ONLY = nums["LINGER"], nums["LAST_ENDPOINT"], nums["IPV4ONLY"]
-    O_CONNECT_ROUTING_ID = nums["CONNECT_ROUTING_ID"]
+    O_CONNECT_ROUTING_ID, O_THREAD_SAFE = nums["CONNECT_ROUTING_ID"], nums["THREAD_SAFE"]
     return 0
 
 _load_table()
@@ -242,6 +242,8 @@ cdef object _getopt(Socket self, int option):
             return self.opts.sndhwm
         if option == O_IPV4ONLY:
             return 0 if self.copts.ipv6 else 1
+        if option == O_THREAD_SAFE:
+            return 1 if self.ops.flags & ZX_T_THREADSAFE else 0
         raise ZMQError(EINVAL_)
     if r.kind == K_TYPE:
         return self.ops.getopt(&self.core, option)

@@ -1,6 +1,7 @@
 # The socket-type rooms, and the ONE table that maps a socket type number to its hooks.
 # Each type lives in its own file, patterns/<type>.pxi, included below: it defines a state
-# class (its routing strategies and options), its hooks, and one zx_sockops value. The
+# class (its routing strategies and options), its hooks, and one zx_sockops value that
+# it registers under its type number (so adding a type is one file plus one include). The
 # files are compiled into this one module so hook calls between helpers stay direct C
 # calls and the build stays one extension; they talk to the socket only through
 # sockcore.pxd (zx_sock, the slots) and to the strategies through lb/fq/dist/routes/trie.
@@ -15,17 +16,19 @@ from zmqx._core.msg cimport (zx_msg, zx_msg_init, zx_msg_close, zx_msg_copy, zx_
                              zx_msg_init_copy, zx_msg_init_size, ZX_MSG_MORE, ZX_MSG_SUBSCRIPTION)
 from zmqx._core.slots cimport (zx_slot, zx_slot_write, zx_slot_read, zx_slot_readable,
                                zx_slot_can_write)
-from zmqx._core.sockcore cimport (zx_sock, zx_sockops, ZX_T_SEND, ZX_T_RECV, ZX_T_ATTACH_LATE)
+from zmqx._core.sockcore cimport (zx_sock, zx_sockops, ZX_T_SEND, ZX_T_RECV, ZX_T_ATTACH_LATE,
+                                  ZX_T_THREADSAFE, ZX_T_SINGLEPART, ZX_T_CONNECT_PEER)
 from zmqx._core.lb cimport (zx_lb, zx_lb_init, zx_lb_send, zx_lb_has_out, zx_lb_begin,
                             zx_lb_removed)
 from zmqx._core.fq cimport zx_fq, zx_fq_init, zx_fq_recv, zx_fq_has_in, zx_fq_removed, zx_fq_skip_rest
 from zmqx._core.dist cimport (zx_dist, zx_dist_init, zx_dist_mark_all, zx_dist_drop_full,
                               zx_dist_send)
-from zmqx._core.routes cimport RouteTable, ZX_ROUTE_ADDED, ZX_ROUTE_REFUSED
+from zmqx._core.routes cimport RouteTable, IdRoutes, ZX_ROUTE_ADDED, ZX_ROUTE_REFUSED
 from zmqx._core.trie cimport (zx_trie, zx_trie_new, zx_trie_free, zx_trie_add, zx_trie_rm,
                               zx_trie_match, zx_trie_foreach, zx_trie_cb)
 from zmqx._core.zmtp cimport (ZX_PAIR, ZX_PUB, ZX_SUB, ZX_REQ, ZX_REP, ZX_DEALER, ZX_ROUTER,
-                              ZX_PULL, ZX_PUSH, ZX_XPUB, ZX_XSUB)
+                              ZX_PULL, ZX_PUSH, ZX_XPUB, ZX_XSUB, ZX_SERVER, ZX_CLIENT,
+                              ZX_RADIO, ZX_DISH, ZX_GATHER, ZX_SCATTER, ZX_PEER, ZX_CHANNEL)
 
 import errno as _errno
 from zmqx.error import ZMQError
@@ -148,6 +151,16 @@ cdef int _send_subscription(zx_sock *s, int idx, bint subscribe, const unsigned 
     return _write(s, idx, &m, False)
 
 
+cdef int _recv_single(zx_fq *fq, zx_sock *s, zx_msg *m, int *idx) noexcept:
+    # the single-part types' fair-queue: the next one-frame message. A multipart one (no
+    # libzmq peer sends it, but a raw one may) is dropped whole, as libzmq drops it
+    while zx_fq_recv(fq, s.slots, s.nslots, m, idx):
+        if not (m.flags & ZX_MSG_MORE):
+            return 1
+        zx_fq_skip_rest(fq, s.slots, m)
+    return 0
+
+
 cdef void _ops_defaults(zx_sockops *o, int socktype, const char *name, int flags,
                        int linger) noexcept:
     # a room starts from "does nothing"; it then sets the hooks it implements
@@ -168,8 +181,20 @@ cdef void _ops_defaults(zx_sockops *o, int socktype, const char *name, int flags
     o.getopt = _no_getopt
 
 
-# ---------------------------------------------------------------- the rooms
+# ---------------------------------------------------------------- THE table
 
+cdef enum:
+    ZX_NTYPES = 21            # libzmq's socket type numbers: PAIR (0) .. CHANNEL (20)
+
+cdef const zx_sockops *_TABLE[ZX_NTYPES]
+
+
+cdef void _register(const zx_sockops *o) noexcept:
+    # the last line of every room: its hooks answer for its type number
+    _TABLE[o.socktype] = o
+
+
+# One line per socket type: its room, which ends with `_register(&<TYPE>_OPS)`.
 include "patterns/pair.pxi"
 include "patterns/push.pxi"
 include "patterns/pull.pxi"
@@ -181,25 +206,12 @@ include "patterns/xpub.pxi"
 include "patterns/pub.pxi"
 include "patterns/xsub.pxi"
 include "patterns/sub.pxi"
-
-
-# ---------------------------------------------------------------- THE table
-
-cdef enum:
-    ZX_NTYPES = 11
-
-cdef const zx_sockops *_TABLE[ZX_NTYPES]
-_TABLE[ZX_PAIR] = &PAIR_OPS
-_TABLE[ZX_PUB] = &PUB_OPS
-_TABLE[ZX_SUB] = &SUB_OPS
-_TABLE[ZX_REQ] = &REQ_OPS
-_TABLE[ZX_REP] = &REP_OPS
-_TABLE[ZX_DEALER] = &DEALER_OPS
-_TABLE[ZX_ROUTER] = &ROUTER_OPS
-_TABLE[ZX_PULL] = &PULL_OPS
-_TABLE[ZX_PUSH] = &PUSH_OPS
-_TABLE[ZX_XPUB] = &XPUB_OPS
-_TABLE[ZX_XSUB] = &XSUB_OPS
+include "patterns/client.pxi"
+include "patterns/server.pxi"
+include "patterns/scatter.pxi"
+include "patterns/gather.pxi"
+include "patterns/peer.pxi"
+include "patterns/channel.pxi"
 
 
 cdef const zx_sockops *zx_socktype_ops(int socktype) noexcept:

@@ -39,6 +39,16 @@ cdef enum:
     ZX_XPUB = 9
     ZX_XSUB = 10
     ZX_STREAM = 11
+    # the draft types (libzmq 4.3's zmq_draft.h)
+    ZX_SERVER = 12
+    ZX_CLIENT = 13
+    ZX_RADIO = 14
+    ZX_DISH = 15
+    ZX_GATHER = 16
+    ZX_SCATTER = 17
+    ZX_DGRAM = 18
+    ZX_PEER = 19
+    ZX_CHANNEL = 20
 
 # handshake states
 cdef enum:

@@ -417,12 +417,30 @@ cdef const char *zx_socktype_name(int socktype) noexcept nogil:
         return "XSUB"
     if socktype == ZX_STREAM:
         return "STREAM"
+    if socktype == ZX_SERVER:
+        return "SERVER"
+    if socktype == ZX_CLIENT:
+        return "CLIENT"
+    if socktype == ZX_RADIO:
+        return "RADIO"
+    if socktype == ZX_DISH:
+        return "DISH"
+    if socktype == ZX_GATHER:
+        return "GATHER"
+    if socktype == ZX_SCATTER:
+        return "SCATTER"
+    if socktype == ZX_DGRAM:
+        return "DGRAM"
+    if socktype == ZX_PEER:
+        return "PEER"
+    if socktype == ZX_CHANNEL:
+        return "CHANNEL"
     return NULL
 
 
 cdef int zx_socktype_from_name(const unsigned char *name, size_t n) noexcept nogil:
     cdef int t
-    for t in range(ZX_STREAM + 1):
+    for t in range(ZX_CHANNEL + 1):
         if zx_command_is(name, n, zx_socktype_name(t)):
             return t
     return -1
@@ -447,6 +465,21 @@ cdef bint zx_socktype_compatible(int ours, int peer) noexcept nogil:
         return peer == ZX_PUSH
     if ours == ZX_PAIR:
         return peer == ZX_PAIR
+    # the draft types pair off as libzmq's: one partner type each
+    if ours == ZX_SERVER:
+        return peer == ZX_CLIENT
+    if ours == ZX_CLIENT:
+        return peer == ZX_SERVER
+    if ours == ZX_RADIO:
+        return peer == ZX_DISH
+    if ours == ZX_DISH:
+        return peer == ZX_RADIO
+    if ours == ZX_GATHER:
+        return peer == ZX_SCATTER
+    if ours == ZX_SCATTER:
+        return peer == ZX_GATHER
+    if ours == ZX_PEER or ours == ZX_CHANNEL or ours == ZX_DGRAM:
+        return peer == ours
     return False            # STREAM and anything unknown
 
 
@@ -611,6 +644,15 @@ PUSH = ZX_PUSH
 XPUB = ZX_XPUB
 XSUB = ZX_XSUB
 STREAM = ZX_STREAM
+SERVER = ZX_SERVER
+CLIENT = ZX_CLIENT
+RADIO = ZX_RADIO
+DISH = ZX_DISH
+GATHER = ZX_GATHER
+SCATTER = ZX_SCATTER
+DGRAM = ZX_DGRAM
+PEER = ZX_PEER
+CHANNEL = ZX_CHANNEL
 
 OK = ZX_OK
 NEED_MORE = ZX_NEED_MORE

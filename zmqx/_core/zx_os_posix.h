@@ -51,6 +51,7 @@ static inline void zx_mutex_init(zx_mutex_t *m) { pthread_mutex_init(m, NULL); }
 static inline void zx_mutex_destroy(zx_mutex_t *m) { pthread_mutex_destroy(m); }
 static inline void zx_mutex_lock(zx_mutex_t *m) { pthread_mutex_lock(m); }
 static inline void zx_mutex_unlock(zx_mutex_t *m) { pthread_mutex_unlock(m); }
+static inline int zx_mutex_trylock(zx_mutex_t *m) { return pthread_mutex_trylock(m) == 0; }
 
 typedef pthread_t zx_thread_t;
 typedef void (*zx_thread_fn)(void *);

@@ -71,6 +71,7 @@ static inline void zx_mutex_init(zx_mutex_t *m) { InitializeSRWLock(m); }
 static inline void zx_mutex_destroy(zx_mutex_t *m) { (void)m; }
 static inline void zx_mutex_lock(zx_mutex_t *m) { AcquireSRWLockExclusive(m); }
 static inline void zx_mutex_unlock(zx_mutex_t *m) { ReleaseSRWLockExclusive(m); }
+static inline int zx_mutex_trylock(zx_mutex_t *m) { return TryAcquireSRWLockExclusive(m) != 0; }
 
 typedef HANDLE zx_thread_t;
 typedef void (*zx_thread_fn)(void *);

@@ -8,7 +8,7 @@
      zx_poller_epoll.h             zx_poller_*: the I/O thread's poller on Linux
      zx_poller_poll.h              zx_poller_*: poll(2) elsewhere, WSAPoll on Windows
    The interface (all static inline, callable without the GIL):
-     zx_mutex_{init,destroy,lock,unlock}, zx_thread_{start,join}, zx_now_ms
+     zx_mutex_{init,destroy,lock,trylock,unlock}, zx_thread_{start,join}, zx_now_ms
      zx_sig_{open,close,send,drain} on a zx_sigfd {r, w}: r polls readable while signalled
      zx_poller_{open,close,add,mod,del,wait}: level-triggered, ZX_EV_IN/OUT/ERR, a pointer
        per fd that comes back with its events

@@ -47,3 +47,4 @@ DEALER_OPS.send = _dealer_send
 DEALER_OPS.recv = _dealer_recv
 DEALER_OPS.has_in = _dealer_has_in
 DEALER_OPS.has_out = _dealer_has_out
+_register(&DEALER_OPS)

@@ -59,3 +59,4 @@ PAIR_OPS.send = _pair_send
 PAIR_OPS.recv = _pair_recv
 PAIR_OPS.has_in = _pair_has_in
 PAIR_OPS.has_out = _pair_has_out
+_register(&PAIR_OPS)

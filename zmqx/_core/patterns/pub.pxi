@@ -11,3 +11,4 @@ PUB_OPS.send = _xpub_send
 PUB_OPS.has_out = _xpub_has_out
 PUB_OPS.setopt = _xpub_setopt
 PUB_OPS.getopt = _xpub_getopt
+_register(&PUB_OPS)

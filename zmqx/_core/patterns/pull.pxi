@@ -30,3 +30,4 @@ PULL_OPS.init = _pull_init
 PULL_OPS.removed = _pull_removed
 PULL_OPS.recv = _pull_recv
 PULL_OPS.has_in = _pull_has_in
+_register(&PULL_OPS)

@@ -33,3 +33,4 @@ PUSH_OPS.init = _push_init
 PUSH_OPS.removed = _push_removed
 PUSH_OPS.send = _push_send
 PUSH_OPS.has_out = _push_has_out
+_register(&PUSH_OPS)

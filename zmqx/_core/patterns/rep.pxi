@@ -110,3 +110,4 @@ REP_OPS.send = _rep_send
 REP_OPS.recv = _rep_recv
 REP_OPS.has_in = _rep_has_in
 REP_OPS.has_out = _rep_has_out
+_register(&REP_OPS)

@@ -140,3 +140,4 @@ REQ_OPS.has_in = _req_has_in
 REQ_OPS.has_out = _req_has_out
 REQ_OPS.setopt = _req_setopt
 REQ_OPS.getopt = _req_getopt
+_register(&REQ_OPS)

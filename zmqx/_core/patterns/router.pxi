@@ -140,3 +140,4 @@ ROUTER_OPS.recv = _router_recv
 ROUTER_OPS.has_in = _router_has_in
 ROUTER_OPS.has_out = _always
 ROUTER_OPS.setopt = _router_setopt
+_register(&ROUTER_OPS)

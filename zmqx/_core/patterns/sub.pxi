@@ -11,3 +11,4 @@ SUB_OPS.recv = _xsub_recv
 SUB_OPS.has_in = _xsub_has_in
 SUB_OPS.setopt = _xsub_setopt
 SUB_OPS.getopt = _xsub_getopt
+_register(&SUB_OPS)

@@ -219,3 +219,4 @@ XPUB_OPS.has_in = _xpub_has_in
 XPUB_OPS.has_out = _xpub_has_out
 XPUB_OPS.setopt = _xpub_setopt
 XPUB_OPS.getopt = _xpub_getopt
+_register(&XPUB_OPS)

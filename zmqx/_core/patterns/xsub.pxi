@@ -151,3 +151,4 @@ XSUB_OPS.has_in = _xsub_has_in
 XSUB_OPS.has_out = _always
 XSUB_OPS.setopt = _xsub_setopt
 XSUB_OPS.getopt = _xsub_getopt
+_register(&XSUB_OPS)
