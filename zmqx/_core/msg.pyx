@@ -139,6 +139,20 @@ def _drain_release_queue():
     zx_release_pending()
 
 
+cpdef bytes _group_bytes(object group):
+    # a RADIO/DISH group as bytes: str is UTF-8; longer than ZX_GROUP_MAX (255) is EINVAL,
+    # as zmq_msg_set_group/zmq_join
+    if isinstance(group, str):
+        group = (<str>group).encode("utf8")
+    elif not isinstance(group, bytes):
+        raise TypeError(f"group must be str or bytes, not {type(group).__name__}")
+    if len(<bytes>group) > ZX_GROUP_MAX:
+        from zmqx.error import ZMQError
+        from errno import EINVAL
+        raise ZMQError(EINVAL, "Invalid argument (group longer than 255 bytes)")
+    return group
+
+
 cdef class MessageTracker:
     """Tells when zero-copy sends are done with their buffers (the engine released them)."""
 
@@ -175,12 +189,14 @@ cdef class Frame:
         self.tracker = None
         self._properties = None
         self._exports = 0
+        self._group = None
         if data is None:
             return
         if isinstance(data, str):
             raise TypeError("Str objects not allowed. Only: bytes, buffers")
         if isinstance(data, Frame):
             zx_msg_copy(&self.msg, &(<Frame>data).msg)
+            self._group = (<Frame>data)._group
             return
         threshold = COPY_THRESHOLD if copy_threshold is None else copy_threshold
         PyObject_GetBuffer(data, &view, PyBUF_ANY_CONTIGUOUS)
@@ -261,10 +277,21 @@ cdef class Frame:
     def more(self, value):
         self._more = bool(value)
 
+    @property
+    def group(self):
+        """The RADIO/DISH group of the message ('' when it has none)."""
+        return self.get("group")
+
+    @group.setter
+    def group(self, value):
+        self.set("group", value)
+
     def get(self, option):
-        """Frame properties: MORE (1), or a metadata name (not carried yet)."""
+        """Frame properties: MORE (1), 'group', or a metadata name (not carried yet)."""
         if option == 1 or option == "more":
             return int(self._more)
+        if option == "group":
+            return "" if self._group is None else self._group.decode("utf8")
         if isinstance(option, str) and self._properties is not None and option in self._properties:
             return self._properties[option]
         from zmqx.error import ZMQError
@@ -274,6 +301,9 @@ cdef class Frame:
     def set(self, option, value):
         if option == 1:
             self._more = bool(value)
+            return
+        if option == "group":
+            self._group = _group_bytes(value)
             return
         from zmqx.error import ZMQError
         from errno import EINVAL
@@ -287,6 +317,7 @@ cdef class Frame:
         zx_msg_copy(&f.msg, &self.msg)
         f._more = self._more
         f._bytes = self._bytes
+        f._group = self._group
         return f
 
     fast_copy = __copy__

@@ -15,6 +15,15 @@ cdef enum:
     ZX_T_ATTACH_LATE = 4      # connect(): no link before the handshake (the peer's id is needed)
     ZX_T_THREADSAFE = 8       # reserved for the draft types: calls serialised by the core
     ZX_T_SINGLEPART = 16      # reserved for the draft types: SNDMORE is EINVAL
+    ZX_T_GROUPS = 32          # join()/leave() (DISH): the core hands them to setopt as
+                              # ZX_OPT_JOIN / ZX_OPT_LEAVE (the group as bytes, <= 255)
+    ZX_T_UDP = 64             # may use udp:// (RADIO connects and sends, DISH binds and
+                              # receives: which one by ZX_T_SEND / ZX_T_RECV)
+
+# setopt hook "options" that are not socket options: zmq_join / zmq_leave
+cdef enum:
+    ZX_OPT_JOIN = -1
+    ZX_OPT_LEAVE = -2
 
 cdef struct zx_sockops
 
@@ -33,6 +42,13 @@ cdef struct zx_sock:
     zx_sockbase *sb
     void *state               # the type's state object (borrowed: the Socket holds it)
     const zx_sockops *ops
+    # the group travelling with the message (RADIO/DISH, Frame.group): the core fills
+    # sgroup before ops.send (sgroup_len 0 when the message has none) and clears it after;
+    # a room that receives groups sets rgroup in ops.recv (rgroup_len -1: no group)
+    unsigned char sgroup[256]
+    int sgroup_len
+    unsigned char rgroup[256]
+    int rgroup_len
 
 
 # Hooks. "except -1" ones may raise (EFSM, EHOSTUNREACH, MemoryError...).

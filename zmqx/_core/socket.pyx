@@ -21,11 +21,12 @@ from zmqx._core.platform cimport *
 from zmqx._core.mailbox cimport *
 from zmqx._core.pipe cimport *
 from zmqx._core.msg cimport *
-from zmqx._core.msg cimport Frame, MessageTracker
+from zmqx._core.msg cimport Frame, MessageTracker, _group_bytes
 from zmqx._core.io_thread cimport *
 from zmqx._core.context cimport Context, zx_fork_generation
 from zmqx._core.slots cimport zx_slot, zx_slot_readable, zx_slot_write
 from zmqx._core.sockcore cimport zx_sock, zx_sockops, ZX_T_SEND, ZX_T_RECV, ZX_T_ATTACH_LATE
+from zmqx._core.sockcore cimport ZX_T_GROUPS, ZX_T_UDP, ZX_OPT_JOIN, ZX_OPT_LEAVE
 from zmqx._core.socktypes cimport zx_socktype_ops
 from zmqx._core.zmtp cimport zx_socktype_compatible
 
@@ -87,6 +88,7 @@ cdef class Socket:
         self.core.opts = &self.opts
         self.core.sb = self.sb
         self.core.ops = self.ops
+        self.core.rgroup_len = -1
         self._tstate = self.ops.init(&self.core)
         self.core.state = <void *>self._tstate
         self.next_endpoint_id = 1
@@ -279,6 +281,7 @@ cdef class Socket:
                 self._check()
         finally:
             zx_msg_close(m)
+            self.core.sgroup_len = 0        # a message's group never leaks into the next
 
     cdef int _recv_msg(self, zx_msg *m, int flags) except -1:
         cdef int64_t deadline = -2
@@ -343,7 +346,17 @@ cdef class Socket:
     # ------------------------------------------------------------ messages
 
     def send(self, data, int flags=0, copy=True, track=False, routing_id=None, group=None):
-        """Send one frame: bytes, any contiguous buffer, or a Frame."""
+        """Send one frame: bytes, any contiguous buffer, or a Frame. group: the RADIO
+        group (str or bytes; on a Frame it becomes the Frame's group, as pyzmq's)."""
+        if group is not None:
+            if isinstance(data, Frame):
+                (<Frame>data).set("group", group)
+            else:
+                _set_send_group(self, _group_bytes(group))
+                try:
+                    return self._send_one(data, flags, copy, track)
+                finally:
+                    self.core.sgroup_len = 0
         return self._send_one(data, flags, copy, track)
 
     cdef object _send_one(self, object data, int flags, bint copy, bint track):
@@ -358,6 +371,8 @@ cdef class Socket:
             f = <Frame>data
             zx_msg_copy(&m, &f.msg)          # a reference, not a copy, for block bodies
             tracker = f.tracker
+            if f._group is not None:
+                _set_send_group(self, f._group)
         elif isinstance(data, str):
             raise TypeError("unicode not allowed, use send_string")
         else:
@@ -387,10 +402,28 @@ cdef class Socket:
         cdef zx_msg m
         cdef object out
         zx_msg_init(&m)
+        cdef Frame f
         self._recv_msg(&m, flags)
         if copy:
             return zx_msg_take_bytes(&m)     # the sent bytes object itself where it can be
-        return Frame.from_msg(&m)
+        f = Frame.from_msg(&m)
+        if self.core.rgroup_len >= 0:        # the type's rooms that carry groups (DISH)
+            f._group = PyBytes_FromStringAndSize(<char *>self.core.rgroup, self.core.rgroup_len)
+        return f
+
+    def join(self, group):
+        """Join a RADIO/DISH group (DISH only): str or bytes, up to 255 bytes."""
+        self._group_op(ZX_OPT_JOIN, group)
+
+    def leave(self, group):
+        """Leave a RADIO/DISH group joined before (DISH only)."""
+        self._group_op(ZX_OPT_LEAVE, group)
+
+    def _group_op(self, int op, group):
+        self._check()
+        if not (self.ops.flags & ZX_T_GROUPS):
+            raise ZMQError(ENOTSUP_)
+        self.ops.setopt(&self.core, op, _group_bytes(group))
 
     def send_multipart(self, msg_parts, int flags=0, copy=True, track=False, **kwargs):
         """Send a sequence of frames as one message (delivered whole or not at all)."""
@@ -559,5 +592,13 @@ cdef class Socket:
                 self._sync_fd()
 
 
+cdef inline void _set_send_group(Socket self, bytes group) noexcept:
+    # group: already checked by _group_bytes (at most 255 bytes)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(group)
+    memcpy(self.core.sgroup, PyBytes_AS_STRING(group), n)
+    self.core.sgroup_len = <int>n
+
+
 include "socket_endpoints.pxi"
+include "socket_udp.pxi"
 include "socket_options.pxi"

@@ -4,18 +4,21 @@
 # files are compiled into this one module so hook calls between helpers stay direct C
 # calls and the build stays one extension; they talk to the socket only through
 # sockcore.pxd (zx_sock, the slots) and to the strategies through lb/fq/dist/routes/trie.
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memcmp
 from libc.stdint cimport uint32_t
 
 from zmqx._core.atomic cimport zx_store
 from zmqx._core.mailbox cimport zx_sockbase, zx_mailbox_post, ZX_CMD_TERM
 from zmqx._core.pipe cimport zx_pipe, zx_link_out
-from zmqx._core.io_thread cimport ZX_WAKE_REFUSED
+from zmqx._core.io_thread cimport ZX_WAKE_REFUSED, ZX_PEER_UDP
 from zmqx._core.msg cimport (zx_msg, zx_msg_init, zx_msg_close, zx_msg_copy, zx_msg_data,
-                             zx_msg_init_copy, zx_msg_init_size, ZX_MSG_MORE, ZX_MSG_SUBSCRIPTION)
+                             zx_msg_init_copy, zx_msg_init_size, ZX_MSG_MORE, ZX_MSG_SUBSCRIPTION,
+                             ZX_GROUP_MAX)
 from zmqx._core.slots cimport (zx_slot, zx_slot_write, zx_slot_read, zx_slot_readable,
                                zx_slot_can_write)
 from zmqx._core.sockcore cimport (zx_sock, zx_sockops, ZX_T_SEND, ZX_T_RECV, ZX_T_ATTACH_LATE)
+from zmqx._core.sockcore cimport (ZX_T_THREADSAFE, ZX_T_SINGLEPART, ZX_T_GROUPS, ZX_T_UDP,
+                                  ZX_OPT_JOIN, ZX_OPT_LEAVE)
 from zmqx._core.lb cimport (zx_lb, zx_lb_init, zx_lb_send, zx_lb_has_out, zx_lb_begin,
                             zx_lb_removed)
 from zmqx._core.fq cimport zx_fq, zx_fq_init, zx_fq_recv, zx_fq_has_in, zx_fq_removed, zx_fq_skip_rest
@@ -26,6 +29,7 @@ from zmqx._core.trie cimport (zx_trie, zx_trie_new, zx_trie_free, zx_trie_add, z
                               zx_trie_match, zx_trie_foreach, zx_trie_cb)
 from zmqx._core.zmtp cimport (ZX_PAIR, ZX_PUB, ZX_SUB, ZX_REQ, ZX_REP, ZX_DEALER, ZX_ROUTER,
                               ZX_PULL, ZX_PUSH, ZX_XPUB, ZX_XSUB)
+from zmqx._core.zmtp cimport ZX_RADIO, ZX_DISH
 
 import errno as _errno
 from zmqx.error import ZMQError
@@ -181,12 +185,14 @@ include "patterns/xpub.pxi"
 include "patterns/pub.pxi"
 include "patterns/xsub.pxi"
 include "patterns/sub.pxi"
+include "patterns/radio.pxi"
+include "patterns/dish.pxi"
 
 
 # ---------------------------------------------------------------- THE table
 
 cdef enum:
-    ZX_NTYPES = 11
+    ZX_NTYPES = 21
 
 cdef const zx_sockops *_TABLE[ZX_NTYPES]
 _TABLE[ZX_PAIR] = &PAIR_OPS
@@ -200,6 +206,8 @@ _TABLE[ZX_PULL] = &PULL_OPS
 _TABLE[ZX_PUSH] = &PUSH_OPS
 _TABLE[ZX_XPUB] = &XPUB_OPS
 _TABLE[ZX_XSUB] = &XSUB_OPS
+_TABLE[ZX_RADIO] = &RADIO_OPS
+_TABLE[ZX_DISH] = &DISH_OPS
 
 
 cdef const zx_sockops *zx_socktype_ops(int socktype) noexcept:

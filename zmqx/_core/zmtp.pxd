@@ -39,6 +39,8 @@ cdef enum:
     ZX_XPUB = 9
     ZX_XSUB = 10
     ZX_STREAM = 11
+    ZX_RADIO = 14
+    ZX_DISH = 15
 
 # handshake states
 cdef enum:

@@ -417,13 +417,17 @@ cdef const char *zx_socktype_name(int socktype) noexcept nogil:
         return "XSUB"
     if socktype == ZX_STREAM:
         return "STREAM"
+    if socktype == ZX_RADIO:
+        return "RADIO"
+    if socktype == ZX_DISH:
+        return "DISH"
     return NULL
 
 
 cdef int zx_socktype_from_name(const unsigned char *name, size_t n) noexcept nogil:
     cdef int t
-    for t in range(ZX_STREAM + 1):
-        if zx_command_is(name, n, zx_socktype_name(t)):
+    for t in range(ZX_DISH + 1):
+        if zx_socktype_name(t) != NULL and zx_command_is(name, n, zx_socktype_name(t)):
             return t
     return -1
 
@@ -447,6 +451,10 @@ cdef bint zx_socktype_compatible(int ours, int peer) noexcept nogil:
         return peer == ZX_PUSH
     if ours == ZX_PAIR:
         return peer == ZX_PAIR
+    if ours == ZX_RADIO:
+        return peer == ZX_DISH
+    if ours == ZX_DISH:
+        return peer == ZX_RADIO
     return False            # STREAM and anything unknown
 
 
