@@ -192,6 +192,23 @@ def test_single_part_and_directions(ctx, ipc_dir):
     dish.close()
 
 
+def test_group_does_not_leak_into_next_send(ctx, ipc_dir):
+    radio, dish = pair(ctx, "inproc", ipc_dir, groups=[b"g", b""])
+    radio.send(b"1", group="g")
+    radio.send(b"2")                       # no group: the empty one, not the last one
+    with pytest.raises(TypeError):
+        radio.send("text is refused", group="g")
+    radio.send(b"3")
+    f = zmqx.Frame(b"4")
+    f.group = "g"
+    radio.send(f)
+    radio.send(b"5")
+    got = [(f.group, f.bytes) for f in (dish.recv(copy=False) for _ in range(5))]
+    assert got == [("g", b"1"), ("", b"2"), ("", b"3"), ("g", b"4"), ("", b"5")]
+    radio.close()
+    dish.close()
+
+
 def test_frame_group_property():
     f = zmqx.Frame(b"body")
     assert f.group == ""                   # libzmq: no group reads as ""
@@ -625,6 +642,36 @@ def test_radio_filters_per_peer_on_the_wire(ctx, ipc_dir, transport):
         radio.send(b"k-end", group=b"k")
         while (ev := next_event(c, dec, pending)) != ("message", [b"k", b"k-end"]):
             assert ev == ("message", [b"k", b"k-probe"]), ev
+    finally:
+        c.close()
+    radio.close()
+
+
+def test_radio_survives_bad_joins(ctx):
+    """A raw DISH sends a JOIN with a 256-byte group (over the limit: ignored), data frames
+    and a multipart message (a DISH never sends data: dropped), an unknown command; the
+    connection stays, and a valid JOIN after them works."""
+    radio = sock(ctx, zmqx.RADIO)
+    radio.bind("tcp://127.0.0.1:*")
+    c = raw_connect(radio.get(zmqx.LAST_ENDPOINT).decode())
+    try:
+        dec, pending = raw_handshake(c, zmqx.DISH)
+        c.sendall(zmtp.encode_command(b"JOIN", b"x" * 256)
+                  + zmtp.encode_frame(b"\x01g")            # the subscription message form
+                  + zmtp.encode_frame(b"a", more=True) + zmtp.encode_frame(b"b")
+                  + zmtp.encode_command(b"WHAT", b"g")
+                  + zmtp.encode_command(b"JOIN", b"g"))
+        c.setblocking(False)
+        for _ in range(WAIT_MS // 10):
+            radio.send(b"long", group=b"x" * 255)
+            radio.send(b"probe", group=b"g")
+            if select.select([c], [], [], 0.01)[0]:
+                break
+        else:
+            pytest.fail("the valid JOIN after the bad ones was not honoured")
+        radio.send(b"end", group=b"g")
+        while (ev := next_event(c, dec, pending)) != ("message", [b"g", b"end"]):
+            assert ev == ("message", [b"g", b"probe"]), ev
     finally:
         c.close()
     radio.close()

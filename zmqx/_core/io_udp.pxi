@@ -56,11 +56,14 @@ cdef void _udp_add(zx_iothread *io, zx_udp *u) noexcept nogil:
 
 
 cdef void _udp_event(zx_udp *u, int ev) noexcept nogil:
+    cdef int k
+    cdef unsigned char junk[16]    # (buf may hold a datagram waiting to go out)
     if ev & ZX_EV_ERR and u.sender:
         # a connected datagram socket reports ICMP errors (nobody listens at the unicast
         # address yet): reading them clears them; the next datagram goes out normally
-        while zx_recv(u.fd, u.buf, ZX_UDP_MAX) >= 0:
-            pass
+        for k in range(64):
+            if zx_recv(u.fd, junk, sizeof(junk)) < 0:
+                break
     if ev & ZX_EV_OUT and u.sender:
         _udp_output(u)
     if ev & (ZX_EV_IN | ZX_EV_ERR) and not u.sender:
