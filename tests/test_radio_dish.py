@@ -755,40 +755,83 @@ def test_udp_radio_datagram_format(ctx):
     radio.close()
 
 
-def test_udp_radio_to_raw_multicast_receiver(ctx):
-    need_multicast()
+def _mcast_receiver(local_ip):
     raw = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     raw.bind(("0.0.0.0", 0))
     raw.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
-                   socket.inet_aton(MCAST_GROUP) + socket.inet_aton("127.0.0.1"))
+                   socket.inet_aton(MCAST_GROUP) + socket.inet_aton(local_ip))
+    raw.settimeout(WAIT_MS / 1000)
+    return raw, "udp://%s;%s:%d" % (local_ip, MCAST_GROUP, raw.getsockname()[1])
+
+
+def test_udp_radio_to_raw_multicast_receiver(ctx):
+    need_multicast()
+    raw, dest = _mcast_receiver("127.0.0.1")
     # IP_RECVTTL (Linux: 12; Python's socket module does not name it)
     recvttl = getattr(socket, "IP_RECVTTL", 12 if sys.platform.startswith("linux") else None)
     if recvttl is not None:
         raw.setsockopt(socket.IPPROTO_IP, recvttl, 1)
-    raw.settimeout(WAIT_MS / 1000)
-    port = raw.getsockname()[1]
-    dest = "udp://127.0.0.1;%s:%d" % (MCAST_GROUP, port)
-    hops7 = sock(ctx, zmqx.RADIO)
-    hops7.set(zmqx.MULTICAST_HOPS, 7)
-    hops7.connect(dest)
-    quiet = sock(ctx, zmqx.RADIO)
-    quiet.set(zmqx.MULTICAST_LOOP, 0)          # this host's receivers get nothing
-    assert quiet.get(zmqx.MULTICAST_LOOP) == 0
-    quiet.connect(dest)
+    radio = sock(ctx, zmqx.RADIO)
+    radio.set(zmqx.MULTICAST_HOPS, 7)
+    assert radio.get(zmqx.MULTICAST_HOPS) == 7
+    radio.connect(dest)
     try:
-        quiet.send(b"looped back?", group=b"g")
-        hops7.send(b"hello", group=b"g")
+        radio.send(b"hello", group=b"g")
         data, anc, _, _ = raw.recvmsg(65536, socket.CMSG_SPACE(4))
-        assert data == b"\x01ghello"           # the first datagram: not the quiet one
+        assert data == b"\x01ghello"
         ttls = [struct.unpack("i", d[:4])[0] for lvl, typ, d in anc
                 if lvl == socket.IPPROTO_IP and typ == socket.IP_TTL]
         if recvttl is not None:
             assert ttls == [7]                 # MULTICAST_HOPS became the IP TTL
     finally:
         raw.close()
-    hops7.close()
+    radio.close()
+
+
+def _non_loopback_ipv4():
+    from zmqx._core.io_thread import _interface_address
+    for _, name in socket.if_nameindex():
+        ip = _interface_address(name, socket.AF_INET)
+        if ip and not ip.startswith("127."):
+            return ip
+    return None
+
+
+def test_udp_multicast_loop_off_keeps_datagrams_off_this_host(ctx):
+    """MULTICAST_LOOP=0: this host's own receivers do not get the datagrams. (On the
+    loopback interface the datagram comes back through lo whatever the option says, so
+    this needs another interface.)"""
+    need_multicast()
+    ip = _non_loopback_ipv4()
+    if ip is None:
+        pytest.skip("SKIPPED LOUDLY: no IPv4 interface besides loopback to test "
+                    "MULTICAST_LOOP on")
+    try:
+        raw, dest = _mcast_receiver(ip)
+    except OSError as e:
+        pytest.skip(f"SKIPPED LOUDLY: cannot join a multicast group on {ip}: {e}")
+    quiet = sock(ctx, zmqx.RADIO)
+    quiet.set(zmqx.MULTICAST_LOOP, 0)
+    assert quiet.get(zmqx.MULTICAST_LOOP) == 0
+    quiet.connect(dest)
+    loud = sock(ctx, zmqx.RADIO)
+    assert loud.get(zmqx.MULTICAST_LOOP) == 1  # libzmq's default
+    loud.connect(dest)
+    try:
+        for i in range(3):
+            quiet.send(b"looped back?", group=b"g")
+        loud.send(b"marker", group=b"g")
+        try:
+            first = raw.recv(65536)
+        except socket.timeout:
+            pytest.skip(f"SKIPPED LOUDLY: multicast on {ip} does not come back even with "
+                        "MULTICAST_LOOP=1")
+        assert first == b"\x01gmarker"
+    finally:
+        raw.close()
     quiet.close()
+    loud.close()
 
 
 def test_udp_multicast_two_dishes_share_the_port(ctx):
