@@ -974,3 +974,30 @@ def test_zmqx_radio_to_pyzmq_dish(ctx, zctx, transport):
     assert (f.group, f.bytes) == ("g", b"yes")
     radio.close()
     dish.close()
+
+
+# ---------------------------------------------------------------- asyncio
+
+def test_asyncio_send_group_and_recv_frame_group():
+    import asyncio
+    import zmqx.asyncio as zaio
+
+    async def main():
+        ctx = zaio.Context()
+        dish = ctx.socket(zmqx.DISH)
+        dish.linger = 0
+        radio = ctx.socket(zmqx.RADIO)
+        radio.linger = 0
+        dish.join("g")
+        dish.bind("inproc://radio-asyncio")
+        radio.connect("inproc://radio-asyncio")
+        dish.get(zmqx.EVENTS)              # takes in the link: the JOIN goes to the RADIO
+        await radio.send(b"other", group="h")
+        await radio.send(b"hello", group="g")
+        f = await asyncio.wait_for(dish.recv(copy=False), WAIT_MS / 1000)
+        assert (f.group, f.bytes) == ("g", b"hello")
+        radio.close()
+        dish.close()
+        ctx.term()
+
+    asyncio.run(main())
