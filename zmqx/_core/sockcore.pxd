@@ -15,9 +15,9 @@ cdef enum:
     ZX_T_ATTACH_LATE = 4      # connect(): no link before the handshake (the peer's id is needed)
     ZX_T_THREADSAFE = 8       # reserved for the draft types: calls serialised by the core
     ZX_T_SINGLEPART = 16      # reserved for the draft types: SNDMORE is EINVAL
-    ZX_T_GROUPS = 32          # join()/leave() (DISH): the core hands them to setopt as
+    ZX_T_GROUPS = 64          # join()/leave() (DISH): the core hands them to setopt as
                               # ZX_OPT_JOIN / ZX_OPT_LEAVE (the group as bytes, <= 255)
-    ZX_T_UDP = 64             # may use udp:// (RADIO connects and sends, DISH binds and
+    ZX_T_UDP = 128            # may use udp:// (RADIO connects and sends, DISH binds and
                               # receives: which one by ZX_T_SEND / ZX_T_RECV)
 
 # setopt hook "options" that are not socket options: zmq_join / zmq_leave
