@@ -1039,6 +1039,32 @@ def test_pyzmq_dish_connects_to_zmqx_radio(ctx, zctx, ipc_dir, transport):
     dish.close()
 
 
+@pytest.mark.parametrize("minor", [0, 1])
+def test_libzmq_dish_joins_with_commands_like_zmqx(zctx, ipc_dir, minor):
+    """What zmqx's DISH does on the wire is what libzmq's does: JOIN/LEAVE as commands,
+    to a peer that announced ZMTP 3.0 as well (libzmq's v2 encoder keeps the command flag;
+    only SUBSCRIBE/CANCEL have a message form)."""
+    zmq = _pyzmq_draft()
+    lst, addr = raw_listener("tcp", ipc_dir)
+    dish = zctx.socket(zmq.DISH)
+    dish.linger = 0
+    dish.join("early")
+    dish.connect(addr)
+    c, _ = lst.accept()
+    c.settimeout(WAIT_MS / 1000)
+    try:
+        dec, pending = raw_handshake(c, zmqx.RADIO, minor)
+        dish.join("late")
+        dish.leave(b"early")
+        got = [next_event(c, dec, pending) for _ in range(3)]
+        assert got == [("command", b"JOIN", b"early"), ("command", b"JOIN", b"late"),
+                       ("command", b"LEAVE", b"early")]
+    finally:
+        c.close()
+        lst.close()
+    dish.close()
+
+
 # ---------------------------------------------------------------- asyncio
 
 def test_asyncio_send_group_and_recv_frame_group():
