@@ -25,6 +25,11 @@ cdef enum:
     ZX_OPT_JOIN = -1
     ZX_OPT_LEAVE = -2
 
+# a RADIO/DISH group beside a message (at most 255 bytes; len -1: none)
+ctypedef struct zx_group:
+    int len
+    unsigned char data[256]
+
 cdef struct zx_sockops
 
 
@@ -43,12 +48,11 @@ cdef struct zx_sock:
     void *state               # the type's state object (borrowed: the Socket holds it)
     const zx_sockops *ops
     # the group travelling with the message (RADIO/DISH, Frame.group): the core fills
-    # sgroup before ops.send (sgroup_len 0 when the message has none) and clears it after;
-    # a room that receives groups sets rgroup in ops.recv (rgroup_len -1: no group)
-    unsigned char sgroup[256]
-    int sgroup_len
-    unsigned char rgroup[256]
-    int rgroup_len
+    # sgroup right before ops.send (len 0 when the message has none) and clears it after;
+    # a room that receives groups sets rgroup in ops.recv, and the core copies it out at
+    # once (both within the one call, so under a thread-safe socket's lock)
+    zx_group sgroup
+    zx_group rgroup
 
 
 # Hooks. "except -1" ones may raise (EFSM, EHOSTUNREACH, MemoryError...).

@@ -26,7 +26,7 @@ from zmqx._core.io_thread cimport *
 from zmqx._core.context cimport Context, zx_fork_generation
 from zmqx._core.slots cimport zx_slot, zx_slot_readable, zx_slot_write
 from zmqx._core.sockcore cimport zx_sock, zx_sockops, ZX_T_SEND, ZX_T_RECV, ZX_T_ATTACH_LATE
-from zmqx._core.sockcore cimport ZX_T_GROUPS, ZX_T_UDP, ZX_OPT_JOIN, ZX_OPT_LEAVE
+from zmqx._core.sockcore cimport ZX_T_GROUPS, ZX_T_UDP, ZX_OPT_JOIN, ZX_OPT_LEAVE, zx_group
 from zmqx._core.socktypes cimport zx_socktype_ops
 from zmqx._core.zmtp cimport zx_socktype_compatible
 
@@ -88,7 +88,7 @@ cdef class Socket:
         self.core.opts = &self.opts
         self.core.sb = self.sb
         self.core.ops = self.ops
-        self.core.rgroup_len = -1
+        self.core.rgroup.len = -1
         self._tstate = self.ops.init(&self.core)
         self.core.state = <void *>self._tstate
         self.next_endpoint_id = 1
@@ -261,15 +261,19 @@ cdef class Socket:
 
     # ------------------------------------------------------------ send / recv loops
 
-    cdef int _send_msg(self, zx_msg *m, int flags) except -1:
+    cdef int _send_msg(self, zx_msg *m, int flags, bytes group=None) except -1:
         # takes ownership of *m whatever happens
         cdef int64_t deadline = -2
+        cdef int rc
         try:
             self._check()
             while True:
                 if self.core.need_reap and not self.sndmore and not self.rcvmore:
                     self._reap()
-                if self.ops.send(&self.core, m, flags):
+                _set_send_group(self, group)     # set and cleared around the one call
+                rc = self.ops.send(&self.core, m, flags)
+                self.core.sgroup.len = 0
+                if rc:
                     self.sndmore = (flags & F_SNDMORE) != 0
                     if self.fd_exported:
                         self._sync_fd()
@@ -281,15 +285,18 @@ cdef class Socket:
                 self._check()
         finally:
             zx_msg_close(m)
-            self.core.sgroup_len = 0        # a message's group never leaks into the next
+            self.core.sgroup.len = 0        # a message's group never leaks into the next
 
-    cdef int _recv_msg(self, zx_msg *m, int flags) except -1:
+    cdef int _recv_msg(self, zx_msg *m, int flags, zx_group *g=NULL) except -1:
         cdef int64_t deadline = -2
         self._check()
         while True:
             if self.core.need_reap and not self.sndmore and not self.rcvmore:
                 self._reap()
             if self.ops.recv(&self.core, m):
+                if g != NULL and self.core.rgroup.len >= 0:    # (a DISH's message)
+                    g.len = self.core.rgroup.len
+                    memcpy(g.data, self.core.rgroup.data, g.len)
                 self.rcvmore = (m.flags & ZX_MSG_MORE) != 0
                 if self.fd_exported:
                     self._sync_fd()
@@ -352,14 +359,10 @@ cdef class Socket:
             if isinstance(data, Frame):
                 (<Frame>data).set("group", group)
             else:
-                _set_send_group(self, _group_bytes(group))
-                try:
-                    return self._send_one(data, flags, copy, track)
-                finally:
-                    self.core.sgroup_len = 0
+                return self._send_one(data, flags, copy, track, _group_bytes(group))
         return self._send_one(data, flags, copy, track)
 
-    cdef object _send_one(self, object data, int flags, bint copy, bint track):
+    cdef object _send_one(self, object data, int flags, bint copy, bint track, bytes group=None):
         cdef zx_msg m
         cdef Py_buffer view
         cdef Frame f
@@ -371,8 +374,8 @@ cdef class Socket:
             f = <Frame>data
             zx_msg_copy(&m, &f.msg)          # a reference, not a copy, for block bodies
             tracker = f.tracker
-            if f._group is not None:
-                _set_send_group(self, f._group)
+            if group is None:
+                group = f._group
         elif isinstance(data, str):
             raise TypeError("unicode not allowed, use send_string")
         else:
@@ -387,7 +390,7 @@ cdef class Socket:
                 f = Frame(data, track=track, copy=None if not track else False)
                 zx_msg_copy(&m, &f.msg)
                 tracker = f.tracker
-        self._send_msg(&m, flags)
+        self._send_msg(&m, flags, group)
         if track:
             if tracker is None:
                 tracker = MessageTracker()
@@ -403,12 +406,15 @@ cdef class Socket:
         cdef object out
         zx_msg_init(&m)
         cdef Frame f
-        self._recv_msg(&m, flags)
+        cdef zx_group g
         if copy:
+            self._recv_msg(&m, flags)
             return zx_msg_take_bytes(&m)     # the sent bytes object itself where it can be
+        g.len = -1
+        self._recv_msg(&m, flags, &g)
         f = Frame.from_msg(&m)
-        if self.core.rgroup_len >= 0:        # the type's rooms that carry groups (DISH)
-            f._group = PyBytes_FromStringAndSize(<char *>self.core.rgroup, self.core.rgroup_len)
+        if g.len >= 0:                       # the rooms that carry groups (DISH)
+            f._group = PyBytes_FromStringAndSize(<char *>g.data, g.len)
         return f
 
     def join(self, group):
@@ -593,10 +599,14 @@ cdef class Socket:
 
 
 cdef inline void _set_send_group(Socket self, bytes group) noexcept:
-    # group: already checked by _group_bytes (at most 255 bytes)
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(group)
-    memcpy(self.core.sgroup, PyBytes_AS_STRING(group), n)
-    self.core.sgroup_len = <int>n
+    # group: None (no group), or checked by _group_bytes (at most 255 bytes)
+    cdef Py_ssize_t n
+    if group is None:
+        self.core.sgroup.len = 0
+        return
+    n = PyBytes_GET_SIZE(group)
+    memcpy(self.core.sgroup.data, PyBytes_AS_STRING(group), n)
+    self.core.sgroup.len = <int>n
 
 
 include "socket_endpoints.pxi"

@@ -99,10 +99,10 @@ cdef int _dish_recv(zx_sock *s, zx_msg *m) except -1:
         memcpy(m, &st.prefetched, sizeof(zx_msg))
         zx_msg_init(&st.prefetched)
         st.has_prefetched = False
-        memcpy(s.rgroup, st.pgroup, st.pgroup_len)
-        s.rgroup_len = st.pgroup_len
+        memcpy(s.rgroup.data, st.pgroup, st.pgroup_len)
+        s.rgroup.len = st.pgroup_len
         return 1
-    return _dish_next(s, m, s.rgroup, &s.rgroup_len)
+    return _dish_next(s, m, s.rgroup.data, &s.rgroup.len)
 
 
 cdef int _dish_has_in(zx_sock *s) except -1:

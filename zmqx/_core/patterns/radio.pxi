@@ -76,8 +76,8 @@ cdef int _radio_send(zx_sock *s, zx_msg *m, int flags) except -1:
     if flags & F_SNDMORE:
         raise ZMQError(EINVAL_)
     _radio_read_joins(s)
-    if len(group) != s.sgroup_len or memcmp(<char *>group, s.sgroup, s.sgroup_len) != 0:
-        group = s.sgroup[:s.sgroup_len]
+    if len(group) != s.sgroup.len or memcmp(<char *>group, s.sgroup.data, s.sgroup.len) != 0:
+        group = s.sgroup.data[:s.sgroup.len]
         st.last = group
     for i in range(s.nslots):
         sl = &s.slots[i]
@@ -89,7 +89,7 @@ cdef int _radio_send(zx_sock *s, zx_msg *m, int flags) except -1:
             sl.matched = group in <set>sl.tdata
     if zx_dist_drop_full(s.slots, s.nslots) and st.nodrop:
         return 0
-    if zx_msg_init_copy(&g, s.sgroup, s.sgroup_len) < 0:
+    if zx_msg_init_copy(&g, s.sgroup.data, s.sgroup.len) < 0:
         raise MemoryError()
     if zx_dist_send(&st.dist, s.slots, s.nslots, &g, True) < 0 or \
             zx_dist_send(&st.dist, s.slots, s.nslots, m, False) < 0:
