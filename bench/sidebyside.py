@@ -768,6 +768,102 @@ def pub_sub_fanout(impl, transport, size, count, subscribers=3, hwm=None):
     return res
 
 
+def _need_groups(zmq, impl):
+    if not hasattr(zmq, "RADIO") or (impl != "zmqx" and not zmq.has("draft")):
+        raise RuntimeError(f"{impl} has no RADIO/DISH: its libzmq is built without the draft "
+                           "API (zmq.has('draft') is False); this case is zmqx-only here")
+
+
+def _dish_receiver(ctl, impl, transport, hwm, ctx):
+    zmq = load(impl)
+    own = ctx is None
+    if own:
+        ctx = zmq.Context()
+    s = make_socket(zmq, ctx, zmq.DISH, hwm)
+    s.join(b"g")
+    if transport == "udp":
+        s.bind("udp://127.0.0.1:*")
+        ep = s.getsockopt(zmq.LAST_ENDPOINT)
+        ep = ep.decode() if isinstance(ep, bytes) else ep
+    else:
+        ep = bind_any(zmq, s, transport)
+    ctl.send(ep)
+    recv = s.recv
+    while recv()[0] != 0x53:  # b"S": the RADIO's sync message
+        pass
+    ctl.send("ready")
+    n = 0
+    t_first = t_last = None
+    clock = time.monotonic
+    while True:
+        m = recv()
+        k = m[0]
+        if k == 0x44:  # b"D"
+            t_last = clock()
+            if n == 0:
+                t_first = t_last
+            n += 1
+        elif k == 0x45:  # b"E"
+            break
+    s.close()
+    if own:
+        ctx.term()
+    return {"received": n, "t_first": t_first, "t_last": t_last}
+
+
+def radio_dish_throughput(impl, transport, size, count, hwm=None):
+    """RADIO -> DISH, one group joined, ``count`` messages of ``size`` bytes, every other
+    message to a group nobody joined (the RADIO filters it); receiver-side rate of the
+    joined messages, first to last. tcp is lossless (HWM = count + 1000); udp drops what the
+    DISH's kernel buffer cannot hold, reported as loss."""
+    if hwm is None:
+        hwm = count + 1000
+    a, b = bench_cpus()
+    pin(inproc_cpus() if transport == "inproc" else {a})
+    zmq = load(impl)
+    _need_groups(zmq, impl)
+    ctx = zmq.Context()
+    radio = make_socket(zmq, ctx, zmq.RADIO, hwm)
+    if transport == "inproc":
+        peer = Peer(_dish_receiver, (impl, transport, hwm, ctx), thread=True, name="dish")
+    else:
+        peer = Peer(_dish_receiver, (impl, transport, hwm, None), cpus={b}, name="dish")
+    radio.connect(peer.recv(timeout=60))
+    deadline = time.monotonic() + 60
+    while True:  # re-send sync until the DISH has joined and seen one
+        if time.monotonic() > deadline:
+            raise TimeoutError("the DISH never synced")
+        radio.send(b"S", group="g")
+        try:
+            if peer.recv(timeout=0.002) == "ready":
+                break
+        except queue.Empty:
+            pass
+    data = b"D" + b"x" * (size - 1)
+    send = radio.send
+    t0 = perf()
+    for _ in range(count // 2):
+        send(data, group="g")
+        send(data, group="h")
+    t1 = perf()
+    deadline = time.monotonic() + 60
+    while not peer.finished(0.002):  # END may be dropped too: repeat it
+        if time.monotonic() > deadline:
+            raise TimeoutError("the DISH never finished")
+        radio.send(b"E", group="g")
+    r = peer.join()
+    span = (r["t_last"] - r["t_first"]) if r["t_first"] is not None else float("nan")
+    res = {
+        "msgs_per_s": r["received"] / span if span and span > 0 else 0.0,
+        "send_msgs_per_s": (count // 2 * 2) / (t1 - t0),
+        "loss": 1 - r["received"] / (count // 2),
+    }
+    emit(res)
+    radio.close()
+    ctx.term()
+    return res
+
+
 def _async_push_sender(ctl, impl, ep, size, count, hwm, batch, ctx):
     zmq = load(impl)
     aio = load_asyncio(impl)
@@ -1104,6 +1200,11 @@ register("dealer_router_echo/tcp/64B", pingpong_latency, metric="rtt_us_median",
 register("pub_sub_fanout3/tcp/64B", pub_sub_fanout, metric="msgs_per_s", higher_is_better=True,
          params=dict(transport="tcp", size=64, count=200_000, subscribers=3),
          quick=dict(count=50_000))
+for _t in ("tcp", "udp"):
+    # zmqx-only where pyzmq's libzmq lacks the draft API (the pyzmq cell says so)
+    register(f"radio_dish/{_t}/64B", radio_dish_throughput, metric="msgs_per_s",
+             higher_is_better=True, params=dict(transport=_t, size=64, count=200_000),
+             quick=dict(count=50_000))
 register("asyncio_push_pull/tcp/64B", asyncio_push_pull_throughput, metric="msgs_per_s",
          higher_is_better=True, params=dict(transport="tcp", size=64, count=200_000),
          quick=dict(count=50_000), limit=zmqx_blocking_throughput)

@@ -29,7 +29,7 @@ def parse(endpoint):
     transport, sep, address = endpoint.partition("://")
     if not sep or not address:
         raise _error(errno.EINVAL, endpoint)
-    if transport not in ("tcp", "ipc", "inproc"):
+    if transport not in ("tcp", "ipc", "inproc", "udp"):
         raise _error(errno.EPROTONOSUPPORT, endpoint)
     return transport, address
 

@@ -324,7 +324,7 @@ _SOCKET_OPTIONS = (
     ("GSSAPI_PLAINTEXT",         65, _INT,   None,    _ALL,             None,                          "rw", None),
     ("HANDSHAKE_IVL",            66, _INT,   30000,   _ALL,             "session.handshake_ivl",       "rw", ">=0"),
     ("SOCKS_PROXY",              68, _BYTES, b"",     _ALL,             "kept",                        "rw", "nonempty"),
-    ("XPUB_NODROP",              69, _INT,   0,       _PUBS,            "type",                        "rw", "flag"),
+    ("XPUB_NODROP",              69, _INT,   0,       _PUBS + ("RADIO",), "type",                        "rw", "flag"),
     ("BLOCKY",                   70, _INT,   None,    _ALL,             None,                          "rw", None),
     ("XPUB_MANUAL",              71, _INT,   0,       _PUBS,            "type",                        "rw", "flag"),
     ("XPUB_WELCOME_MSG",         72, _BYTES, None,    _PUBS,            "type",                        "w", None),

@@ -4,6 +4,8 @@
 # vectored writes. The hot path of every tcp/ipc message. Functions that can end the
 # session return -1 after marking it (_session_end); their callers return at once.
 
+from libc.string cimport strlen
+
 cdef enum:
     SMALL_BODY = 2048          # bodies up to this are copied into the write stage
     LARGE_BODY = 32768         # bodies from this size are read straight into their own block
@@ -223,6 +225,20 @@ cdef int _session_command(zx_session *s, const unsigned char *body, size_t n) no
         if _deliver(s, &m) < 0:
             return _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
         return 0
+    if zx_command_is(name, namelen, "JOIN") or zx_command_is(name, namelen, "LEAVE"):
+        # RADIO/DISH groups reach a RADIO as messages: 1 or 0, then the group (flagged, so
+        # the room tells them from data a confused peer might send)
+        if s.opts.socktype != ZX_RADIO or datalen > ZX_GROUP_MAX:
+            return 0
+        if zx_msg_init_size(&m, datalen + 1) < 0:
+            return _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
+        zx_msg_data(&m)[0] = 1 if namelen == 4 else 0
+        if datalen:
+            memcpy(zx_msg_data(&m) + 1, data, datalen)
+        m.flags = ZX_MSG_SUBSCRIPTION
+        if _deliver(s, &m) < 0:
+            return _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
+        return 0
     # PONG, and commands we do not know: ignored (ZMTP says unknown commands are not fatal)
     return 0
 
@@ -298,8 +314,9 @@ cdef void _session_fill(zx_session *s) noexcept nogil:
             zx_msg_close(&m)
             continue
         s.out_more = (m.flags & ZX_MSG_MORE) != 0
-        if (m.flags & ZX_MSG_SUBSCRIPTION) and s.hs.peer_minor >= 1 and m.size >= 1 \
-                and not s.out_more:
+        # (DISH's JOIN/LEAVE are commands for 3.0 peers too, as libzmq sends them)
+        if (m.flags & ZX_MSG_SUBSCRIPTION) and m.size >= 1 and not s.out_more \
+                and (s.hs.peer_minor >= 1 or s.opts.socktype == ZX_DISH):
             _stage_subscription(s, &m)
             continue
         hl = zx_frame_header_encode(hdr, ZX_FLAG_MORE if s.out_more else 0, m.size)
@@ -322,13 +339,16 @@ cdef void _stage_subscription(zx_session *s, zx_msg *m) noexcept nogil:
     cdef unsigned char hdr[9]
     cdef unsigned char *body = zx_msg_data(m)
     cdef bint sub = body[0] == 1
-    cdef size_t namelen = 9 if sub else 6
+    cdef bint dish = s.opts.socktype == ZX_DISH         # JOIN/LEAVE instead
+    cdef const char *name = ("JOIN" if sub else "LEAVE") if dish else \
+                            ("SUBSCRIBE" if sub else "CANCEL")
+    cdef size_t namelen = strlen(name)
     cdef size_t topic = m.size - 1
     cdef size_t hl = zx_frame_header_encode(hdr, ZX_FLAG_COMMAND, 1 + namelen + topic)
     cdef unsigned char nl = <unsigned char>namelen
     _stage_raw(s, hdr, hl)
     _stage_raw(s, &nl, 1)
-    _stage_raw(s, <const unsigned char *>("SUBSCRIBE" if sub else "CANCEL"), namelen)
+    _stage_raw(s, <const unsigned char *>name, namelen)
     if topic <= SMALL_BODY:
         if topic:
             _stage_raw(s, body + 1, topic)

@@ -15,6 +15,12 @@ cdef enum:
     ZX_OBJ_IOTHREAD = 1
     ZX_OBJ_LISTENER = 2
     ZX_OBJ_SESSION = 3
+    ZX_OBJ_UDP = 8                 # a udp:// endpoint (io_udp.pxi)
+    ZX_PEER_UDP = 1000             # link.socktype of a udp endpoint's side: no ZMTP peer;
+                                   # RADIO sends it every group, the datagram carries it
+    ZX_UDP_MAX = 65536             # receive buffer: the largest datagram
+    ZX_CMD_ADD_UDP = 40            # mailbox command: ptr is a new zx_udp (mailbox.pxd's
+                                   # numbering; an I/O-thread command)
     ZX_IOV_MAX = 64
     ZX_STAGE_SIZE = 65536
     ZX_RBUF_SIZE = 65536
@@ -173,6 +179,28 @@ cdef struct zx_session:
     zx_session *prev
     zx_session *next
 
+# A udp:// endpoint (io_udp.pxi): one datagram socket, made and configured on the app
+# thread (zmqx/_udp.py), joined to its socket by a link whose side 1 is ours. RADIO: the
+# outbound pipe's (group, body) pairs leave as RFC 48 datagrams; DISH: datagrams of joined
+# groups become (group, body) pairs in the inbound pipe.
+cdef struct zx_udp:
+    int kind                       # ZX_OBJ_UDP
+    int fd
+    zx_iothread *io
+    zx_sockbase *sb
+    int64_t endpoint_id
+    zx_link *link
+    bint sender                    # RADIO (datagrams out); else DISH (datagrams in)
+    int events                     # poller interest (-1: not registered)
+    bint in_blocked                # DISH: inbound pipe at HWM, reading paused
+    size_t held                    # RADIO: a datagram the kernel refused (EAGAIN), in buf
+    unsigned char *buf
+    unsigned char *groups          # DISH: joined groups, 256 bytes each (length, bytes)
+    int ngroups
+    int capgroups
+    bint dead
+    zx_udp *next
+
 cdef struct zx_iothread:
     int kind
     zx_mailbox mb
@@ -185,6 +213,8 @@ cdef struct zx_iothread:
     bint stopping
     bint started
     void *resolver                 # io_resolver.pxi's lookup thread, started on first use
+    zx_udp *udps                   # udp:// endpoints (io_udp.pxi)
+    zx_udp *dead_udps              # closed this round: freed after the event batch
 
 # zx_io_wake's `what` beyond pipe.pxd's ZX_WAKE_READ/WRITE: the socket refused the link
 # and will never read it; the session ends (ZX_END_REFUSED)
@@ -208,3 +238,7 @@ cdef zx_listener *zx_listener_new(zx_iothread *io, zx_sockbase *sb, zx_opts *opt
 # the lifecycle-event hook (counted until the monitor exists); any thread may call it
 cdef void zx_io_event(zx_sockbase *sb, int64_t endpoint_id, int kind,
                       int64_t value) noexcept nogil
+# a udp:// endpoint over fd (already bound/connected); posted with ZX_CMD_ADD_UDP once
+# its link is set. NULL when out of memory (fd untouched)
+cdef zx_udp *zx_udp_new(zx_iothread *io, zx_sockbase *sb, int fd, int64_t endpoint_id,
+                        bint sender) noexcept nogil

@@ -11,6 +11,7 @@
 #                       failure path (mark with a reason, tear down in one place), linger
 #   io_engine.pxi       the ZMTP engine of an established connection: read/decode, commands,
 #                       heartbeats, staged vectored writes
+#   io_udp.pxi          udp:// endpoints (RADIO/DISH): RFC 48 datagrams to and from a link
 # They are includes rather than separate modules on purpose: the engine's per-message path
 # calls the session and loop helpers (set_events, write, deliver) many times per batch, and a
 # call across Cython modules goes through an imported function pointer that the C compiler
@@ -44,6 +45,7 @@ include "io_connecter.pxi"
 include "io_resolver.pxi"
 include "io_session.pxi"
 include "io_engine.pxi"
+include "io_udp.pxi"
 
 
 # ---------------------------------------------------------------- lifecycle events
@@ -135,6 +137,9 @@ cdef void _io_main(void *arg) noexcept nogil:
                 if not s.dead:
                     _session_event(s, events[i].events)
                     _session_settle(s)
+            elif kind == ZX_OBJ_UDP:
+                if not (<zx_udp *>events[i].ptr).dead:
+                    _udp_event(<zx_udp *>events[i].ptr, events[i].events)
         _run_timers(io)
         _free_zombies(io)
     # stopped: close whatever listeners remain
@@ -152,6 +157,7 @@ cdef void _free_zombies(zx_iothread *io) noexcept nogil:
         _resolve_forget(s)
         free(s.stage)
         free(s)
+    _udp_free_dead(io)
     while io.dead_listeners != NULL:
         l = io.dead_listeners
         io.dead_listeners = l.next
@@ -234,7 +240,9 @@ cdef void _process_commands(zx_iothread *io) noexcept nogil:
         if cmd.type == ZX_CMD_ACTIVATE:
             link = <zx_link *>cmd.ptr
             s = <zx_session *>link.owner[1]
-            if s != NULL and s.link == link:
+            if s != NULL and s.kind == ZX_OBJ_UDP:
+                _udp_activate(<zx_udp *>link.owner[1], link, <int>cmd.arg)
+            elif s != NULL and s.link == link:
                 if cmd.arg == ZX_WAKE_REFUSED:
                     _session_end(s, ZX_END_REFUSED, 0)
                 elif cmd.arg == ZX_WAKE_READ:
@@ -258,6 +266,8 @@ cdef void _process_commands(zx_iothread *io) noexcept nogil:
             _session_link_in(io, s)
             _session_connect(s)
             _session_settle(s)
+        elif cmd.type == ZX_CMD_ADD_UDP:
+            _udp_add(io, <zx_udp *>cmd.ptr)
         elif cmd.type == ZX_CMD_RESOLVED:
             _resolve_answered(<zx_resolve_req *>cmd.ptr)
         elif cmd.type == ZX_CMD_CLOSE_ENDPOINT:
@@ -275,6 +285,7 @@ cdef void _process_commands(zx_iothread *io) noexcept nogil:
                     _session_end(s, ZX_END_ENDPOINT_CLOSED, 0)
                     _session_settle(s)
                 s = nxt
+            _udp_close_matching(io, sb, cmd.arg, False)
             zx_sockbase_unref(sb)
         elif cmd.type == ZX_CMD_SOCKET_CLOSED:
             sb = <zx_sockbase *>cmd.ptr
@@ -296,8 +307,10 @@ cdef void _process_commands(zx_iothread *io) noexcept nogil:
                     _session_check_linger(s)
                     _session_settle(s)
                 s = nxt
+            _udp_close_matching(io, sb, -1, True)
             zx_sockbase_unref(sb)
         elif cmd.type == ZX_CMD_STOP:
             io.stopping = True
             while io.listeners != NULL:
                 _listener_close(io, io.listeners)
+            _udp_close_matching(io, NULL, -1, True)

@@ -12,6 +12,7 @@ cdef enum:
     # bytes objects from this size up are sent by reference (they are immutable), smaller
     # ones are copied: pinning and releasing costs about a 4 KiB memcpy
     ZX_BYTES_REF_MIN = 4096
+    ZX_GROUP_MAX = 255         # longest RADIO/DISH group (libzmq's ZMQ_GROUP_MAX_LENGTH)
 
 ctypedef void (*zx_free_fn)(void *blk) noexcept nogil
 
@@ -138,6 +139,10 @@ cdef int zx_msg_init_bytes(zx_msg *m, bytes data) except -1
 cdef object zx_msg_take_bytes(zx_msg *m)
 
 
+# a RADIO/DISH group (str or bytes) as bytes; TypeError, or EINVAL past ZX_GROUP_MAX
+cpdef bytes _group_bytes(object group)
+
+
 cdef class MessageTracker:
     cdef public long _pending
     cdef object _peers          # trackers and threading.Events it also waits for (or None)
@@ -152,6 +157,7 @@ cdef class Frame:
     cdef int _exports
     cdef object _data           # what a zero-copy Frame was made from (its buffer is pinned)
     cdef object _buffer         # weak reference to the memoryview .buffer gave out
+    cdef bytes _group                     # RADIO/DISH group (Frame.group); None: none
 
     @staticmethod
     cdef Frame from_msg(zx_msg *m)        # takes ownership of *m

@@ -173,6 +173,21 @@ def _held_buffers():
     return out
 
 
+cpdef bytes _group_bytes(object group):
+    # a RADIO/DISH group as bytes: str is UTF-8; longer than ZX_GROUP_MAX (255) is EINVAL,
+    # as zmq_msg_set_group/zmq_join
+    if isinstance(group, str):
+        group = (<str>group).encode("utf8")
+    elif not isinstance(group, bytes):
+        raise TypeError(f"group must be str or bytes, not {type(group).__name__}")
+    if len(<bytes>group) > ZX_GROUP_MAX:
+        from zmqx.error import ZMQError
+        from errno import EINVAL
+        raise ZMQError(EINVAL, "Invalid argument (group longer than 255 bytes)")
+    return group
+
+
+
 cdef class MessageTracker:
     """Tells when zero-copy sends are done with their buffers (the engine released them).
 
@@ -253,12 +268,14 @@ cdef class Frame:
         self._exports = 0
         self._data = None
         self._buffer = None
+        self._group = None
         if data is None:
             return
         if isinstance(data, str):
             raise TypeError("Str objects not allowed. Only: bytes, buffers")
         if isinstance(data, Frame):
             zx_msg_copy(&self.msg, &(<Frame>data).msg)
+            self._group = (<Frame>data)._group
             return
         threshold = COPY_THRESHOLD if copy_threshold is None else copy_threshold
         PyObject_GetBuffer(data, &view, PyBUF_ANY_CONTIGUOUS)
@@ -375,12 +392,23 @@ cdef class Frame:
     def routing_id(self, value):
         self.set("routing_id", value)
 
+    @property
+    def group(self):
+        """The RADIO/DISH group of the message ('' when it has none)."""
+        return self.get("group")
+
+    @group.setter
+    def group(self, value):
+        self.set("group", value)
+
     def get(self, option):
-        """Frame properties: MORE (1), "routing_id", or a metadata name (not carried yet)."""
+        """Frame properties: MORE (1), "routing_id", "group", or a metadata name."""
         if option == 1 or option == "more":
             return int(self._more)
         if option == "routing_id" and self.msg.routing_id:
             return self.msg.routing_id
+        if option == "group":
+            return "" if self._group is None else self._group.decode("utf8")
         if isinstance(option, str) and self._properties is not None and option in self._properties:
             return self._properties[option]
         from zmqx.error import ZMQError
@@ -397,6 +425,9 @@ cdef class Frame:
             if rid != 0:           # 0 means "none": refused, as libzmq
                 self.msg.routing_id = rid
                 return
+        if option == "group":
+            self._group = _group_bytes(value)
+            return
         from zmqx.error import ZMQError
         from errno import EINVAL
         raise ZMQError(EINVAL)
@@ -411,6 +442,7 @@ cdef class Frame:
         f._bytes = self._bytes
         f._data = self._data
         f.tracker = self.tracker
+        f._group = self._group
         return f
 
     fast_copy = __copy__

@@ -153,8 +153,23 @@ def aio_recv(self, flags=0, copy=True, track=False):
     return _ready(value, None)
 
 
+cdef object _draft_frame(data, dict kwargs, copy, track):
+    # pyzmq's draft send arguments (group=) travel on a Frame, as pyzmq's own send puts
+    # them, so that a send queued to wait keeps them
+    from zmqx._core.msg import Frame
+    group = kwargs.get("group")
+    if group is None:
+        return data
+    if not isinstance(data, Frame):
+        data = Frame(data, track=track, copy=copy or None)
+    data.group = group
+    return data
+
+
 def aio_send(self, data, flags=0, copy=True, track=False, **kwargs):
     """Send one frame; an awaitable that is already done when there was room."""
+    if kwargs:
+        data = _draft_frame(data, kwargs, copy, track)
     if self._waiters:
         return self._send_py(data, flags, copy, track)
     try:

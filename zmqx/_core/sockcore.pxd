@@ -17,6 +17,20 @@ cdef enum:
     ZX_T_THREADSAFE = 8       # several threads may use it: the core serialises the calls
     ZX_T_SINGLEPART = 16      # SNDMORE is EINVAL (the core refuses it before any hook)
     ZX_T_CONNECT_PEER = 32    # connect_peer() is allowed: attach sets zx_sock.last_rid
+    ZX_T_GROUPS = 64          # join()/leave() (DISH): the core hands them to setopt as
+                              # ZX_OPT_JOIN / ZX_OPT_LEAVE (the group as bytes, <= 255)
+    ZX_T_UDP = 128            # may use udp:// (RADIO connects and sends, DISH binds and
+                              # receives: which one by ZX_T_SEND / ZX_T_RECV)
+
+# setopt hook "options" that are not socket options: zmq_join / zmq_leave
+cdef enum:
+    ZX_OPT_JOIN = -1
+    ZX_OPT_LEAVE = -2
+
+# a RADIO/DISH group beside a message (at most 255 bytes; len -1: none)
+ctypedef struct zx_group:
+    int len
+    unsigned char data[256]
 
 cdef struct zx_sockops
 
@@ -36,6 +50,12 @@ cdef struct zx_sock:
     void *state               # the type's state object (borrowed: the Socket holds it)
     uint32_t last_rid         # the routing id attach gave the newest peer (SERVER, PEER)
     const zx_sockops *ops
+    # the group travelling with the message (RADIO/DISH, Frame.group): the core fills
+    # sgroup right before ops.send (len 0 when the message has none) and clears it after;
+    # a room that receives groups sets rgroup in ops.recv, and the core copies it out at
+    # once (both within the one call, so under a thread-safe socket's lock)
+    zx_group sgroup
+    zx_group rgroup
 
 
 # Hooks. "except -1" ones may raise (EFSM, EHOSTUNREACH, MemoryError...).

@@ -8,7 +8,7 @@ from zmqx._core.mailbox cimport zx_sockbase
 from zmqx._core.pipe cimport zx_link
 from zmqx._core.io_thread cimport zx_opts
 from zmqx._core.msg cimport zx_msg
-from zmqx._core.sockcore cimport zx_sock, zx_sockops
+from zmqx._core.sockcore cimport zx_sock, zx_sockops, zx_group
 
 # options the core itself uses (the rest of the options table lives in zx_opts, the type
 # rooms, or the socket's `_kept` dict)
@@ -56,20 +56,22 @@ cdef class Socket:
     cdef int _lock(self) except -1
     cdef void _unlock(self) noexcept
     cdef void _pass_wake(self) noexcept
-    cdef int _send_msg_safe(self, zx_msg *m, int flags) except -1
-    cdef int _recv_msg_safe(self, zx_msg *m, int flags) except -1
+    cdef int _send_msg_safe(self, zx_msg *m, int flags, bytes group) except -1
+    cdef int _recv_msg_safe(self, zx_msg *m, int flags, zx_group *g) except -1
     cdef int _process_commands(self) except -1
     cdef int _add_slot(self, zx_link *link, int side, bint io) except -1
     cdef int _slot_dying(self, int idx) except -1
     cdef int _hiccup(self, zx_link *link) except -1
     cdef int _reap(self) except -1
     cdef int _wait(self, int64_t deadline) except -1
-    cdef int _send_msg(self, zx_msg *m, int flags) except -1
-    cdef int _recv_msg(self, zx_msg *m, int flags) except -1
+    # group: the RADIO group to send with; g: where a DISH's group is copied (or NULL)
+    cdef int _send_msg(self, zx_msg *m, int flags, bytes group=*) except -1
+    cdef int _recv_msg(self, zx_msg *m, int flags, zx_group *g=*) except -1
     cdef int _poll_events(self) except -1
     cdef int _try_recv(self, zx_msg *m) except -1
     cdef object _recv_one(self, int flags, bint copy)
-    cdef object _send_one(self, object data, int flags, bint copy, bint track, uint32_t rid=*)
+    cdef object _send_one(self, object data, int flags, bint copy, bint track, uint32_t rid=*,
+                          bytes group=*)
     cdef int _sync_fd(self) except -1
     cdef bint _receives(self) noexcept
     cdef int _accept_inproc_link(self, zx_link *link, Socket peer) except -1

@@ -23,12 +23,13 @@ from zmqx._core.platform cimport *
 from zmqx._core.mailbox cimport *
 from zmqx._core.pipe cimport *
 from zmqx._core.msg cimport *
-from zmqx._core.msg cimport Frame, MessageTracker
+from zmqx._core.msg cimport Frame, MessageTracker, _group_bytes
 from zmqx._core.io_thread cimport *
 from zmqx._core.context cimport Context, zx_fork_generation
 from zmqx._core.slots cimport zx_slot, zx_slot_readable, zx_slot_write
 from zmqx._core.sockcore cimport (zx_sock, zx_sockops, ZX_T_SEND, ZX_T_RECV, ZX_T_ATTACH_LATE,
                                   ZX_T_THREADSAFE, ZX_T_SINGLEPART, ZX_T_CONNECT_PEER)
+from zmqx._core.sockcore cimport ZX_T_GROUPS, ZX_T_UDP, ZX_OPT_JOIN, ZX_OPT_LEAVE, zx_group
 from zmqx._core.socktypes cimport zx_socktype_ops
 from zmqx._core.zmtp cimport zx_socktype_compatible
 
@@ -103,6 +104,7 @@ cdef class Socket:
         self.core.opts = &self.opts
         self.core.sb = self.sb
         self.core.ops = self.ops
+        self.core.rgroup.len = -1
         self._tstate = self.ops.init(&self.core)
         self.core.state = <void *>self._tstate
         self.next_endpoint_id = 1
@@ -328,13 +330,14 @@ cdef class Socket:
 
     # ------------------------------------------------------------ send / recv loops
 
-    cdef int _send_msg(self, zx_msg *m, int flags) except -1:
+    cdef int _send_msg(self, zx_msg *m, int flags, bytes group=None) except -1:
         # takes ownership of *m whatever happens
         cdef int64_t deadline = -2
+        cdef int rc
         if self._shadowed is not None:
-            return self._shadowed._send_msg(m, flags)
+            return self._shadowed._send_msg(m, flags, group)
         if self.tlock != NULL:
-            return self._send_msg_safe(m, flags)
+            return self._send_msg_safe(m, flags, group)
         try:
             if flags & F_SNDMORE and self.ops.flags & ZX_T_SINGLEPART:
                 raise ZMQError(EINVAL_)
@@ -342,7 +345,10 @@ cdef class Socket:
             while True:
                 if self.core.need_reap and not self.sndmore and not self.rcvmore:
                     self._reap()
-                if self.ops.send(&self.core, m, flags):
+                _set_send_group(self, group)     # set and cleared around the one call
+                rc = self.ops.send(&self.core, m, flags)
+                self.core.sgroup.len = 0
+                if rc:
                     self.sndmore = (flags & F_SNDMORE) != 0
                     if self.fd_exported:
                         self._sync_fd()
@@ -354,18 +360,20 @@ cdef class Socket:
                 self._check()
         finally:
             zx_msg_close(m)
+            self.core.sgroup.len = 0        # a message's group never leaks into the next
 
-    cdef int _recv_msg(self, zx_msg *m, int flags) except -1:
+    cdef int _recv_msg(self, zx_msg *m, int flags, zx_group *g=NULL) except -1:
         cdef int64_t deadline = -2
         if self._shadowed is not None:
-            return self._shadowed._recv_msg(m, flags)
+            return self._shadowed._recv_msg(m, flags, g)
         if self.tlock != NULL:
-            return self._recv_msg_safe(m, flags)
+            return self._recv_msg_safe(m, flags, g)
         self._check()
         while True:
             if self.core.need_reap and not self.sndmore and not self.rcvmore:
                 self._reap()
             if self.ops.recv(&self.core, m):
+                _take_recv_group(self, g)
                 self.rcvmore = (m.flags & ZX_MSG_MORE) != 0
                 if self.fd_exported:
                     self._sync_fd()
@@ -376,9 +384,10 @@ cdef class Socket:
                 raise Again()
             self._check()
 
-    cdef int _send_msg_safe(self, zx_msg *m, int flags) except -1:
-        # _send_msg for a thread-safe type: each attempt under the socket's lock, the wait
-        # outside it (the thread that frees room for us needs the lock meanwhile)
+    cdef int _send_msg_safe(self, zx_msg *m, int flags, bytes group) except -1:
+        # _send_msg for a thread-safe type: each attempt under the socket's lock (the group
+        # is set and cleared inside it), the wait outside it (the thread that frees room for
+        # us needs the lock meanwhile)
         cdef int64_t deadline = -2
         cdef int rc = 0
         try:
@@ -390,13 +399,16 @@ cdef class Socket:
                     self._check()
                     if self.core.need_reap and not self.sndmore and not self.rcvmore:
                         self._reap()
+                    _set_send_group(self, group)
                     rc = self.ops.send(&self.core, m, flags)
+                    self.core.sgroup.len = 0
                     if rc:
                         self.sndmore = (flags & F_SNDMORE) != 0
                         if self.fd_exported:
                             self._sync_fd()
                         self._pass_wake()
                 finally:
+                    self.core.sgroup.len = 0
                     self._unlock()
                 if rc:
                     return 0
@@ -407,7 +419,7 @@ cdef class Socket:
         finally:
             zx_msg_close(m)
 
-    cdef int _recv_msg_safe(self, zx_msg *m, int flags) except -1:
+    cdef int _recv_msg_safe(self, zx_msg *m, int flags, zx_group *g) except -1:
         # _recv_msg for a thread-safe type (see _send_msg_safe)
         cdef int64_t deadline = -2
         cdef int rc = 0
@@ -419,6 +431,7 @@ cdef class Socket:
                     self._reap()
                 rc = self.ops.recv(&self.core, m)
                 if rc:
+                    _take_recv_group(self, g)
                     self.rcvmore = (m.flags & ZX_MSG_MORE) != 0
                     if self.fd_exported:
                         self._sync_fd()
@@ -483,14 +496,23 @@ cdef class Socket:
 
     def send(self, data, int flags=0, copy=True, track=False, routing_id=None, group=None):
         """Send one frame: bytes, any contiguous buffer, or a Frame. routing_id (SERVER,
-        PEER) names the peer, as Frame.routing_id does."""
+        PEER) names the peer, as Frame.routing_id does; group is the RADIO group (str or
+        bytes; on a Frame it becomes the Frame's group, as pyzmq's)."""
+        cdef uint32_t rid = 0
+        cdef bytes g = None
         if self._shadowed is not None:
             return Socket.send(self._shadowed, data, flags, copy, track, routing_id, group)
         if routing_id is not None:
-            return self._send_one(data, flags, copy, track, _routing_id(routing_id))
-        return self._send_one(data, flags, copy, track)
+            rid = _routing_id(routing_id)
+        if group is not None:
+            if isinstance(data, Frame):
+                (<Frame>data).set("group", group)
+            else:
+                g = _group_bytes(group)
+        return self._send_one(data, flags, copy, track, rid, g)
 
-    cdef object _send_one(self, object data, int flags, bint copy, bint track, uint32_t rid=0):
+    cdef object _send_one(self, object data, int flags, bint copy, bint track, uint32_t rid=0,
+                          bytes group=None):
         cdef zx_msg m
         cdef Py_buffer view
         cdef Frame f
@@ -509,6 +531,8 @@ cdef class Socket:
             zx_msg_copy(&m, &f.msg)          # a reference, not a copy, for block bodies
             tracker = f.tracker
             copied = False
+            if group is None:
+                group = f._group
         elif isinstance(data, str):
             raise TypeError("unicode not allowed, use send_string")
         else:
@@ -527,7 +551,7 @@ cdef class Socket:
                 tracker = f.tracker
         if rid:
             m.routing_id = rid
-        self._send_msg(&m, flags)
+        self._send_msg(&m, flags, group)
         if copied:
             return _FINISHED_TRACKER if track and not copy else None
         return tracker
@@ -571,10 +595,31 @@ cdef class Socket:
         cdef zx_msg m
         cdef object out
         zx_msg_init(&m)
-        self._recv_msg(&m, flags)
+        cdef Frame f
+        cdef zx_group g
         if copy:
+            self._recv_msg(&m, flags)
             return zx_msg_take_bytes(&m)     # the sent bytes object itself where it can be
-        return Frame.from_msg(&m)
+        g.len = -1
+        self._recv_msg(&m, flags, &g)
+        f = Frame.from_msg(&m)
+        if g.len >= 0:                       # the rooms that carry groups (DISH)
+            f._group = PyBytes_FromStringAndSize(<char *>g.data, g.len)
+        return f
+
+    def join(self, group):
+        """Join a RADIO/DISH group (DISH only): str or bytes, up to 255 bytes."""
+        self._group_op(ZX_OPT_JOIN, group)
+
+    def leave(self, group):
+        """Leave a RADIO/DISH group joined before (DISH only)."""
+        self._group_op(ZX_OPT_LEAVE, group)
+
+    def _group_op(self, int op, group):
+        self._check()
+        if not (self.ops.flags & ZX_T_GROUPS):
+            raise ZMQError(ENOTSUP_)
+        self.ops.setopt(&self.core, op, _group_bytes(group))
 
     def send_multipart(self, msg_parts, int flags=0, copy=True, track=False, **kwargs):
         """Send a sequence of frames as one message (delivered whole or not at all)."""
@@ -863,5 +908,24 @@ cdef uint32_t _routing_id(object value) except? 0:
     return rid
 
 
+cdef inline void _set_send_group(Socket self, bytes group) noexcept:
+    # group: None (no group), or checked by _group_bytes (at most 255 bytes)
+    cdef Py_ssize_t n
+    if group is None:
+        self.core.sgroup.len = 0
+        return
+    n = PyBytes_GET_SIZE(group)
+    memcpy(self.core.sgroup.data, PyBytes_AS_STRING(group), n)
+    self.core.sgroup.len = <int>n
+
+
+cdef inline void _take_recv_group(Socket self, zx_group *g) noexcept:
+    # a DISH's message carries its group in core.rgroup for the one recv hook call
+    if g != NULL and self.core.rgroup.len >= 0:
+        g.len = self.core.rgroup.len
+        memcpy(g.data, self.core.rgroup.data, g.len)
+
+
 include "socket_endpoints.pxi"
+include "socket_udp.pxi"
 include "socket_options.pxi"

@@ -12,6 +12,9 @@ cdef _bind(Socket self, addr):
         self._last_endpoint = ("inproc://" + address).encode()
         self._endpoints.setdefault(self._last_endpoint, []).append(("inproc", address, None))
         return
+    if transport == "udp":
+        _bind_udp(self, address, addr)          # socket_udp.pxi
+        return
     unlink = None
     if transport == "tcp":
         fd, last = _endpoint.bind_tcp(address, bool(self.copts.ipv6), self.copts.backlog,
@@ -86,6 +89,9 @@ cdef _connect(Socket self, addr):
         key = ("inproc://" + address).encode()
         self._endpoints.setdefault(key, []).append(("inproc-connect", address, eid))
         self._last_endpoint = key
+        return
+    if transport == "udp":
+        _connect_udp(self, address, addr)       # socket_udp.pxi
         return
     if transport == "tcp":
         family, ip, port, host, src = _endpoint.connect_tcp(address, bool(self.copts.ipv6))

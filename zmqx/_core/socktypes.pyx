@@ -5,19 +5,21 @@
 # files are compiled into this one module so hook calls between helpers stay direct C
 # calls and the build stays one extension; they talk to the socket only through
 # sockcore.pxd (zx_sock, the slots) and to the strategies through lb/fq/dist/routes/trie.
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memcmp
 from libc.stdint cimport uint32_t
 
 from zmqx._core.atomic cimport zx_store
 from zmqx._core.mailbox cimport zx_sockbase, zx_mailbox_post, ZX_CMD_TERM
 from zmqx._core.pipe cimport zx_pipe, zx_link_out
-from zmqx._core.io_thread cimport ZX_WAKE_REFUSED
+from zmqx._core.io_thread cimport ZX_WAKE_REFUSED, ZX_PEER_UDP
 from zmqx._core.msg cimport (zx_msg, zx_msg_init, zx_msg_close, zx_msg_copy, zx_msg_data,
-                             zx_msg_init_copy, zx_msg_init_size, ZX_MSG_MORE, ZX_MSG_SUBSCRIPTION)
+                             zx_msg_init_copy, zx_msg_init_size, ZX_MSG_MORE, ZX_MSG_SUBSCRIPTION,
+                             ZX_GROUP_MAX)
 from zmqx._core.slots cimport (zx_slot, zx_slot_write, zx_slot_read, zx_slot_readable,
                                zx_slot_can_write)
 from zmqx._core.sockcore cimport (zx_sock, zx_sockops, ZX_T_SEND, ZX_T_RECV, ZX_T_ATTACH_LATE,
-                                  ZX_T_THREADSAFE, ZX_T_SINGLEPART, ZX_T_CONNECT_PEER)
+                                  ZX_T_THREADSAFE, ZX_T_SINGLEPART, ZX_T_CONNECT_PEER,
+                                  ZX_T_GROUPS, ZX_T_UDP, ZX_OPT_JOIN, ZX_OPT_LEAVE)
 from zmqx._core.lb cimport (zx_lb, zx_lb_init, zx_lb_send, zx_lb_has_out, zx_lb_begin,
                             zx_lb_removed)
 from zmqx._core.fq cimport zx_fq, zx_fq_init, zx_fq_recv, zx_fq_has_in, zx_fq_removed, zx_fq_skip_rest
@@ -212,6 +214,8 @@ include "patterns/scatter.pxi"
 include "patterns/gather.pxi"
 include "patterns/peer.pxi"
 include "patterns/channel.pxi"
+include "patterns/radio.pxi"
+include "patterns/dish.pxi"
 
 
 cdef const zx_sockops *zx_socktype_ops(int socktype) noexcept:

@@ -441,7 +441,7 @@ cdef const char *zx_socktype_name(int socktype) noexcept nogil:
 cdef int zx_socktype_from_name(const unsigned char *name, size_t n) noexcept nogil:
     cdef int t
     for t in range(ZX_CHANNEL + 1):
-        if zx_command_is(name, n, zx_socktype_name(t)):
+        if zx_socktype_name(t) != NULL and zx_command_is(name, n, zx_socktype_name(t)):
             return t
     return -1
 
