@@ -561,3 +561,4 @@ cdef class Socket:
 
 include "socket_endpoints.pxi"
 include "socket_options.pxi"
+include "socket_zap.pxi"
