@@ -58,7 +58,7 @@ def pyzmq_version():
 
 def has(capability):
     """Capabilities of this build, like zmq.has()."""
-    return capability in ("ipc",) if capability != "draft" else False
+    return capability in ("ipc", "curve") if capability != "draft" else False
 
 
 def get_includes():
