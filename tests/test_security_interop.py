@@ -10,7 +10,6 @@ Synchronisation is by replies and receive timeouts; a refusal is proven by a rec
 times out after the server's ZAP handler has answered (the handler records its verdicts)."""
 
 import os
-import threading
 
 import pytest
 
@@ -23,6 +22,7 @@ from zmq.utils import z85  # noqa: E402
 
 import zmqx.auth  # noqa: E402
 import zmqx.auth.thread  # noqa: E402
+from zap_handler import ZapHandler  # noqa: E402
 
 RCV = 5000
 SIZES = [0, 1024, 4 << 20]
@@ -34,51 +34,6 @@ def endpoint(transport, ipc_dir, tag):
     if transport == "tcp":
         return "tcp://127.0.0.1:*"
     return "ipc://%s/%s.sock" % (ipc_dir, tag)
-
-
-class ZapHandler:
-    """A ZAP handler written by hand (RFC 27) on a REP socket, in its own thread: accepts
-    PLAIN admin/secret, CURVE keys in `allowed`, NULL always; records every verdict."""
-
-    def __init__(self, lib, ctx, allowed=()):
-        self.lib = lib
-        self.allowed = set(allowed)
-        self.verdicts = []
-        self.requests = []
-        self.sock = ctx.socket(lib.REP)
-        self.sock.linger = 0
-        self.sock.bind("inproc://zeromq.zap.01")
-        self.stop = threading.Event()
-        self.answered = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.thread.start()
-
-    def run(self):
-        poller = self.lib.Poller()
-        poller.register(self.sock, self.lib.POLLIN)
-        while not self.stop.is_set():
-            if not dict(poller.poll(50)):
-                continue
-            req = self.sock.recv_multipart()
-            self.requests.append(req)
-            version, rid, domain, address, identity, mech = req[:6]
-            creds = req[6:]
-            if mech == b"PLAIN":
-                ok = creds == [b"admin", b"secret"]
-            elif mech == b"CURVE":
-                ok = creds[0] in self.allowed
-            else:
-                ok = True
-            self.sock.send_multipart([version, rid, b"200" if ok else b"400",
-                                      b"OK" if ok else b"denied",
-                                      b"user-" + mech.lower() if ok else b"", b""])
-            self.verdicts.append(ok)
-            self.answered.set()
-
-    def close(self):
-        self.stop.set()
-        self.thread.join()
-        self.sock.close()
 
 
 def configure(mech, server, client, good, keys):
