@@ -370,3 +370,62 @@ def test_pongs_never_split_a_multipart_message(ctx):
     finally:
         raw.close()
         push.close()
+
+
+# ---------------------------------------------------------------- no reconnect storm
+
+def _count_connections(lib, peer_kind, reconnect_ivl=20, quiet_ms=600):
+    """A raw listener plays a PUSH (NULL handshake) to a connecting `peer_kind` socket
+    of `lib`, which refuses the socket type: how many connections it makes while
+    `quiet_ms` pass with its RECONNECT_IVL at `reconnect_ivl` ms."""
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(8)
+    lsock.settimeout(RCV / 1000)
+    ctx = lib.Context()
+    s = ctx.socket(peer_kind)
+    s.linger = 0
+    s.reconnect_ivl = reconnect_ivl
+    conns = []
+    try:
+        s.connect("tcp://127.0.0.1:%d" % lsock.getsockname()[1])
+        while True:
+            try:
+                c, _ = lsock.accept()
+            except socket.timeout:
+                break
+            conns.append(c)
+            c.settimeout(RCV / 1000)
+            hs = zmtp.Handshake(zmtp.PUSH)
+            c.sendall(hs.data_to_send())
+            try:
+                while not (hs.done or hs.failed):
+                    data = c.recv(65536)
+                    if not data:
+                        break
+                    try:
+                        hs.feed(data)
+                    except zmtp.ProtocolError:
+                        break
+                c.sendall(hs.data_to_send())
+                while c.recv(65536):      # the peer closes after refusing us
+                    pass
+            except (ConnectionResetError, BrokenPipeError):
+                pass
+            lsock.settimeout(quiet_ms / 1000)   # ~30 reconnect intervals of silence
+    finally:
+        s.close()
+        ctx.term()
+        for c in conns:
+            c.close()
+        lsock.close()
+    return len(conns)
+
+
+def test_a_refused_socket_type_is_not_retried_as_libzmq():
+    """A PUSH connecting to a PUSH is refused in the handshake; libzmq ends the connect()
+    endpoint there (a protocol error) instead of reconnecting every RECONNECT_IVL, and
+    so does zmqx: one connection, not a storm."""
+    zmq = pytest.importorskip("zmq")
+    assert _count_connections(zmq, zmq.PUSH) == 1
+    assert _count_connections(zmqx, zmqx.PUSH) == 1

@@ -275,7 +275,7 @@ cdef void _session_report_end(zx_session *s, int reason, int detail) noexcept no
 
 # The one place a marked session is taken down: a connecting session whose connection
 # failed tries again later; anything else (accepted connections, our own decisions, a
-# closed socket with nothing left to send) is destroyed.
+# closed socket with nothing left to send, a failed handshake) is destroyed.
 cdef void _session_teardown(zx_session *s) noexcept nogil:
     cdef int reason = s.end_reason
     s.last_reason = reason
@@ -283,7 +283,11 @@ cdef void _session_teardown(zx_session *s) noexcept nogil:
     s.end_reason = ZX_END_NONE
     s.end_detail = 0
     _session_report_end(s, reason, s.last_detail)
-    if _reason_is_local(reason) or not s.is_connect:
+    if _reason_is_local(reason) or not s.is_connect or reason == ZX_END_HANDSHAKE_FAILED \
+            or reason == ZX_END_AUTH_FAILED:
+        # a handshake the peer refused (or that we refused: bad greeting, mechanism or
+        # socket type, credentials) is not retried: libzmq 4.3.5 ends the connect()
+        # endpoint on a protocol error instead of reconnecting into the same refusal
         _session_destroy(s)
         return
     _session_close_fd(s)
