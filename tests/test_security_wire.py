@@ -413,6 +413,8 @@ def _count_connections(lib, peer_kind, reconnect_ivl=20, quiet_ms=600):
             except (ConnectionResetError, BrokenPipeError):
                 pass
             lsock.settimeout(quiet_ms / 1000)   # ~30 reconnect intervals of silence
+            if len(conns) >= 5:
+                break                           # a storm: enough seen
     finally:
         s.close()
         ctx.term()
