@@ -19,6 +19,7 @@ zmq = pytest.importorskip("zmq")
 import zmq.auth  # noqa: E402
 import zmq.auth.thread  # noqa: E402
 from zmq.utils import z85  # noqa: E402
+import zmq.utils.monitor  # noqa: E402
 
 import zmqx.auth  # noqa: E402
 import zmqx.auth.thread  # noqa: E402
@@ -273,6 +274,53 @@ def test_plain_without_a_zap_handler_refuses_as_libzmq(direction, keys):
         if mon is not None:
             srv.disable_monitor()
             mon.close()
+        srv.close()
+        cli.close()
+        sctx.term()
+        cctx.term()
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS, ids=lambda d: "%s-server" % d[0])
+def test_curve_heartbeats_are_boxed_and_keep_the_connection(direction, keys):
+    """PING/PONG travel inside CURVE MESSAGEs (COMMAND flag in the box): with heartbeats
+    on both ends and a timeout of a few intervals, the connection survives many
+    intervals of silence and still carries messages both ways."""
+    slib, clib = LIBS[direction[0]], LIBS[direction[1]]
+    sctx, cctx = slib.Context(), clib.Context()
+    srv, cli = sctx.socket(slib.DEALER), cctx.socket(clib.DEALER)
+    smon = srv.get_monitor_socket() if slib is zmq else None
+    try:
+        for s in (srv, cli):
+            s.linger = 0
+            s.rcvtimeo = RCV
+            s.heartbeat_ivl = 30
+            s.heartbeat_timeout = 200
+        configure("CURVE", srv, cli, True, keys)
+        srv.bind("tcp://127.0.0.1:*")
+        cli.connect(srv.last_endpoint)
+        cli.send(b"first")
+        assert srv.recv() == b"first"
+        # ~25 heartbeat intervals with no traffic: a PING or PONG that did not open would
+        # end the connection (and a lost PONG would time it out)
+        srv.rcvtimeo = 750
+        with pytest.raises(slib.Again):
+            srv.recv()
+        srv.rcvtimeo = RCV
+        cli.send(b"still here")
+        assert srv.recv() == b"still here"
+        srv.send(b"and back")
+        assert cli.recv() == b"and back"
+        if smon is not None:
+            # libzmq saw exactly one connection: no disconnect and reconnect in between
+            events = []
+            while smon.poll(0):
+                events.append(zmq.utils.monitor.recv_monitor_message(smon)["event"])
+            assert events.count(zmq.EVENT_HANDSHAKE_SUCCEEDED) == 1, events
+            assert zmq.EVENT_DISCONNECTED not in events, events
+    finally:
+        if smon is not None:
+            srv.disable_monitor()
+            smon.close()
         srv.close()
         cli.close()
         sctx.term()
