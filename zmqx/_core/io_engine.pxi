@@ -133,7 +133,10 @@ cdef int _session_decode(zx_session *s) noexcept nogil:
             break
         p = s.rbuf.data + s.rstart
         avail = s.rend - s.rstart
-        rc = zx_frame_header_decode(p, avail, s.opts.maxmsgsize, &flags, &size, &hdrlen)
+        if s.wire >= ZX_ZMTP_30:
+            rc = zx_frame_header_decode(p, avail, s.opts.maxmsgsize, &flags, &size, &hdrlen)
+        else:
+            rc = _legacy_header_decode(s, p, avail, s.opts.maxmsgsize, &flags, &size, &hdrlen)
         if rc == ZX_NEED_MORE:
             break
         if rc != ZX_OK:
@@ -347,7 +350,7 @@ cdef void _session_reset_output(zx_session *s) noexcept nogil:
 cdef void _session_fill(zx_session *s) noexcept nogil:
     cdef zx_pipe *outp = zx_link_in(s.link, 1)
     cdef zx_msg m
-    cdef unsigned char hdr[9]
+    cdef unsigned char hdr[10]
     cdef size_t hl
     cdef int rc
     # room for the largest piece one message stages: header, command name, small body
@@ -376,7 +379,11 @@ cdef void _session_fill(zx_session *s) noexcept nogil:
             if rc < 0:
                 return
             continue
-        hl = zx_frame_header_encode(hdr, ZX_FLAG_MORE if s.out_more else 0, m.size)
+        if s.wire > ZX_ZMTP_10:
+            hl = zx_frame_header_encode(hdr, ZX_FLAG_MORE if s.out_more else 0, m.size)
+        else:
+            hl = zx_v1_frame_header_encode(hdr, sizeof(hdr), ZX_FLAG_MORE if s.out_more else 0,
+                                           m.size)
         _stage_raw(s, hdr, hl)
         if m.size <= SMALL_BODY:
             if m.size:

@@ -109,7 +109,7 @@ cdef int _session_mech_step(zx_session *s) noexcept nogil:
         return -1
     if zx_mech_status(m) == ZX_MS_ERROR:
         return _session_mech_fail(s)
-    if s.hs_sent < s.hs.outlen or s.mech_out_sent < s.mech_out_len:
+    if _hs_out_pending(s):
         _session_set_events(s, s.events | ZX_EV_OUT)
     return 0
 
@@ -263,11 +263,14 @@ cdef int _stage_boxed(zx_session *s, uint8_t flags, const unsigned char *pre, si
 # one frame, as this connection carries it: plain ZMTP, or a CURVE MESSAGE
 cdef int _stage_frame(zx_session *s, uint8_t flags, const unsigned char *body,
                       size_t n) noexcept nogil:
-    cdef unsigned char hdr[9]
+    cdef unsigned char hdr[10]
     cdef size_t hl
     if s.curve:
         return _stage_boxed(s, flags, NULL, 0, body, n)
-    hl = zx_frame_header_encode(hdr, flags, n)
+    if s.wire > ZX_ZMTP_10:
+        hl = zx_frame_header_encode(hdr, flags, n)
+    else:
+        hl = zx_v1_frame_header_encode(hdr, sizeof(hdr), flags, n)
     _stage_raw(s, hdr, hl)
     if n:
         _stage_raw(s, body, n)

@@ -79,7 +79,7 @@ cdef void _session_event(zx_session *s, int ev) noexcept nogil:
         if ev & ZX_EV_OUT:
             if _session_hs_write(s) < 0:
                 return
-            if s.hs_sent >= s.hs.outlen and s.mech_out_sent >= s.mech_out_len:
+            if not _hs_out_pending(s):
                 _session_set_events(s, ZX_EV_IN)
         if ev & (ZX_EV_IN | ZX_EV_ERR):
             _session_input(s, True)
@@ -94,13 +94,23 @@ cdef void _session_event(zx_session *s, int ev) noexcept nogil:
 # ---------------------------------------------------------------- handshake
 
 cdef int _session_start_handshake(zx_session *s) noexcept nogil:
-    if _session_uses_mech(s):
+    cdef bint secure = _session_uses_mech(s)
+    if secure:
         # PLAIN/CURVE (or NULL asking ZAP): the greeting here, the rest in io_mechanism.pxi
         zx_handshake_init_greeting(&s.hs, s.opts.socktype, zx_mech_name(s.opts.mechanism),
                                    s.opts.as_server != 0)
     else:
         zx_handshake_init(&s.hs, s.opts.socktype, s.opts.identity, s.opts.identity_len)
-    s.hs_sent = 0
+    # the greeting goes out in libzmq's order through zx_greet (io_legacy.pxi); hs then
+    # sends only what follows it (READY) once the peer proved to speak 3.x
+    zx_greet_init(&s.greet, zx_mech_name(s.opts.mechanism), s.opts.socktype,
+                  s.opts.identity_len, secure)
+    s.greet.as_server = s.opts.as_server != 0 and s.opts.mechanism != ZX_MECH_NULL
+    s.greet_len = s.greet_sent = 0
+    s.greet_phase = True
+    s.legacy_identity = False
+    s.wire = 0
+    s.hs_sent = ZX_GREETING_SIZE
     s.state = ZX_S_HANDSHAKE
     s.rstart = s.rend = 0
     s.in_more = False
@@ -117,6 +127,19 @@ cdef int _session_start_handshake(zx_session *s) noexcept nogil:
 cdef int _session_hs_write(zx_session *s) noexcept nogil:
     cdef ssize_t n
     cdef int err
+    s.greet_len += zx_greet_output(&s.greet, s.greet_buf + s.greet_len, 64 - s.greet_len)
+    while s.greet_sent < s.greet_len:
+        n = zx_send(s.fd, s.greet_buf + s.greet_sent, s.greet_len - s.greet_sent)
+        if n < 0:
+            err = zx_sock_errno()
+            if err == EINTR:
+                continue
+            if zx_would_block(err):
+                return 0
+            return _session_end(s, ZX_END_IO_ERROR, err)
+        s.greet_sent += n
+    if s.greet_phase:
+        return 0                # nothing else before the peer's version is known
     while s.hs_sent < s.hs.outlen:
         n = zx_send(s.fd, s.hs.out + s.hs_sent, s.hs.outlen - s.hs_sent)
         if n < 0:
@@ -134,6 +157,12 @@ cdef int _session_hs_write(zx_session *s) noexcept nogil:
 cdef int _session_hs_feed(zx_session *s) noexcept nogil:
     cdef size_t consumed
     cdef int rc
+    if s.greet_phase:
+        rc = _session_greet_feed(s)
+        if rc <= 0:
+            return rc
+    if s.legacy_identity:
+        return _session_legacy_identity(s)
     if s.mech_phase:
         return _session_mech_input(s)
     rc = zx_handshake_feed(&s.hs, s.rbuf.data + s.rstart, s.rend - s.rstart, &consumed)
@@ -207,7 +236,9 @@ cdef int _session_handshake_done(zx_session *s) noexcept nogil:
     s.out_idle = False
     s.ping_deadline = 0
     s.ttl_deadline = 0
-    s.next_ping = now + s.opts.heartbeat_ivl if s.opts.heartbeat_ivl > 0 else 0
+    # (ZMTP 1.0/2.0 peers have no commands: no heartbeats)
+    s.next_ping = now + s.opts.heartbeat_ivl \
+        if s.opts.heartbeat_ivl > 0 and s.wire >= ZX_ZMTP_30 else 0
     _session_set_events(s, ZX_EV_IN)
     return _session_write(s)
 

@@ -9,7 +9,7 @@ from zmqx._core.platform cimport (zx_poller, zx_thread_t, sockaddr_storage, sock
 from zmqx._core.mailbox cimport zx_mailbox, zx_sockbase
 from zmqx._core.pipe cimport zx_link
 from zmqx._core.msg cimport zx_msg, zx_block
-from zmqx._core.zmtp cimport zx_handshake
+from zmqx._core.zmtp cimport zx_handshake, zx_greet
 from zmqx._core.mechanism cimport zx_mech
 
 cdef enum:
@@ -153,6 +153,15 @@ cdef struct zx_session:
     int events
     zx_handshake hs
     size_t hs_sent
+    # the greeting in libzmq's order (zx_greet): signature, major, then the rest once the
+    # peer's revision is known; then hs (3.x) or the 1.0/2.0 identity exchange
+    zx_greet greet
+    unsigned char greet_buf[64]    # our greeting as far as it may go out
+    size_t greet_len
+    size_t greet_sent
+    bint greet_phase               # the peer's version is not known yet
+    bint legacy_identity           # a 1.0/2.0 peer: its identity frame is due next
+    int wire                       # ZX_ZMTP_* the peer speaks (0 until known)
     # PLAIN/CURVE (io_session.pxi): the mechanism after the greeting, its pending output,
     # and the ZAP request in flight (NULL mechanism: mech stays NULL, the fast path)
     zx_mech *mech

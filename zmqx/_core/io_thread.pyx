@@ -9,6 +9,8 @@
 #   io_resolver.pxi     host names of connect() endpoints, looked up on a resolver thread
 #   io_session.pxi      one connection's lifecycle: handshake start/done, links, the single
 #                       failure path (mark with a reason, tear down in one place), linger
+#   io_legacy.pxi       the greeting in libzmq's order; ZMTP 1.0/2.0 peers (identity
+#                       exchange, their framing)
 #   io_mechanism.pxi    PLAIN/CURVE (and NULL with ZAP) after the greeting: driving
 #                       mechanism.pyx's state machine, CURVE MESSAGE boxing per frame
 #   io_zap.pxi          the ZAP client: requests to inproc://zeromq.zap.01, replies
@@ -47,6 +49,7 @@ include "io_listener.pxi"
 include "io_connecter.pxi"
 include "io_resolver.pxi"
 include "io_session.pxi"
+include "io_legacy.pxi"
 include "io_mechanism.pxi"
 include "io_zap.pxi"
 include "io_engine.pxi"

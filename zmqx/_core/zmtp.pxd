@@ -149,6 +149,7 @@ ctypedef struct zx_greet:
     int error
     int socktype
     bint secure                   # non-NULL mechanism or ZAP on: refuse 1.0 and 2.0
+    bint as_server                # the 3.x greeting's as-server octet (set after init)
     char mechanism[21]
     unsigned char out[64]         # our greeting as far as it may go out
     size_t out_ready
