@@ -63,7 +63,10 @@ cdef int _session_input(zx_session *s, bint do_read) noexcept nogil:
             return 0
         reads += 1
         if s.big_active:
-            n = zx_recv(s.fd, zx_msg_data(&s.big) + s.big_filled, s.big.size - s.big_filled)
+            if _big_room(s) < 0:
+                return _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
+            n = zx_recv(s.fd, s.big.u.l.data + s.big_filled,
+                        s.big.u.l.blk.size - s.big_filled)
         else:
             if not _ensure_rbuf(s):
                 return _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
@@ -116,6 +119,54 @@ cdef int _session_big_done(zx_session *s) noexcept nogil:
     return 0
 
 
+# A frame too large for the receive buffer is read into a block of its own. The block
+# holds what arrived, not what the header declared: BIG_EAGER bytes at once (most large
+# messages fit, so they are read with no reallocation), beyond that it doubles as the
+# bytes come (zx_frame_reserve), so a peer that declares 8 GiB and sends 10 bytes costs
+# BIG_EAGER, not 8 GiB. s.big.size is the declared size; blk.size the room so far.
+cdef enum:
+    BIG_EAGER = 4 << 20
+
+
+cdef int _big_start(zx_session *s, uint64_t size, const unsigned char *have,
+                    size_t n) noexcept nogil:
+    cdef uint64_t cap = zx_frame_reserve(size, n)
+    cdef zx_block *b
+    if cap < BIG_EAGER:
+        cap = BIG_EAGER if size > BIG_EAGER else size
+    b = zx_block_new(cap)
+    if b == NULL:
+        return -1
+    s.big.size = size
+    s.big.flags = 0
+    s.big.is_block = 1
+    s.big.u.l.blk = b
+    s.big.u.l.data = b.data
+    if n:
+        memcpy(b.data, have, n)
+    s.big_filled = n
+    s.big_active = True
+    return 0
+
+
+cdef int _big_room(zx_session *s) noexcept nogil:
+    # room for the next read: grow the block (only we hold it) once it is full
+    cdef zx_block *b = s.big.u.l.blk
+    cdef zx_block *nb
+    cdef uint64_t cap
+    if s.big_filled < b.size:
+        return 0
+    cap = zx_frame_reserve(s.big.size, s.big_filled)
+    nb = <zx_block *>realloc(b, sizeof(zx_block) + cap)
+    if nb == NULL:
+        return -1
+    nb.data = (<unsigned char *>nb) + sizeof(zx_block)
+    nb.size = cap
+    s.big.u.l.blk = nb
+    s.big.u.l.data = nb.data
+    return 0
+
+
 # returns 0 (need more bytes), 1 (inbound pipe full), -1 (the session ended)
 cdef int _session_decode(zx_session *s) noexcept nogil:
     cdef zx_pipe *inp = zx_link_out(s.link, 1)
@@ -152,11 +203,9 @@ cdef int _session_decode(zx_session *s) noexcept nogil:
                     break
                 continue
             if size >= LARGE_BODY or size + hdrlen > ZX_RBUF_SIZE:
-                if zx_msg_init_size(&s.big, size) < 0:
+                if _big_start(s, size, p + hdrlen, avail - hdrlen) < 0:
                     result = _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
                     break
-                memcpy(zx_msg_data(&s.big), p + hdrlen, avail - hdrlen)
-                s.big_filled = avail - hdrlen
                 s.big.flags = 0
                 s.big_command = False
                 s.big_active = True
@@ -167,11 +216,9 @@ cdef int _session_decode(zx_session *s) noexcept nogil:
                 if size + hdrlen > ZX_RBUF_SIZE:
                     # a command larger than the buffer (a long SUBSCRIBE topic): read it
                     # into its own block, then handle it
-                    if zx_msg_init_size(&s.big, size) < 0:
+                    if _big_start(s, size, p + hdrlen, avail - hdrlen) < 0:
                         result = _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
                         break
-                    memcpy(zx_msg_data(&s.big), p + hdrlen, avail - hdrlen)
-                    s.big_filled = avail - hdrlen
                     s.big.flags = 0
                     s.big_command = True
                     s.big_active = True
@@ -197,11 +244,9 @@ cdef int _session_decode(zx_session *s) noexcept nogil:
             continue
         if size >= LARGE_BODY or size + hdrlen > ZX_RBUF_SIZE:
             # read the rest of this body straight into its own block: no second copy
-            if zx_msg_init_size(&s.big, size) < 0:
+            if _big_start(s, size, p + hdrlen, avail - hdrlen) < 0:
                 result = _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
                 break
-            memcpy(zx_msg_data(&s.big), p + hdrlen, avail - hdrlen)
-            s.big_filled = avail - hdrlen
             s.big.flags = ZX_MSG_MORE if flags & ZX_FLAG_MORE else 0
             s.big_active = True
             s.rstart = s.rend

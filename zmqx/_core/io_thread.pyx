@@ -28,7 +28,7 @@
 # destroy. Destroyed sessions stay allocated until the end of the event batch (zombies), so
 # a later event of the same batch that names one is skipped by the loop, and only there.
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint64_t
-from libc.stdlib cimport malloc, free, calloc, rand
+from libc.stdlib cimport malloc, free, calloc, realloc, rand
 from libc.string cimport memcpy, memset, memmove, memcmp, strlen
 from zmqx._core.atomic cimport zx_load, zx_store, zx_add
 from zmqx._core.platform cimport *
