@@ -57,13 +57,15 @@ def keys():
     return [zmq.curve_keypair() for _ in range(3)]
 
 
-def _pair(server_lib, client_lib, skind, ckind, mech, good, keys, transport, ipc_dir, handler):
+def _pair(server_lib, client_lib, skind, ckind, mech, good, keys, transport, ipc_dir, handler,
+          client_opts=None, zap_metadata=b""):
     sctx = server_lib.Context()
     cctx = client_lib.Context()
     zap = None
     auth = None
     if handler == "hand":
         zap = ZapHandler(server_lib, sctx, allowed=[z85.decode(keys[1][0])])
+        zap.metadata = zap_metadata
     else:
         auth_mod = zmqx.auth.thread if server_lib is zmqx else zmq.auth.thread
         auth = auth_mod.ThreadAuthenticator(sctx)
@@ -79,6 +81,8 @@ def _pair(server_lib, client_lib, skind, ckind, mech, good, keys, transport, ipc
         s.rcvtimeo = RCV
         s.sndtimeo = RCV
     configure(mech, server, client, good, keys)
+    for k, v in (client_opts or {}).items():
+        setattr(client, k, v)
     server.bind(endpoint(transport, ipc_dir, "srv"))
     if skind == "SUB":
         server.subscribe(b"")
@@ -325,3 +329,33 @@ def test_curve_heartbeats_are_boxed_and_keep_the_connection(direction, keys):
         cli.close()
         sctx.term()
         cctx.term()
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS + [("zmqx", "zmqx")],
+                         ids=lambda d: "%s-server-%s-client" % d)
+@pytest.mark.parametrize("mech", ["PLAIN", "CURVE"])
+def test_received_frames_carry_the_connection_properties(direction, mech, keys, ipc_dir):
+    """Frame.get() on a received frame: User-Id and metadata from the ZAP reply, the
+    peer's Socket-Type and Identity, Peer-Address; the same answers as libzmq's, for
+    small frames, large ones and a frame boxed by CURVE."""
+    slib, clib = LIBS[direction[0]], LIBS[direction[1]]
+    role = bytes([6]) + b"X-Role" + (5).to_bytes(4, "big") + b"admin"
+    server, client, _zap, _auth, close = _pair(slib, clib, "ROUTER", "DEALER", mech, True, keys,
+                                               "tcp", ipc_dir, "hand",
+                                               client_opts={"routing_id": b"dealer-7"},
+                                               zap_metadata=role)
+    try:
+        for body in (b"small", b"L" * 300000):
+            client.send(body)
+            frames = server.recv_multipart(copy=False)
+            f = frames[-1]
+            assert f.bytes == body
+            assert f.get("User-Id") == "user-" + mech.lower()
+            assert f.get("X-Role") == "admin"
+            assert f.get("Socket-Type") == "DEALER"
+            assert f.get("Identity") == "dealer-7"
+            assert f.get("Peer-Address") == "127.0.0.1"
+            with pytest.raises(slib.ZMQError):
+                f.get("X-Missing")
+    finally:
+        close()

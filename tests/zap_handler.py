@@ -15,6 +15,7 @@ class ZapHandler:
         self.allowed = set(allowed)
         self.verdicts = []
         self.requests = []
+        self.metadata = b""          # ZMTP-encoded metadata for accepted peers
         self.sock = ctx.socket(lib.REP)
         self.sock.linger = 0
         self.sock.bind("inproc://zeromq.zap.01")
@@ -41,7 +42,8 @@ class ZapHandler:
                 ok = True
             self.sock.send_multipart([version, rid, b"200" if ok else b"400",
                                       b"OK" if ok else b"denied",
-                                      b"user-" + mech.lower() if ok else b"", b""])
+                                      b"user-" + mech.lower() if ok else b"",
+                                      self.metadata if ok else b""])
             self.verdicts.append(ok)
             self.answered.set()
 

@@ -28,6 +28,7 @@ cdef bint _ensure_rbuf(zx_session *s) noexcept nogil:
     b = zx_block_new(ZX_RBUF_SIZE)
     if b == NULL:
         return False
+    zx_block_set_props(b, s.props)          # (secured connections: Frame.get)
     if left:
         memcpy(b.data, s.rbuf.data + s.rstart, left)
     if s.rbuf != NULL:
@@ -137,6 +138,7 @@ cdef int _big_start(zx_session *s, uint64_t size, const unsigned char *have,
     b = zx_block_new(cap)
     if b == NULL:
         return -1
+    zx_block_set_props(b, s.props)
     s.big.size = size
     s.big.flags = 0
     s.big.is_block = 1
@@ -231,7 +233,7 @@ cdef int _session_decode(zx_session *s) noexcept nogil:
             continue
         if size + hdrlen <= avail:
             s.expect_big = False
-            if size <= ZX_VSM_SIZE:
+            if size <= ZX_VSM_SIZE and s.props == NULL:
                 zx_msg_init_copy(&m, p + hdrlen, size)
             else:
                 zx_msg_init_slice(&m, s.rbuf, <unsigned char *>p + hdrlen, size)

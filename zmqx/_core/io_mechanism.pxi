@@ -128,8 +128,36 @@ cdef int _session_mech_fail(zx_session *s) noexcept nogil:
     return _session_end(s, ZX_END_HANDSHAKE_FAILED, m.error)
 
 
+cdef void _session_build_props(zx_session *s) noexcept nogil:
+    # what Frame.get() answers for this connection: the peer's metadata, the ZAP reply's
+    # User-Id and metadata, the peer's address (as libzmq's message properties)
+    cdef zx_mech *m = s.mech
+    cdef char addr[64]
+    cdef size_t alen = _peer_address(s, addr, sizeof(addr))
+    cdef size_t n = m.peer_metalen + m.zap_metalen + 5 + 7 + m.user_id_len + 5 + 12 + alen
+    cdef unsigned char *buf = <unsigned char *>malloc(n)
+    cdef size_t off = 0
+    if buf == NULL:
+        return
+    if m.peer_metalen:
+        memcpy(buf, m.peer_meta, m.peer_metalen)
+        off = m.peer_metalen
+    if m.zap_metalen:
+        memcpy(buf + off, m.zap_meta, m.zap_metalen)
+        off += m.zap_metalen
+    if m.user_id != NULL and m.user_id_len:
+        off += zx_prop_encode(buf + off, "User-Id", m.user_id, m.user_id_len)
+    if alen:
+        off += zx_prop_encode(buf + off, "Peer-Address", <const unsigned char *>addr, alen)
+    s.props = zx_props_new(buf, off)
+    free(buf)
+    if s.props != NULL and s.rbuf != NULL and zx_load(&s.rbuf.refs) == 1:
+        zx_block_set_props(s.rbuf, s.props)     # frames already buffered carry them too
+
+
 cdef int _session_mech_ready(zx_session *s) noexcept nogil:
     cdef zx_mech *m = s.mech
+    _session_build_props(s)
     s.hs.peer_socktype = m.peer_socktype
     if m.peer_identity_len:
         memcpy(s.hs.peer_identity, m.peer_identity, m.peer_identity_len)
@@ -196,6 +224,8 @@ cdef void _session_mech_reset(zx_session *s) noexcept nogil:
     s.zap_status = 0
     s.mech_out_len = s.mech_out_sent = 0
     s.pend_ping = s.pend_pong = False
+    zx_props_unref(s.props)
+    s.props = NULL
 
 
 # ---------------------------------------------------------------- CURVE data phase
@@ -293,7 +323,7 @@ cdef int _curve_frame_in(zx_session *s, zx_block *blk, unsigned char *body,
     payload = body + ZX_CURVE_MSG_PLAIN_OFFSET + 1
     if fl & ZX_FLAG_COMMAND:
         return _session_command(s, payload, plen)
-    if plen <= ZX_VSM_SIZE or blk == NULL:
+    if (plen <= ZX_VSM_SIZE and s.props == NULL) or blk == NULL:
         if zx_msg_init_copy(&m, payload, plen) < 0:
             return _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
     else:

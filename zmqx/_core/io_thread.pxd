@@ -8,7 +8,7 @@ from libc.stdint cimport int64_t, uint8_t, uint64_t
 from zmqx._core.platform cimport (zx_poller, zx_thread_t, sockaddr_storage, socklen_t, iovec)
 from zmqx._core.mailbox cimport zx_mailbox, zx_sockbase
 from zmqx._core.pipe cimport zx_link
-from zmqx._core.msg cimport zx_msg, zx_block
+from zmqx._core.msg cimport zx_msg, zx_block, zx_props
 from zmqx._core.zmtp cimport zx_handshake, zx_greet
 from zmqx._core.mechanism cimport zx_mech
 
@@ -173,6 +173,7 @@ cdef struct zx_session:
     bint curve                     # data frames travel boxed (CURVE MESSAGE)
     int64_t zap_req                # the ZAP request id awaited (0: none)
     int zap_status                 # the ZAP status that refused the peer (monitor)
+    zx_props *props                # this connection's properties (frames carry them), or NULL
     # commands held back while a multipart message is half staged (io_engine.pxi)
     bint pend_ping
     bint pend_pong
