@@ -439,12 +439,30 @@ def _summary_ns(samples_ns):
 # cases
 # --------------------------------------------------------------------------
 
-def _push_sender(ctl, impl, ep, size, count, hwm, copy, ctx):
+def curve_server(zmq, sock):
+    """Make ``sock`` a CURVE server with a fresh key pair; returns its public key (Z85)."""
+    public, secret = zmq.curve_keypair()
+    sock.setsockopt(zmq.CURVE_SERVER, 1)
+    sock.setsockopt(zmq.CURVE_SECRETKEY, secret)
+    sock.setsockopt(zmq.CURVE_PUBLICKEY, public)
+    return public
+
+
+def curve_client(zmq, sock, server_key):
+    public, secret = zmq.curve_keypair()
+    sock.setsockopt(zmq.CURVE_SERVERKEY, server_key)
+    sock.setsockopt(zmq.CURVE_PUBLICKEY, public)
+    sock.setsockopt(zmq.CURVE_SECRETKEY, secret)
+
+
+def _push_sender(ctl, impl, ep, size, count, hwm, copy, server_key, ctx):
     zmq = load(impl)
     own = ctx is None
     if own:
         ctx = zmq.Context()
     s = make_socket(zmq, ctx, zmq.PUSH, hwm)
+    if server_key is not None:
+        curve_client(zmq, s, server_key)
     s.connect(ep)
     buf = b"x" * size
     send = s.send
@@ -459,11 +477,13 @@ def _push_sender(ctl, impl, ep, size, count, hwm, copy, ctx):
     return {"send_s": t1 - t0}
 
 
-def push_pull_throughput(impl, transport, size, count, hwm=1000, copy=None, one_ctx=False):
+def push_pull_throughput(impl, transport, size, count, hwm=1000, copy=None, one_ctx=False,
+                         curve=False):
     """PUSH -> PULL, ``count`` messages of ``size`` bytes; receiver-side rate
     from first message received to last.  ``copy`` (default: size < 64 KiB) is the
     send and recv copy flag; ``one_ctx`` runs the sender as a thread of the same
-    process and context (tcp/ipc between two threads)."""
+    process and context (tcp/ipc between two threads); ``curve`` secures the
+    connection with CURVE (the PULL is the server, no ZAP handler)."""
     if count < 2:
         raise ValueError("count must be >= 2")
     if copy is None:
@@ -472,11 +492,14 @@ def push_pull_throughput(impl, transport, size, count, hwm=1000, copy=None, one_
     zmq = load(impl)
     ctx = zmq.Context()
     pull = make_socket(zmq, ctx, zmq.PULL, hwm)
+    server_key = curve_server(zmq, pull) if curve else None
     ep = bind_any(zmq, pull, transport)
     if one_ctx:
-        peer = Peer(_push_sender, (impl, ep, size, count, hwm, copy, ctx), thread=True)
+        peer = Peer(_push_sender, (impl, ep, size, count, hwm, copy, server_key, ctx),
+                    thread=True)
     else:
-        peer = start_peer(_push_sender, (impl, ep, size, count, hwm, copy), transport, ctx)
+        peer = start_peer(_push_sender, (impl, ep, size, count, hwm, copy, server_key),
+                          transport, ctx)
     recv = pull.recv
     if not copy:
         nbytes = len(recv(copy=False))
@@ -509,12 +532,14 @@ def push_pull_throughput(impl, transport, size, count, hwm=1000, copy=None, one_
 _ECHO_TYPES = {"pair": ("PAIR", "PAIR"), "reqrep": ("REQ", "REP"), "dealer_router": ("DEALER", "ROUTER")}
 
 
-def _echo_peer(ctl, impl, ep, pattern, total, hwm, ctx):
+def _echo_peer(ctl, impl, ep, pattern, total, hwm, server_key, ctx):
     zmq = load(impl)
     own = ctx is None
     if own:
         ctx = zmq.Context()
     s = make_socket(zmq, ctx, getattr(zmq, _ECHO_TYPES[pattern][1]), hwm)
+    if server_key is not None:
+        curve_client(zmq, s, server_key)
     s.connect(ep)
     if pattern == "dealer_router":
         recv, send = s.recv_multipart, s.send_multipart
@@ -529,15 +554,18 @@ def _echo_peer(ctl, impl, ep, pattern, total, hwm, ctx):
     return {}
 
 
-def pingpong_latency(impl, transport, pattern, size, count, warmup, hwm=1000):
+def pingpong_latency(impl, transport, pattern, size, count, warmup, hwm=1000, curve=False):
     """Round trips of one ``size``-byte message; every round trip is timed, the
-    result is the median over ``count`` of them (after ``warmup``)."""
+    result is the median over ``count`` of them (after ``warmup``). ``curve``: the
+    bound side is a CURVE server."""
     pin_measuring_side(transport)
     zmq = load(impl)
     ctx = zmq.Context()
     s = make_socket(zmq, ctx, getattr(zmq, _ECHO_TYPES[pattern][0]), hwm)
+    server_key = curve_server(zmq, s) if curve else None
     ep = bind_any(zmq, s, transport)
-    peer = start_peer(_echo_peer, (impl, ep, pattern, warmup + count, hwm), transport, ctx)
+    peer = start_peer(_echo_peer, (impl, ep, pattern, warmup + count, hwm, server_key),
+                      transport, ctx)
     msg = b"x" * size
     send, recv = s.send, s.recv
     clock = time.perf_counter_ns
@@ -1194,6 +1222,20 @@ for _t in ("inproc", "ipc"):
              higher_is_better=False,
              params=dict(transport=_t, pattern="reqrep", size=64, count=20_000, warmup=1_000),
              quick=dict(count=5_000, warmup=500), limit=raw_roundtrip_latency)
+# CURVE: the same PUSH/PULL throughput and REQ/REP latency with every frame boxed
+for _name, _size, _count, _quick, _metric in (("64B", 64, 300_000, 50_000, "msgs_per_s"),
+                                              ("1KiB", 1024, 200_000, 30_000, "msgs_per_s"),
+                                              ("64KiB", 1 << 16, 10_000, 2_000, "MB_per_s"),
+                                              ("1MiB", 1 << 20, 500, 150, "MB_per_s")):
+    register(f"curve_push_pull/tcp/{_name}", push_pull_throughput, metric=_metric,
+             higher_is_better=True,
+             params=dict(transport="tcp", size=_size, count=_count, curve=True),
+             quick=dict(count=_quick))
+register("curve_req_rep_latency/tcp/64B", pingpong_latency, metric="rtt_us_median",
+         higher_is_better=False,
+         params=dict(transport="tcp", pattern="reqrep", size=64, count=20_000, warmup=1_000,
+                     curve=True),
+         quick=dict(count=5_000, warmup=500))
 register("dealer_router_echo/tcp/64B", pingpong_latency, metric="rtt_us_median", higher_is_better=False,
          params=dict(transport="tcp", pattern="dealer_router", size=64, count=20_000, warmup=1_000),
          quick=dict(count=5_000, warmup=500), limit=raw_roundtrip_latency)

@@ -58,7 +58,7 @@ def pyzmq_version():
 
 def has(capability):
     """Capabilities of this build, like zmq.has()."""
-    return capability in ("ipc", "draft")
+    return capability in ("ipc", "draft", "curve")
 
 
 def get_includes():

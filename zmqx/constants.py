@@ -245,13 +245,17 @@ _FD = _OptType.fd
 #   "shared.F"   field F of the core state the socket type rooms read (conflate, invert)
 #   "type"       the socket type's own room (its setopt/getopt hooks)
 #   "core"       special-cased by the socket core (read-only facts, identities, aliases)
+#   "sec"        the security options (PLAIN_*, CURVE_*, ZAP_*, MECHANISM): kept in the
+#                snapshot too, with libzmq's coupling (each PLAIN_/CURVE_ option sets
+#                MECHANISM and the server role); see socket_options.pxi
 #   "kept"       remembered and returned as libzmq does; zmqx has no use for it (no pgm,
 #                no SOCKS proxy, no CPU affinity...)
 #   None         not supported by zmqx: EINVAL, whatever libzmq does
 # Access: "rw"; "r" read-only; "w" write-only (libzmq refuses to read it: EINVAL).
 # Check: the values libzmq accepts (anything else is EINVAL): "bool" 0 or 1; "flag" any
 # value >= 0 (true if > 0); ">=0", ">0", ">=-1"; "-1..1"; for bytes, "1..255" / "0..255" (length
-# bounds) and "nonempty". CONNECT_ROUTING_ID is also capped at 255 bytes (libzmq takes
+# bounds) and "nonempty"; "key" a CURVE key: 32 raw bytes, 40 Z85 characters or 41 with a
+# trailing NUL (never readable, as through pyzmq). CONNECT_ROUTING_ID is also capped at 255 bytes (libzmq takes
 # more; a ZMTP routing id cannot be longer).
 #
 # Deliberate differences from libzmq 4.3.5 (the readable ones and the HEARTBEAT_TIMEOUT
@@ -302,19 +306,19 @@ _SOCKET_OPTIONS = (
     ("XPUB_VERBOSE",             40, _INT,   0,       _PUBS,            "type",                        "rw", "flag"),
     ("ROUTER_RAW",               41, _INT,   0,       ("ROUTER",),      None,                          "w", None),
     ("IPV6",                     42, _INT,   0,       _ALL,             "socket.ipv6",                 "rw", "bool"),
-    ("MECHANISM",                43, _INT,   0,       _ALL,             "kept",                        "r", None),
-    ("PLAIN_SERVER",             44, _INT,   0,       _ALL,             None,                          "rw", None),
-    ("PLAIN_USERNAME",           45, _BYTES, b"",     _ALL,             None,                          "rw", None),
-    ("PLAIN_PASSWORD",           46, _BYTES, b"",     _ALL,             None,                          "rw", None),
-    ("CURVE_SERVER",             47, _INT,   0,       _ALL,             None,                          "rw", None),
-    ("CURVE_PUBLICKEY",          48, _BYTES, None,    _ALL,             None,                          "rw", None),
-    ("CURVE_SECRETKEY",          49, _BYTES, None,    _ALL,             None,                          "rw", None),
-    ("CURVE_SERVERKEY",          50, _BYTES, None,    _ALL,             None,                          "rw", None),
+    ("MECHANISM",                43, _INT,   0,       _ALL,             "sec",                         "r", None),
+    ("PLAIN_SERVER",             44, _INT,   0,       _ALL,             "sec",                         "rw", "bool"),
+    ("PLAIN_USERNAME",           45, _BYTES, b"",     _ALL,             "sec",                         "rw", "1..255"),
+    ("PLAIN_PASSWORD",           46, _BYTES, b"",     _ALL,             "sec",                         "rw", "1..255"),
+    ("CURVE_SERVER",             47, _INT,   0,       _ALL,             "sec",                         "rw", "bool"),
+    ("CURVE_PUBLICKEY",          48, _BYTES, None,    _ALL,             "sec",                         "w", "key"),
+    ("CURVE_SECRETKEY",          49, _BYTES, None,    _ALL,             "sec",                         "w", "key"),
+    ("CURVE_SERVERKEY",          50, _BYTES, None,    _ALL,             "sec",                         "w", "key"),
     ("PROBE_ROUTER",             51, _INT,   0,       ("ROUTER", "DEALER", "REQ", "REP"), "session.probe_router", "rw", "flag"),
     ("REQ_CORRELATE",            52, _INT,   0,       ("REQ",),         "type",                        "rw", "flag"),
     ("REQ_RELAXED",              53, _INT,   0,       ("REQ",),         "type",                        "rw", "flag"),
     ("CONFLATE",                 54, _INT,   0,       _ALL,             "shared.conflate",             "rw", "bool"),
-    ("ZAP_DOMAIN",               55, _BYTES, b"",     _ALL,             None,                          "rw", None),
+    ("ZAP_DOMAIN",               55, _BYTES, b"",     _ALL,             "sec",                         "rw", "1..255"),
     ("ROUTER_HANDOVER",          56, _INT,   0,       ("ROUTER",),      "type",                        "w", "flag"),
     ("TOS",                      57, _INT,   0,       _ALL,             "kept",                        "rw", ">=0"),
     ("CONNECT_ROUTING_ID",       61, _BYTES, None,    ("ROUTER",),      "core",                        "w", "1..255"),
@@ -353,7 +357,7 @@ _SOCKET_OPTIONS = (
     ("IPC_FILTER_GID",           60, _INT,   None,    _ALL,             None,                          "w", None),
     ("IPV4ONLY",                 31, _INT,   1,       _ALL,             "core",                        "rw", "bool"),
     # draft options (libzmq 4.3.x)
-    ("ZAP_ENFORCE_DOMAIN",       93, _INT,   0,       _ALL,             None,                          "rw", None),
+    ("ZAP_ENFORCE_DOMAIN",       93, _INT,   0,       _ALL,             "sec",                         "rw", None),
     ("LOOPBACK_FASTPATH",        94, _INT,   0,       _ALL,             "kept",                        "rw", None),
     ("METADATA",                 95, _BYTES, None,    _ALL,             None,                          "w", None),
     ("MULTICAST_LOOP",           96, _INT,   1,       _ALL,             "kept",                        "rw", None),

@@ -17,6 +17,7 @@ cdef zx_session *zx_session_new_connect(zx_iothread *io, zx_sockbase *sb, zx_opt
 # before posting ZX_CMD_ADD_SESSION) is freed here, with the sockbase reference it holds
 cdef void zx_session_discard(zx_session *s) noexcept nogil:
     zx_msg_close(&s.big)
+    zx_zap_unref(s.opts.zap)
     zx_sockbase_unref(s.sb)
     free(s.stage)
     free(s)

@@ -30,6 +30,7 @@ cdef bint _ensure_rbuf(zx_session *s) noexcept nogil:
     b = zx_block_new(ZX_RBUF_SIZE)
     if b == NULL:
         return False
+    zx_block_set_props(b, s.props)          # (secured connections: Frame.get)
     if left:
         memcpy(b.data, s.rbuf.data + s.rstart, left)
     if s.rbuf != NULL:
@@ -59,9 +60,16 @@ cdef int _session_input(zx_session *s, bint do_read) noexcept nogil:
                 _session_set_events(s, s.events | ZX_EV_IN)
         if not do_read or reads >= 4:
             return 0
+        if s.zap_req != 0:
+            # a handshake waiting for its ZAP reply reads nothing more (io_mechanism.pxi)
+            _session_set_events(s, s.events & ~ZX_EV_IN)
+            return 0
         reads += 1
         if s.big_active:
-            n = zx_recv(s.fd, zx_msg_data(&s.big) + s.big_filled, s.big.size - s.big_filled)
+            if _big_room(s) < 0:
+                return _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
+            n = zx_recv(s.fd, s.big.u.l.data + s.big_filled,
+                        s.big.u.l.blk.size - s.big_filled)
         else:
             if not _ensure_rbuf(s):
                 return _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
@@ -96,7 +104,13 @@ cdef int _session_big_done(zx_session *s) noexcept nogil:
     cdef int rc
     s.big_active = False
     s.expect_big = True
-    if s.big_command:
+    if s.curve:
+        rc = _curve_frame_in(s, s.big.u.l.blk if s.big.is_block else NULL,
+                             zx_msg_data(&s.big), s.big.size)
+        zx_msg_close(&s.big)
+        if rc < 0:
+            return -1
+    elif s.big_command:
         s.big_command = False
         rc = _session_command(s, zx_msg_data(&s.big), s.big.size)
         zx_msg_close(&s.big)
@@ -105,6 +119,55 @@ cdef int _session_big_done(zx_session *s) noexcept nogil:
     elif _deliver(s, &s.big) < 0:
         return _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
     zx_pipe_flush(zx_link_out(s.link, 1), s.link)
+    return 0
+
+
+# A frame too large for the receive buffer is read into a block of its own. The block
+# holds what arrived, not what the header declared: BIG_EAGER bytes at once (most large
+# messages fit, so they are read with no reallocation), beyond that it doubles as the
+# bytes come (zx_frame_reserve), so a peer that declares 8 GiB and sends 10 bytes costs
+# BIG_EAGER, not 8 GiB. s.big.size is the declared size; blk.size the room so far.
+cdef enum:
+    BIG_EAGER = 4 << 20
+
+
+cdef int _big_start(zx_session *s, uint64_t size, const unsigned char *have,
+                    size_t n) noexcept nogil:
+    cdef uint64_t cap = zx_frame_reserve(size, n)
+    cdef zx_block *b
+    if cap < BIG_EAGER:
+        cap = BIG_EAGER if size > BIG_EAGER else size
+    b = zx_block_new(cap)
+    if b == NULL:
+        return -1
+    zx_block_set_props(b, s.props)
+    s.big.size = size
+    s.big.flags = 0
+    s.big.is_block = 1
+    s.big.u.l.blk = b
+    s.big.u.l.data = b.data
+    if n:
+        memcpy(b.data, have, n)
+    s.big_filled = n
+    s.big_active = True
+    return 0
+
+
+cdef int _big_room(zx_session *s) noexcept nogil:
+    # room for the next read: grow the block (only we hold it) once it is full
+    cdef zx_block *b = s.big.u.l.blk
+    cdef zx_block *nb
+    cdef uint64_t cap
+    if s.big_filled < b.size:
+        return 0
+    cap = zx_frame_reserve(s.big.size, s.big_filled)
+    nb = <zx_block *>realloc(b, sizeof(zx_block) + cap)
+    if nb == NULL:
+        return -1
+    nb.data = (<unsigned char *>nb) + sizeof(zx_block)
+    nb.size = cap
+    s.big.u.l.blk = nb
+    s.big.u.l.data = nb.data
     return 0
 
 
@@ -125,22 +188,41 @@ cdef int _session_decode(zx_session *s) noexcept nogil:
             break
         p = s.rbuf.data + s.rstart
         avail = s.rend - s.rstart
-        rc = zx_frame_header_decode(p, avail, s.opts.maxmsgsize, &flags, &size, &hdrlen)
+        if s.wire >= ZX_ZMTP_30:
+            rc = zx_frame_header_decode(p, avail, s.opts.maxmsgsize, &flags, &size, &hdrlen)
+        else:
+            rc = _legacy_header_decode(s, p, avail, s.opts.maxmsgsize, &flags, &size, &hdrlen)
         if rc == ZX_NEED_MORE:
             break
         if rc != ZX_OK:
             result = _session_end(s, ZX_END_PROTOCOL, rc)
+            break
+        if s.curve:
+            # every frame is a MESSAGE (libzmq sends them as data frames): opened in place
+            if size + hdrlen <= avail:
+                s.expect_big = False
+                s.rstart += hdrlen + size
+                if _curve_frame_in(s, s.rbuf, <unsigned char *>p + hdrlen, size) < 0:
+                    result = -1
+                    break
+                continue
+            if size >= LARGE_BODY or size + hdrlen > ZX_RBUF_SIZE:
+                if _big_start(s, size, p + hdrlen, avail - hdrlen) < 0:
+                    result = _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
+                    break
+                s.big.flags = 0
+                s.big_command = False
+                s.big_active = True
+                s.rstart = s.rend
             break
         if flags & ZX_FLAG_COMMAND:
             if size + hdrlen > avail:
                 if size + hdrlen > ZX_RBUF_SIZE:
                     # a command larger than the buffer (a long SUBSCRIBE topic): read it
                     # into its own block, then handle it
-                    if zx_msg_init_size(&s.big, size) < 0:
+                    if _big_start(s, size, p + hdrlen, avail - hdrlen) < 0:
                         result = _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
                         break
-                    memcpy(zx_msg_data(&s.big), p + hdrlen, avail - hdrlen)
-                    s.big_filled = avail - hdrlen
                     s.big.flags = 0
                     s.big_command = True
                     s.big_active = True
@@ -153,7 +235,7 @@ cdef int _session_decode(zx_session *s) noexcept nogil:
             continue
         if size + hdrlen <= avail:
             s.expect_big = False
-            if size <= ZX_VSM_SIZE:
+            if size <= ZX_VSM_SIZE and s.props == NULL:
                 zx_msg_init_copy(&m, p + hdrlen, size)
             else:
                 zx_msg_init_slice(&m, s.rbuf, <unsigned char *>p + hdrlen, size)
@@ -166,11 +248,9 @@ cdef int _session_decode(zx_session *s) noexcept nogil:
             continue
         if size >= LARGE_BODY or size + hdrlen > ZX_RBUF_SIZE:
             # read the rest of this body straight into its own block: no second copy
-            if zx_msg_init_size(&s.big, size) < 0:
+            if _big_start(s, size, p + hdrlen, avail - hdrlen) < 0:
                 result = _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
                 break
-            memcpy(zx_msg_data(&s.big), p + hdrlen, avail - hdrlen)
-            s.big_filled = avail - hdrlen
             s.big.flags = ZX_MSG_MORE if flags & ZX_FLAG_MORE else 0
             s.big_active = True
             s.rstart = s.rend
@@ -208,8 +288,15 @@ cdef int _session_command(zx_session *s, const unsigned char *body, size_t n) no
             return _session_end(s, ZX_END_PROTOCOL, ZX_ERR_PROTOCOL)
         if ttl > 0 and s.ttl_deadline == 0:
             s.ttl_deadline = zx_now_ms() + <int64_t>ttl * 100
-        k = zx_pong_encode(buf, sizeof(buf), ctx, ctxlen)
-        _stage_raw(s, buf, k)
+        # answered between messages, never between the frames of one (_stage_pending)
+        if ctxlen > 16:
+            ctxlen = 16
+        if ctxlen:
+            memcpy(s.pong_ctx, ctx, ctxlen)
+        s.pong_ctx_len = ctxlen
+        s.pend_pong = True
+        if _stage_pending(s) < 0:
+            return -1
         return _session_write(s)
     if zx_command_is(name, namelen, "ERROR"):
         return _session_end(s, ZX_END_PEER_ERROR, ZX_ERR_PEER_ERROR)
@@ -246,13 +333,9 @@ cdef int _session_command(zx_session *s, const unsigned char *body, size_t n) no
 # ---------------------------------------------------------------- heartbeats
 
 cdef int _session_send_ping(zx_session *s, int64_t now) noexcept nogil:
-    cdef unsigned char buf[32]
-    cdef size_t k
-    cdef int ttl = s.opts.heartbeat_ttl // 100
-    if ttl > 65535:
-        ttl = 65535
-    k = zx_ping_encode(buf, sizeof(buf), <uint16_t>ttl, NULL, 0)
-    _stage_raw(s, buf, k)
+    s.pend_ping = True
+    if _stage_pending(s) < 0:
+        return -1
     s.next_ping = now + s.opts.heartbeat_ivl
     if s.ping_deadline == 0:
         s.ping_deadline = now + (s.opts.heartbeat_timeout if s.opts.heartbeat_timeout > 0
@@ -261,6 +344,32 @@ cdef int _session_send_ping(zx_session *s, int64_t now) noexcept nogil:
 
 
 # ---------------------------------------------------------------- output
+
+# the PING/PONG due, staged only at a message boundary and only with room for them (else
+# they wait for the next boundary); -1 if the session ended
+cdef int _stage_pending(zx_session *s) noexcept nogil:
+    cdef unsigned char buf[64]
+    cdef size_t k
+    cdef int ttl
+    if s.out_more or s.state != ZX_S_ACTIVE:
+        return 0
+    if s.iov_n >= ZX_IOV_MAX - 2 or s.stage_len + 256 > ZX_STAGE_SIZE:
+        return 0
+    if s.pend_ping:
+        s.pend_ping = False
+        ttl = s.opts.heartbeat_ttl // 100
+        if ttl > 65535:
+            ttl = 65535
+        k = zx_ping_encode(buf, sizeof(buf), <uint16_t>ttl, NULL, 0)
+        if _stage_frame(s, ZX_FLAG_COMMAND, buf + 2, k - 2) < 0:
+            return -1
+    if s.pend_pong:
+        s.pend_pong = False
+        k = zx_pong_encode(buf, sizeof(buf), s.pong_ctx, s.pong_ctx_len)
+        if _stage_frame(s, ZX_FLAG_COMMAND, buf + 2, k - 2) < 0:
+            return -1
+    return 0
+
 
 cdef void _stage_raw(zx_session *s, const unsigned char *data, size_t n) noexcept nogil:
     # small bytes (headers, copied bodies, commands) go into the stage; contiguous stage
@@ -275,6 +384,8 @@ cdef void _stage_raw(zx_session *s, const unsigned char *data, size_t n) noexcep
             last.iov_len += n
             s.stage_len += n
             return
+    if s.iov_n >= ZX_IOV_MAX:
+        return                  # callers check for room first; never past the array
     s.iov[s.iov_n].iov_base = s.stage + s.stage_len
     s.iov[s.iov_n].iov_len = n
     s.iov_n += 1
@@ -302,10 +413,16 @@ cdef void _session_reset_output(zx_session *s) noexcept nogil:
 cdef void _session_fill(zx_session *s) noexcept nogil:
     cdef zx_pipe *outp = zx_link_in(s.link, 1)
     cdef zx_msg m
-    cdef unsigned char hdr[9]
+    cdef unsigned char hdr[10]
     cdef size_t hl
+    cdef int rc
     # room for the largest piece one message stages: header, command name, small body
     while s.iov_n < ZX_IOV_MAX - 4 and s.stage_len + 64 + SMALL_BODY <= ZX_STAGE_SIZE:
+        if (s.pend_ping or s.pend_pong) and not s.out_more:
+            if _stage_pending(s) < 0:
+                return
+            if s.pend_ping or s.pend_pong:
+                return                  # no room left this round: after the write
         if not zx_pipe_read(outp, &m, s.link):
             s.out_idle = True
             return
@@ -319,7 +436,18 @@ cdef void _session_fill(zx_session *s) noexcept nogil:
                 and (s.hs.peer_minor >= 1 or s.opts.socktype == ZX_DISH):
             _stage_subscription(s, &m)
             continue
-        hl = zx_frame_header_encode(hdr, ZX_FLAG_MORE if s.out_more else 0, m.size)
+        if s.curve:
+            rc = _stage_boxed(s, ZX_FLAG_MORE if s.out_more else 0, NULL, 0,
+                              zx_msg_data(&m), m.size)
+            zx_msg_close(&m)
+            if rc < 0:
+                return
+            continue
+        if s.wire > ZX_ZMTP_10:
+            hl = zx_frame_header_encode(hdr, ZX_FLAG_MORE if s.out_more else 0, m.size)
+        else:
+            hl = zx_v1_frame_header_encode(hdr, sizeof(hdr), ZX_FLAG_MORE if s.out_more else 0,
+                                           m.size)
         _stage_raw(s, hdr, hl)
         if m.size <= SMALL_BODY:
             if m.size:
@@ -346,6 +474,13 @@ cdef void _stage_subscription(zx_session *s, zx_msg *m) noexcept nogil:
     cdef size_t topic = m.size - 1
     cdef size_t hl = zx_frame_header_encode(hdr, ZX_FLAG_COMMAND, 1 + namelen + topic)
     cdef unsigned char nl = <unsigned char>namelen
+    if s.curve:
+        # boxed as a command (CURVE flag 2), name first, as libzmq encodes it
+        _stage_boxed(s, ZX_FLAG_COMMAND,
+                     <const unsigned char *>("\x09SUBSCRIBE" if sub else "\x06CANCEL"),
+                     1 + namelen, body + 1, topic)
+        zx_msg_close(m)
+        return
     _stage_raw(s, hdr, hl)
     _stage_raw(s, &nl, 1)
     _stage_raw(s, <const unsigned char *>name, namelen)
@@ -373,6 +508,8 @@ cdef int _session_write(zx_session *s) noexcept nogil:
         rounds += 1
         if s.iov_i >= s.iov_n:
             _session_reset_output(s)
+            if (s.pend_ping or s.pend_pong) and _stage_pending(s) < 0:
+                return -1
             if s.link != NULL and not s.out_idle:
                 _session_fill(s)
             if s.iov_n == 0:

@@ -14,6 +14,7 @@ cdef zx_listener *zx_listener_new(zx_iothread *io, zx_sockbase *sb, zx_opts *opt
     zx_sockbase_ref(sb)
     l.endpoint_id = endpoint_id
     memcpy(&l.opts, opts, sizeof(zx_opts))
+    zx_zap_ref(l.opts.zap)
     return l
 
 
@@ -44,6 +45,8 @@ cdef void _listener_accept(zx_listener *l) noexcept nogil:
         s.is_connect = False
         s.fd = fd
         s.family = ss.ss_family
+        memcpy(&s.addr, &ss, sl)           # the peer's address (ZAP asks with it)
+        s.addrlen = sl
         _session_link_in(l.io, s)
         _session_start_handshake(s)
         _session_settle(s)
@@ -70,6 +73,9 @@ cdef void _listener_close(zx_iothread *io, zx_listener *l) noexcept nogil:
             _session_settle(s)
         s = nxt
     zx_sockbase_unref(l.sb)
+    zx_zap_unref(l.opts.zap)
+    l.opts.zap = NULL
+    memset(l.opts.curve_secret, 0, 32)
     l.dead = True
     l.next = io.dead_listeners
     io.dead_listeners = l

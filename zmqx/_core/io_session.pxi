@@ -24,6 +24,7 @@ cdef zx_session *_session_alloc(zx_iothread *io, zx_sockbase *sb, zx_opts *opts,
     s.linger_at = -1
     s.cur_ivl = opts.reconnect_ivl
     zx_msg_init(&s.big)
+    zx_zap_ref(s.opts.zap)
     return s
 
 
@@ -78,7 +79,7 @@ cdef void _session_event(zx_session *s, int ev) noexcept nogil:
         if ev & ZX_EV_OUT:
             if _session_hs_write(s) < 0:
                 return
-            if s.hs_sent >= s.hs.outlen:
+            if not _hs_out_pending(s):
                 _session_set_events(s, ZX_EV_IN)
         if ev & (ZX_EV_IN | ZX_EV_ERR):
             _session_input(s, True)
@@ -93,8 +94,23 @@ cdef void _session_event(zx_session *s, int ev) noexcept nogil:
 # ---------------------------------------------------------------- handshake
 
 cdef int _session_start_handshake(zx_session *s) noexcept nogil:
-    zx_handshake_init(&s.hs, s.opts.socktype, s.opts.identity, s.opts.identity_len)
-    s.hs_sent = 0
+    cdef bint secure = _session_uses_mech(s)
+    if secure:
+        # PLAIN/CURVE (or NULL asking ZAP): the greeting here, the rest in io_mechanism.pxi
+        zx_handshake_init_greeting(&s.hs, s.opts.socktype, zx_mech_name(s.opts.mechanism),
+                                   s.opts.as_server != 0)
+    else:
+        zx_handshake_init(&s.hs, s.opts.socktype, s.opts.identity, s.opts.identity_len)
+    # the greeting goes out in libzmq's order through zx_greet (io_legacy.pxi); hs then
+    # sends only what follows it (READY) once the peer proved to speak 3.x
+    zx_greet_init(&s.greet, zx_mech_name(s.opts.mechanism), s.opts.socktype,
+                  s.opts.identity_len, secure)
+    s.greet.as_server = s.opts.as_server != 0 and s.opts.mechanism != ZX_MECH_NULL
+    s.greet_len = s.greet_sent = 0
+    s.greet_phase = True
+    s.legacy_identity = False
+    s.wire = 0
+    s.hs_sent = ZX_GREETING_SIZE
     s.state = ZX_S_HANDSHAKE
     s.rstart = s.rend = 0
     s.in_more = False
@@ -111,6 +127,19 @@ cdef int _session_start_handshake(zx_session *s) noexcept nogil:
 cdef int _session_hs_write(zx_session *s) noexcept nogil:
     cdef ssize_t n
     cdef int err
+    s.greet_len += zx_greet_output(&s.greet, s.greet_buf + s.greet_len, 64 - s.greet_len)
+    while s.greet_sent < s.greet_len:
+        n = zx_send(s.fd, s.greet_buf + s.greet_sent, s.greet_len - s.greet_sent)
+        if n < 0:
+            err = zx_sock_errno()
+            if err == EINTR:
+                continue
+            if zx_would_block(err):
+                return 0
+            return _session_end(s, ZX_END_IO_ERROR, err)
+        s.greet_sent += n
+    if s.greet_phase:
+        return 0                # nothing else before the peer's version is known
     while s.hs_sent < s.hs.outlen:
         n = zx_send(s.fd, s.hs.out + s.hs_sent, s.hs.outlen - s.hs_sent)
         if n < 0:
@@ -121,13 +150,22 @@ cdef int _session_hs_write(zx_session *s) noexcept nogil:
                 return 0
             return _session_end(s, ZX_END_IO_ERROR, err)
         s.hs_sent += n
-    return 0
+    return _session_mech_write(s)
 
 
 # the handshake bytes that arrived; -1 if the session ended
 cdef int _session_hs_feed(zx_session *s) noexcept nogil:
     cdef size_t consumed
-    cdef int rc = zx_handshake_feed(&s.hs, s.rbuf.data + s.rstart, s.rend - s.rstart, &consumed)
+    cdef int rc
+    if s.greet_phase:
+        rc = _session_greet_feed(s)
+        if rc <= 0:
+            return rc
+    if s.legacy_identity:
+        return _session_legacy_identity(s)
+    if s.mech_phase:
+        return _session_mech_input(s)
+    rc = zx_handshake_feed(&s.hs, s.rbuf.data + s.rstart, s.rend - s.rstart, &consumed)
     s.rstart += consumed
     if rc != ZX_OK and rc != ZX_NEED_MORE:
         _session_end(s, ZX_END_HANDSHAKE_FAILED, s.hs.error)
@@ -139,6 +177,8 @@ cdef int _session_hs_feed(zx_session *s) noexcept nogil:
         return 0
     if rc != ZX_OK:
         return -1
+    if s.hs.greeting_only:
+        return _session_mech_start(s)
     return _session_handshake_done(s)
 
 
@@ -150,6 +190,10 @@ cdef int _session_handshake_done(zx_session *s) noexcept nogil:
     if s.hs_sent < s.hs.outlen:
         _stage_raw(s, s.hs.out + s.hs_sent, s.hs.outlen - s.hs_sent)
         s.hs_sent = s.hs.outlen
+    if s.mech_out_sent < s.mech_out_len:
+        # the mechanism's last command (READY) still unsent: it goes before any data
+        _stage_raw(s, s.mech_out + s.mech_out_sent, s.mech_out_len - s.mech_out_sent)
+        s.mech_out_sent = s.mech_out_len = 0
     if s.link == NULL:
         if s.sb.closed:
             return _session_end(s, ZX_END_SOCKET_CLOSED, 0)
@@ -171,7 +215,7 @@ cdef int _session_handshake_done(zx_session *s) noexcept nogil:
         if s.is_connect and s.opts.probe_router:
             # libzmq queues the probe at connect(); a link born at the handshake sends it
             # here, before the socket has even seen the link
-            _stage_raw(s, <const unsigned char *>"\x00\x00", 2)
+            _stage_frame(s, 0, NULL, 0)
             link.probed = True
         if zx_mailbox_post(&s.sb.mb, ZX_CMD_ATTACH, link, 0) < 0:
             # the socket closed meanwhile: drop its share of the link, then ourselves
@@ -192,7 +236,9 @@ cdef int _session_handshake_done(zx_session *s) noexcept nogil:
     s.out_idle = False
     s.ping_deadline = 0
     s.ttl_deadline = 0
-    s.next_ping = now + s.opts.heartbeat_ivl if s.opts.heartbeat_ivl > 0 else 0
+    # (ZMTP 1.0/2.0 peers have no commands: no heartbeats)
+    s.next_ping = now + s.opts.heartbeat_ivl \
+        if s.opts.heartbeat_ivl > 0 and s.wire >= ZX_ZMTP_30 else 0
     _session_set_events(s, ZX_EV_IN)
     return _session_write(s)
 
@@ -248,7 +294,10 @@ cdef void _session_report_end(zx_session *s, int reason, int detail) noexcept no
         return
     if s.state == ZX_S_HANDSHAKE:
         if reason == ZX_END_HANDSHAKE_FAILED:
-            zx_io_event(s.sb, s.endpoint_id, ZX_EVT_HANDSHAKE_FAILED_PROTOCOL, detail)
+            zx_io_event(s.sb, s.endpoint_id, ZX_EVT_HANDSHAKE_FAILED_PROTOCOL,
+                        _protocol_error_code(detail))
+        elif reason == ZX_END_AUTH_FAILED:
+            zx_io_event(s.sb, s.endpoint_id, ZX_EVT_HANDSHAKE_FAILED_AUTH, detail)
         else:
             zx_io_event(s.sb, s.endpoint_id, ZX_EVT_HANDSHAKE_FAILED_NO_DETAIL, detail)
     if s.state == ZX_S_HANDSHAKE or s.state == ZX_S_ACTIVE:
@@ -257,7 +306,7 @@ cdef void _session_report_end(zx_session *s, int reason, int detail) noexcept no
 
 # The one place a marked session is taken down: a connecting session whose connection
 # failed tries again later; anything else (accepted connections, our own decisions, a
-# closed socket with nothing left to send) is destroyed.
+# closed socket with nothing left to send, a failed handshake) is destroyed.
 cdef void _session_teardown(zx_session *s) noexcept nogil:
     cdef int reason = s.end_reason
     s.last_reason = reason
@@ -265,7 +314,11 @@ cdef void _session_teardown(zx_session *s) noexcept nogil:
     s.end_reason = ZX_END_NONE
     s.end_detail = 0
     _session_report_end(s, reason, s.last_detail)
-    if _reason_is_local(reason) or not s.is_connect:
+    if _reason_is_local(reason) or not s.is_connect or reason == ZX_END_HANDSHAKE_FAILED \
+            or reason == ZX_END_AUTH_FAILED:
+        # a handshake the peer refused (or that we refused: bad greeting, mechanism or
+        # socket type, credentials) is not retried: libzmq 4.3.5 ends the connect()
+        # endpoint on a protocol error instead of reconnecting into the same refusal
         _session_destroy(s)
         return
     _session_close_fd(s)
@@ -302,6 +355,7 @@ cdef void _session_close_fd(zx_session *s) noexcept nogil:
             s.out_drop = True
             s.out_more = False
     _session_reset_output(s)
+    _session_mech_reset(s)
     s.in_blocked = False
     s.out_idle = False
 
@@ -334,6 +388,13 @@ cdef void _session_destroy(zx_session *s) noexcept nogil:
     if s.link != NULL:
         _session_detach_link(s)
     zx_sockbase_unref(s.sb)
+    zx_zap_unref(s.opts.zap)
+    s.opts.zap = NULL
+    free(s.mech_out)
+    s.mech_out = NULL
+    s.mech_out_cap = 0
+    memset(s.opts.curve_secret, 0, 32)
+    memset(s.opts.plain_password, 0, 256)
     s.dead = True
     s.next = io.zombies
     io.zombies = s

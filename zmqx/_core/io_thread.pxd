@@ -8,8 +8,9 @@ from libc.stdint cimport int64_t, uint8_t, uint64_t
 from zmqx._core.platform cimport (zx_poller, zx_thread_t, sockaddr_storage, socklen_t, iovec)
 from zmqx._core.mailbox cimport zx_mailbox, zx_sockbase
 from zmqx._core.pipe cimport zx_link
-from zmqx._core.msg cimport zx_msg, zx_block
-from zmqx._core.zmtp cimport zx_handshake
+from zmqx._core.msg cimport zx_msg, zx_block, zx_props
+from zmqx._core.zmtp cimport zx_handshake, zx_greet
+from zmqx._core.mechanism cimport zx_mech
 
 cdef enum:
     ZX_OBJ_IOTHREAD = 1
@@ -50,6 +51,8 @@ cdef enum:
     ZX_END_PEER_ERROR = 8          # the peer sent an ERROR command
     ZX_END_HEARTBEAT_TIMEOUT = 9   # HEARTBEAT_TIMEOUT, or the peer's TTL, passed in silence
     ZX_END_NO_MEMORY = 10
+    ZX_END_AUTH_FAILED = 12        # ZAP (or the peer's ERROR "3xx/4xx/5xx") refused us
+                                   # (detail: the status code)
     ZX_END_REFUSED = 11            # the socket refused the link (a second PAIR peer, a
                                    # duplicate ROUTER id): an accepted connection is dropped, a
                                    # connecting one tries again later with a new link
@@ -74,7 +77,8 @@ cdef enum:
     ZX_EVT_DISCONNECTED = 0x0200           # fd: a connection that had started ended
     ZX_EVT_HANDSHAKE_FAILED_NO_DETAIL = 0x0800   # errno (timeout, I/O error, EOF)
     ZX_EVT_HANDSHAKE_SUCCEEDED = 0x1000    # fd
-    ZX_EVT_HANDSHAKE_FAILED_PROTOCOL = 0x2000    # ZX_ERR_* from zmtp.pxd
+    ZX_EVT_HANDSHAKE_FAILED_PROTOCOL = 0x2000    # libzmq's ZMQ_PROTOCOL_ERROR_* code
+    ZX_EVT_HANDSHAKE_FAILED_AUTH = 0x4000  # the ZAP status code (300, 400, 500)
 
 # a snapshot of the socket's options taken at bind/connect time (as libzmq does)
 ctypedef struct zx_opts:
@@ -101,8 +105,24 @@ ctypedef struct zx_opts:
     size_t identity_len
     unsigned char connect_rid[256]     # CONNECT_ROUTING_ID given to this connect()
     size_t connect_rid_len
+    # security (socket_options.pxi keeps them as libzmq does; the engine reads them once,
+    # when the handshake starts)
+    int mechanism                      # ZX_MECH_NULL / _PLAIN / _CURVE (mechanism.pxd)
+    int as_server
+    int zap_enforce_domain
+    unsigned char plain_username[256]
+    size_t plain_username_len
+    unsigned char plain_password[256]
+    size_t plain_password_len
+    uint8_t curve_public[32]
+    uint8_t curve_secret[32]          # wiped when a session or listener is freed
+    uint8_t curve_server[32]
+    unsigned char zap_domain[256]
+    size_t zap_domain_len
+    zx_zap *zap                        # this bind/connect's ZAP client (io_zap.pxi) or NULL
 
 cdef struct zx_iothread
+cdef struct zx_zap
 
 cdef struct zx_listener:
     int kind
@@ -139,6 +159,32 @@ cdef struct zx_session:
     int events
     zx_handshake hs
     size_t hs_sent
+    # the greeting in libzmq's order (zx_greet): signature, major, then the rest once the
+    # peer's revision is known; then hs (3.x) or the 1.0/2.0 identity exchange
+    zx_greet greet
+    unsigned char greet_buf[64]    # our greeting as far as it may go out
+    size_t greet_len
+    size_t greet_sent
+    bint greet_phase               # the peer's version is not known yet
+    bint legacy_identity           # a 1.0/2.0 peer: its identity frame is due next
+    int wire                       # ZX_ZMTP_* the peer speaks (0 until known)
+    # PLAIN/CURVE (io_session.pxi): the mechanism after the greeting, its pending output,
+    # and the ZAP request in flight (NULL mechanism: mech stays NULL, the fast path)
+    zx_mech *mech
+    unsigned char *mech_out
+    size_t mech_out_len
+    size_t mech_out_sent
+    size_t mech_out_cap
+    bint mech_phase                # greeting done, mechanism commands being exchanged
+    bint curve                     # data frames travel boxed (CURVE MESSAGE)
+    int64_t zap_req                # the ZAP request id awaited (0: none)
+    int zap_status                 # the ZAP status that refused the peer (monitor)
+    zx_props *props                # this connection's properties (frames carry them), or NULL
+    # commands held back while a multipart message is half staged (io_engine.pxi)
+    bint pend_ping
+    bint pend_pong
+    unsigned char pong_ctx[16]
+    size_t pong_ctx_len
     # input
     zx_block *rbuf
     size_t rstart
@@ -220,6 +266,25 @@ cdef struct zx_iothread:
 # and will never read it; the session ends (ZX_END_REFUSED)
 cdef enum:
     ZX_WAKE_REFUSED = 3
+    ZX_WAKE_ZAP = 4                # (zx_io_wake_zap) the ZAP handler answered
+
+# A ZAP client (RFC 27) of the I/O thread: an inproc link to the socket bound at
+# inproc://zeromq.zap.01, made by the server socket at bind/connect (socket_zap.pxi) and
+# shared by every connection of that endpoint; refcounted (the listener or connecting
+# session, and each session that copied it). Only its I/O thread touches it after that.
+cdef struct zx_zap:
+    int64_t refs
+    zx_link *link                  # side 0 is ours, side 1 the handler's socket
+    int64_t next_id                # request ids, counted per ZAP client
+    zx_iothread *io
+    zx_msg reply[8]                # the reply being assembled
+    int nreply
+    bint overflow                  # the reply had more frames than a ZAP reply has
+
+cdef zx_zap *zx_zap_new(zx_iothread *io, zx_link *link) noexcept nogil
+cdef void zx_zap_ref(zx_zap *z) noexcept nogil
+cdef void zx_zap_unref(zx_zap *z) noexcept nogil
+cdef void zx_io_wake_zap(void *arg, void *link, int what) noexcept nogil
 
 cdef zx_iothread *zx_iothread_start() except NULL
 cdef void zx_iothread_stop(zx_iothread *io) noexcept nogil     # posts STOP, joins, frees

@@ -9,6 +9,11 @@
 #   io_resolver.pxi     host names of connect() endpoints, looked up on a resolver thread
 #   io_session.pxi      one connection's lifecycle: handshake start/done, links, the single
 #                       failure path (mark with a reason, tear down in one place), linger
+#   io_legacy.pxi       the greeting in libzmq's order; ZMTP 1.0/2.0 peers (identity
+#                       exchange, their framing)
+#   io_mechanism.pxi    PLAIN/CURVE (and NULL with ZAP) after the greeting: driving
+#                       mechanism.pyx's state machine, CURVE MESSAGE boxing per frame
+#   io_zap.pxi          the ZAP client: requests to inproc://zeromq.zap.01, replies
 #   io_engine.pxi       the ZMTP engine of an established connection: read/decode, commands,
 #                       heartbeats, staged vectored writes
 #   io_udp.pxi          udp:// endpoints (RADIO/DISH): RFC 48 datagrams to and from a link
@@ -24,14 +29,15 @@
 # destroy. Destroyed sessions stay allocated until the end of the event batch (zombies), so
 # a later event of the same batch that names one is skipped by the loop, and only there.
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint64_t
-from libc.stdlib cimport malloc, free, calloc, rand
-from libc.string cimport memcpy, memset, memmove
+from libc.stdlib cimport malloc, free, calloc, realloc, rand
+from libc.string cimport memcpy, memset, memmove, memcmp, strlen
 from zmqx._core.atomic cimport zx_load, zx_store, zx_add
 from zmqx._core.platform cimport *
 from zmqx._core.mailbox cimport *
 from zmqx._core.pipe cimport *
 from zmqx._core.msg cimport *
 from zmqx._core.zmtp cimport *
+from zmqx._core.mechanism cimport *
 
 cdef enum:
     MAX_EVENTS = 64
@@ -44,6 +50,9 @@ include "io_listener.pxi"
 include "io_connecter.pxi"
 include "io_resolver.pxi"
 include "io_session.pxi"
+include "io_legacy.pxi"
+include "io_mechanism.pxi"
+include "io_zap.pxi"
 include "io_engine.pxi"
 include "io_udp.pxi"
 
@@ -240,7 +249,9 @@ cdef void _process_commands(zx_iothread *io) noexcept nogil:
         if cmd.type == ZX_CMD_ACTIVATE:
             link = <zx_link *>cmd.ptr
             s = <zx_session *>link.owner[1]
-            if s != NULL and s.kind == ZX_OBJ_UDP:
+            if cmd.arg == ZX_WAKE_ZAP:
+                _zap_input(link)            # the ZAP handler answered (io_zap.pxi)
+            elif s != NULL and s.kind == ZX_OBJ_UDP:
                 _udp_activate(<zx_udp *>link.owner[1], link, <int>cmd.arg)
             elif s != NULL and s.link == link:
                 if cmd.arg == ZX_WAKE_REFUSED:

@@ -161,3 +161,22 @@ cdef class Frame:
 
     @staticmethod
     cdef Frame from_msg(zx_msg *m)        # takes ownership of *m
+
+
+# Connection properties: the ZMTP metadata of one secured connection (what the peer
+# announced, the User-Id and metadata its ZAP handler returned, Peer-Address), encoded as
+# ZMTP metadata and shared by every frame received on it. The I/O engine hangs one on the
+# blocks it slices received frames from (zx_block.hint, with zx_props_block_free as the
+# block's ffn, so the last frame to go releases it); Frame.get(name) reads it.
+ctypedef struct zx_props:
+    int64_t refs
+    size_t len
+    unsigned char *data
+
+cdef zx_props *zx_props_new(const unsigned char *meta, size_t n) noexcept nogil
+cdef void zx_props_ref(zx_props *p) noexcept nogil
+cdef void zx_props_unref(zx_props *p) noexcept nogil
+cdef void zx_props_block_free(void *blk) noexcept nogil
+# give block b (held only by the caller) the properties: takes a reference
+cdef void zx_block_set_props(zx_block *b, zx_props *p) noexcept nogil
+

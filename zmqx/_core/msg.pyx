@@ -402,7 +402,9 @@ cdef class Frame:
         self.set("group", value)
 
     def get(self, option):
-        """Frame properties: MORE (1), "routing_id", "group", or a metadata name."""
+        """Frame properties: MORE (1), "routing_id", "group", or a connection property by
+        name ("User-Id", "Socket-Type", "Identity", "Peer-Address", ZAP metadata) on frames
+        received over a PLAIN/CURVE (or ZAP-checked) tcp/ipc connection."""
         if option == 1 or option == "more":
             return int(self._more)
         if option == "routing_id" and self.msg.routing_id:
@@ -411,6 +413,10 @@ cdef class Frame:
             return "" if self._group is None else self._group.decode("utf8")
         if isinstance(option, str) and self._properties is not None and option in self._properties:
             return self._properties[option]
+        if isinstance(option, (str, bytes)):
+            value = _conn_property(&self.msg, option)
+            if value is not None:
+                return value
         from zmqx.error import ZMQError
         from errno import EINVAL
         raise ZMQError(EINVAL)
@@ -471,3 +477,72 @@ cdef class Frame:
 
 
 Message = Frame
+
+
+# ---------------------------------------------------------------- connection properties
+
+cdef zx_props *zx_props_new(const unsigned char *meta, size_t n) noexcept nogil:
+    cdef zx_props *p = <zx_props *>malloc(sizeof(zx_props) + (n if n else 1))
+    if p == NULL:
+        return NULL
+    p.refs = 1
+    p.len = n
+    p.data = (<unsigned char *>p) + sizeof(zx_props)
+    if n:
+        memcpy(p.data, meta, n)
+    return p
+
+
+cdef void zx_props_ref(zx_props *p) noexcept nogil:
+    if p != NULL:
+        zx_add(&p.refs, 1)
+
+
+cdef void zx_props_unref(zx_props *p) noexcept nogil:
+    if p != NULL and zx_add(&p.refs, -1) == 0:
+        free(p)
+
+
+cdef void zx_props_block_free(void *blk) noexcept nogil:
+    cdef zx_block *b = <zx_block *>blk
+    zx_props_unref(<zx_props *>b.hint)
+    free(b)
+
+
+cdef void zx_block_set_props(zx_block *b, zx_props *p) noexcept nogil:
+    if p == NULL or b.ffn != NULL:
+        return
+    zx_props_ref(p)
+    b.hint = p
+    b.ffn = zx_props_block_free
+
+
+cdef object _conn_property(zx_msg *m, object name):
+    """The value of connection property `name` (case-insensitive, as ZMTP names are) of
+    the connection frame m arrived on, as str; None when it has no such property."""
+    cdef zx_props *p
+    cdef size_t off = 0, nl, vl
+    cdef const unsigned char *d
+    if not m.is_block or m.u.l.blk.ffn != zx_props_block_free:
+        return None
+    p = <zx_props *>m.u.l.blk.hint
+    if p == NULL:
+        return None
+    want = (name.encode() if isinstance(name, str) else bytes(name)).lower()
+    d = p.data
+    while off < p.len:
+        nl = d[off]
+        if off + 1 + nl + 4 > p.len:
+            return None
+        key = (<bytes>(d + off + 1)[:nl]).lower()
+        off += 1 + nl
+        vl = (<size_t>d[off] << 24) | (<size_t>d[off + 1] << 16) | (<size_t>d[off + 2] << 8) \
+            | d[off + 3]
+        off += 4
+        if off + vl > p.len:
+            return None
+        if key == want:
+            return (<bytes>(d + off)[:vl]).decode("utf-8", "surrogateescape")
+        off += vl
+    return None
+

@@ -929,3 +929,4 @@ cdef inline void _take_recv_group(Socket self, zx_group *g) noexcept:
 include "socket_endpoints.pxi"
 include "socket_udp.pxi"
 include "socket_options.pxi"
+include "socket_zap.pxi"

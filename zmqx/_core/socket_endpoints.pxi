@@ -28,7 +28,10 @@ cdef _bind(Socket self, addr):
         raise
     eid = self.next_endpoint_id
     self.next_endpoint_id += 1
+    self.opts.zap = _zap_open(self, io)         # (socket_zap.pxi) NULL: no ZAP
     l = zx_listener_new(io, self.sb, &self.opts, fd, eid)
+    zx_zap_unref(self.opts.zap)                 # the listener holds its own reference
+    self.opts.zap = NULL
     if l == NULL:
         zx_close_socket(fd)
         raise MemoryError()
@@ -101,7 +104,10 @@ cdef _connect(Socket self, addr):
     io = self.context.choose_io()
     eid = self.next_endpoint_id
     self.next_endpoint_id += 1
+    self.opts.zap = _zap_open(self, io)         # (socket_zap.pxi) NULL: no ZAP
     s = zx_session_new_connect(io, self.sb, &self.opts, eid)
+    zx_zap_unref(self.opts.zap)                 # the session holds its own reference
+    self.opts.zap = NULL
     if s == NULL:
         raise MemoryError()
     memset(&s.addr, 0, sizeof(sockaddr_storage))

@@ -12,6 +12,7 @@ cdef enum:
     K_SHARED = 4        # a field of zx_sock (read by the type rooms)
     K_TYPE = 5          # the type room's setopt/getopt hooks
     K_KEPT = 6          # remembered in Socket._kept, no effect
+    K_SEC = 7           # security options: _sec_setopt/_sec_getopt below
 
 cdef enum:
     A_READ = 1
@@ -84,7 +85,7 @@ cdef int _load_table() except -1:
     cdef _optrow *r
     cdef int num
     kinds = {"core": K_CORE, "session": K_SESSION, "socket": K_SOCKET, "shared": K_SHARED,
-             "type": K_TYPE, "kept": K_KEPT}
+             "type": K_TYPE, "kept": K_KEPT, "sec": K_SEC}
     vtypes = {_OptType.int: 0, _OptType.int64: 1, _OptType.bytes: 2, _OptType.fd: 3}
     memset(_ROWS, 0, sizeof(_ROWS))
     nums = {}
@@ -178,6 +179,8 @@ cdef int _setopt(Socket self, int option, object optval) except -1:
     cdef _optrow *r = _row(self, option, A_WRITE)
     cdef bytes b
     check = _CHECK.get(option)
+    if r.kind == K_SEC:
+        return _sec_setopt(self, option, optval, check)
     if r.vtype == 2:
         value = _bytes_opt(optval)
         if (check == "nonempty" and not value) or (check == "1..255" and not 0 < len(value) < 256) \
@@ -247,6 +250,104 @@ cdef object _getopt(Socket self, int option):
         raise ZMQError(EINVAL_)
     if r.kind == K_TYPE:
         return self.ops.getopt(&self.core, option)
+    if r.kind == K_SEC:
+        return _sec_getopt(self, option)
     if r.kind == K_KEPT:
         return self._kept.get(option, _DEFAULTS[option])
     return _load_int(self, r)
+
+
+# ---------------------------------------------------------------- security options
+
+# As libzmq 4.3.5 couples them: PLAIN_SERVER/CURVE_SERVER set the server role and switch
+# MECHANISM to theirs (or back to NULL when cleared); PLAIN_USERNAME/PASSWORD make a PLAIN
+# client; CURVE_PUBLICKEY/SECRETKEY switch to CURVE, CURVE_SERVERKEY makes a CURVE client.
+# The keys are write-only (libzmq answers a 255-byte read with EINVAL, so pyzmq can never
+# read them). All of it lands in zx_opts, so every later bind/connect snapshots it.
+cdef int O_MECHANISM = 43, O_PLAIN_SERVER = 44, O_PLAIN_USERNAME = 45, O_PLAIN_PASSWORD = 46
+cdef int O_CURVE_SERVER = 47, O_CURVE_PUBLICKEY = 48, O_CURVE_SECRETKEY = 49
+cdef int O_CURVE_SERVERKEY = 50, O_ZAP_DOMAIN = 55, O_ZAP_ENFORCE_DOMAIN = 93
+
+
+cdef bytes _curve_key(object optval):
+    cdef bytes b = _bytes_opt(optval)
+    if len(b) == 41 and b[40] == 0:
+        b = b[:40]
+    if len(b) == 40:
+        from zmqx.utils import z85
+        try:
+            b = z85.decode(b)
+        except Exception:
+            raise ZMQError(EINVAL_)
+    if len(b) != 32:
+        raise ZMQError(EINVAL_)
+    return b
+
+
+cdef int _sec_setopt(Socket self, int option, object optval, object check) except -1:
+    cdef bytes b
+    cdef zx_opts *o = &self.opts
+    if option == O_PLAIN_SERVER or option == O_CURVE_SERVER or option == O_ZAP_ENFORCE_DOMAIN:
+        if isinstance(optval, (bytes, str)):
+            raise TypeError("option %d takes an int, not %r" % (option, type(optval).__name__))
+        v = int(optval)
+        if option == O_ZAP_ENFORCE_DOMAIN:
+            o.zap_enforce_domain = 1 if v else 0
+            return 0
+        if v != 0 and v != 1:
+            raise ZMQError(EINVAL_)
+        o.as_server = v
+        if v:
+            o.mechanism = ZX_MECH_PLAIN if option == O_PLAIN_SERVER else ZX_MECH_CURVE
+        else:
+            o.mechanism = ZX_MECH_NULL
+        return 0
+    if option == O_CURVE_PUBLICKEY or option == O_CURVE_SECRETKEY or option == O_CURVE_SERVERKEY:
+        b = _curve_key(optval)
+        if option == O_CURVE_PUBLICKEY:
+            memcpy(o.curve_public, <char *>b, 32)
+        elif option == O_CURVE_SECRETKEY:
+            memcpy(o.curve_secret, <char *>b, 32)
+        else:
+            memcpy(o.curve_server, <char *>b, 32)
+            o.as_server = 0
+        o.mechanism = ZX_MECH_CURVE
+        return 0
+    b = _bytes_opt(optval)
+    if not 0 < len(b) < 256:
+        raise ZMQError(EINVAL_)
+    if option == O_PLAIN_USERNAME:
+        memcpy(o.plain_username, <char *>b, len(b))
+        o.plain_username_len = len(b)
+        o.as_server = 0
+        o.mechanism = ZX_MECH_PLAIN
+    elif option == O_PLAIN_PASSWORD:
+        memcpy(o.plain_password, <char *>b, len(b))
+        o.plain_password_len = len(b)
+        o.as_server = 0
+        o.mechanism = ZX_MECH_PLAIN
+    elif option == O_ZAP_DOMAIN:
+        memcpy(o.zap_domain, <char *>b, len(b))
+        o.zap_domain_len = len(b)
+    else:
+        raise ZMQError(EINVAL_)
+    return 0
+
+
+cdef object _sec_getopt(Socket self, int option):
+    cdef zx_opts *o = &self.opts
+    if option == O_MECHANISM:
+        return o.mechanism
+    if option == O_PLAIN_SERVER:
+        return 1 if o.as_server and o.mechanism == ZX_MECH_PLAIN else 0
+    if option == O_CURVE_SERVER:
+        return 1 if o.as_server and o.mechanism == ZX_MECH_CURVE else 0
+    if option == O_ZAP_ENFORCE_DOMAIN:
+        return o.zap_enforce_domain
+    if option == O_PLAIN_USERNAME:
+        return PyBytes_FromStringAndSize(<char *>o.plain_username, o.plain_username_len)
+    if option == O_PLAIN_PASSWORD:
+        return PyBytes_FromStringAndSize(<char *>o.plain_password, o.plain_password_len)
+    if option == O_ZAP_DOMAIN:
+        return PyBytes_FromStringAndSize(<char *>o.zap_domain, o.zap_domain_len)
+    raise ZMQError(EINVAL_)

@@ -24,6 +24,7 @@ cdef enum:
     ZX_ERR_AUTH = -8          # authentication refused (ZAP status 300/400/500)
     ZX_ERR_ZAP = -9           # no ZAP handler where libzmq requires one
     ZX_ERR_CRYPTO = -10       # a box did not open, a key or nonce was wrong or replayed
+    ZX_ERR_ZAP_REPLY = -11    # the ZAP handler's reply was malformed (bad status code...)
 
 # socket types, libzmq's numbers
 cdef enum:
@@ -80,6 +81,9 @@ ctypedef struct zx_handshake:
     unsigned char out[1024]
     size_t outlen
     int error                          # the ZX_ERR_* that failed the handshake
+    char mechanism[21]                 # ours, NUL-terminated: the peer must announce it
+    bint greeting_only                 # PLAIN/CURVE: done after the greeting (mechanism.pyx
+                                       # runs the commands)
 
 # greeting
 cdef void zx_greeting_encode(unsigned char *out, const char *mechanism, bint as_server) noexcept nogil
@@ -123,6 +127,10 @@ cdef bint zx_socktype_compatible(int ours, int peer) noexcept nogil
 # handshake state machine
 cdef void zx_handshake_init(zx_handshake *h, int socktype,
                             const unsigned char *identity, size_t idlen) noexcept nogil
+# PLAIN/CURVE: only our greeting goes out; feed is done (ZX_OK) once the peer's greeting
+# announced the same mechanism
+cdef void zx_handshake_init_greeting(zx_handshake *h, int socktype, const char *mechanism,
+                                     bint as_server) noexcept nogil
 cdef int zx_handshake_feed(zx_handshake *h, const unsigned char *p, size_t n,
                            size_t *consumed) noexcept nogil
 
@@ -151,6 +159,7 @@ ctypedef struct zx_greet:
     int error
     int socktype
     bint secure                   # non-NULL mechanism or ZAP on: refuse 1.0 and 2.0
+    bint as_server                # the 3.x greeting's as-server octet (set after init)
     char mechanism[21]
     unsigned char out[64]         # our greeting as far as it may go out
     size_t out_ready

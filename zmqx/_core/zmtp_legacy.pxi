@@ -132,6 +132,7 @@ cdef int zx_greet_feed(zx_greet *g, const unsigned char *p, size_t n,
                 g.out[11] = 1
                 memset(g.out + 12, 0, 52)
                 memcpy(g.out + 12, g.mechanism, strlen(g.mechanism))
+                g.out[32] = 1 if g.as_server else 0
                 g.out_ready = ZX_GREETING_SIZE
                 g.peer_want = ZX_GREETING_SIZE
         elif g.peer_len == g.peer_want and g.peer_want > 11:
