@@ -837,6 +837,46 @@ def test_udp_multicast_loop_off_keeps_datagrams_off_this_host(ctx):
     loud.close()
 
 
+def _ipv6_iface():
+    """A non-loopback interface with an IPv6 address (IPv6 multicast is not routed on lo
+    here), or None."""
+    from zmqx._core.io_thread import _interface_address
+    for _, name in socket.if_nameindex():
+        if name != "lo" and _interface_address(name, socket.AF_INET6):
+            return name
+    return None
+
+
+@pytest.mark.parametrize("kind", ["unicast", "multicast"])
+def test_udp_ipv6(ctx, kind):
+    if not socket.has_ipv6:
+        pytest.skip("SKIPPED LOUDLY: no IPv6 in this Python")
+    if kind == "unicast":
+        where = "udp://[::1]:*"
+    else:
+        iface = _ipv6_iface()
+        if iface is None:
+            pytest.skip("SKIPPED LOUDLY: no IPv6 interface besides loopback for multicast")
+        where = "udp://%s;[ff02::1:3]:*" % iface     # link-local: the scope is the interface
+    dish = sock(ctx, zmqx.DISH, ipv6=1)
+    dish.join(b"g")
+    try:
+        dish.bind(where)
+    except zmqx.ZMQError as e:
+        pytest.skip(f"SKIPPED LOUDLY: this kernel refuses {where}: {e}")
+    ep = dish.get(zmqx.LAST_ENDPOINT).decode()
+    radio = sock(ctx, zmqx.RADIO, ipv6=1)
+    radio.connect(ep)
+    for _ in range(WAIT_MS // 10):
+        radio.send(b"six", group=b"g")
+        if dish.poll(10):
+            break
+    f = dish.recv(copy=False)
+    assert (f.group, f.bytes) == ("g", b"six")
+    radio.close()
+    dish.close()
+
+
 def test_udp_multicast_two_dishes_share_the_port(ctx):
     need_multicast()
     d1 = sock(ctx, zmqx.DISH)
