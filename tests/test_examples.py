@@ -27,6 +27,9 @@ EXPECTED = {
     + [r"^12 replies for 12 requests$"],
     "proxy.py": [rf"^REQUEST {i}$" for i in range(5)]
     + [r"^frontend received 15 frames, backend received 15 frames$", r"^proxy stopped: True$"],
+    "radio_dish.py": [r"^the dish hears the radio$", r"^received weather: 20 C$",
+                      r"^received weather: 21 C$", r"^received weather: 22 C$",
+                      r"^3 messages, all weather: True$"],
     "poller.py": [rf"^tasks:\s+task {i}$" for i in range(4)]
     + [r"^updates: update: all systems go$", r"^pipe:\s+pipe line 0$", r"^pipe:\s+pipe line 1$",
        r"^done: 4 tasks, 1 update, 2 pipe lines$"],

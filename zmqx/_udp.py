@@ -112,6 +112,7 @@ def connect_udp(address, ipv6=False, hops=1, loop=1, sndbuf=-1):
             raise _error(errno.EINVAL, addr)
     host, port = _host_port(address, addr, False)
     family, ip = _lookup(host, ipv6, addr)
+    dest = (ip, port)
     s = socket.socket(family, socket.SOCK_DGRAM)
     try:
         if sndbuf > 0:
@@ -129,11 +130,13 @@ def connect_udp(address, ipv6=False, hops=1, loop=1, sndbuf=-1):
                     local = _resolve_local(src, False, addr)[1]
                     s.setsockopt(level, socket.IP_MULTICAST_IF, socket.inet_aton(local))
                 else:
-                    s.setsockopt(level, socket.IPV6_MULTICAST_IF, _ifindex(src))
+                    index = _ifindex(src)
+                    s.setsockopt(level, socket.IPV6_MULTICAST_IF, index)
+                    dest = (ip, port, 0, index)    # a link-local group needs its scope
         elif src is not None:
             fam, local = _resolve_local(src, ipv6, addr)
             s.bind((local, 0))
-        s.connect((ip, port))
+        s.connect(dest)
         s.setblocking(False)
     except OSError as e:
         s.close()

@@ -1,8 +1,9 @@
 # The I/O thread's C-level interface: a native thread that never takes the GIL and owns
-# every tcp/ipc file descriptor: listeners, and sessions (one per accepted connection, or one
-# per connect() endpoint that survives reconnects), each running a ZMTP engine between its fd
-# and a link. socket.pyx builds listeners and connecting sessions through this file (zx_opts,
-# zx_listener_new, zx_session_new_connect, zx_io_wake, the mailbox commands); everything else
+# every tcp/ipc/udp file descriptor: listeners, and sessions (one per accepted connection, or
+# one per connect() endpoint that survives reconnects), each running a ZMTP engine between its
+# fd and a link, and udp:// endpoints (zx_udp: datagrams to/from a link). socket.pyx builds
+# listeners, connecting sessions and udp endpoints through this file (zx_opts, zx_listener_new,
+# zx_session_new_connect, zx_udp_new, zx_io_wake, the mailbox commands); everything else
 # is private to io_thread.pyx and its includes (io_*.pxi).
 from libc.stdint cimport int64_t, uint8_t, uint64_t
 from zmqx._core.platform cimport (zx_poller, zx_thread_t, sockaddr_storage, socklen_t, iovec)
