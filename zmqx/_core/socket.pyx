@@ -616,10 +616,17 @@ cdef class Socket:
         self._group_op(ZX_OPT_LEAVE, group)
 
     def _group_op(self, int op, group):
-        self._check()
-        if not (self.ops.flags & ZX_T_GROUPS):
-            raise ZMQError(ENOTSUP_)
-        self.ops.setopt(&self.core, op, _group_bytes(group))
+        if self._shadowed is not None:
+            return self._shadowed._group_op(op, group)
+        group = _group_bytes(group)
+        self._lock()
+        try:
+            self._check()
+            if not (self.ops.flags & ZX_T_GROUPS):
+                raise ZMQError(ENOTSUP_)
+            self.ops.setopt(&self.core, op, group)
+        finally:
+            self._unlock()
 
     def send_multipart(self, msg_parts, int flags=0, copy=True, track=False, **kwargs):
         """Send a sequence of frames as one message (delivered whole or not at all)."""
