@@ -82,6 +82,8 @@ cdef void _session_event(zx_session *s, int ev) noexcept nogil:
                 _session_set_events(s, ZX_EV_IN)
         if ev & (ZX_EV_IN | ZX_EV_ERR):
             _session_input(s, True)
+    elif s.state == ZX_S_ACTIVE and s.raw:
+        _raw_event(s, ev)
     elif s.state == ZX_S_ACTIVE:
         if ev & ZX_EV_OUT:
             if _session_write(s) < 0:
@@ -93,6 +95,8 @@ cdef void _session_event(zx_session *s, int ev) noexcept nogil:
 # ---------------------------------------------------------------- handshake
 
 cdef int _session_start_handshake(zx_session *s) noexcept nogil:
+    if s.opts.socktype == ZX_STREAM:
+        return _raw_start(s)      # no ZMTP: the raw engine runs it from now on (io_raw.pxi)
     zx_handshake_init(&s.hs, s.opts.socktype, s.opts.identity, s.opts.identity_len)
     s.hs_sent = 0
     s.state = ZX_S_HANDSHAKE

@@ -11,6 +11,7 @@
 #                       failure path (mark with a reason, tear down in one place), linger
 #   io_engine.pxi       the ZMTP engine of an established connection: read/decode, commands,
 #                       heartbeats, staged vectored writes
+#   io_raw.pxi          the raw engine of STREAM connections (no ZMTP): bytes in, bytes out
 # They are includes rather than separate modules on purpose: the engine's per-message path
 # calls the session and loop helpers (set_events, write, deliver) many times per batch, and a
 # call across Cython modules goes through an imported function pointer that the C compiler
@@ -44,6 +45,7 @@ include "io_connecter.pxi"
 include "io_resolver.pxi"
 include "io_session.pxi"
 include "io_engine.pxi"
+include "io_raw.pxi"
 
 
 # ---------------------------------------------------------------- lifecycle events
@@ -235,7 +237,9 @@ cdef void _process_commands(zx_iothread *io) noexcept nogil:
             link = <zx_link *>cmd.ptr
             s = <zx_session *>link.owner[1]
             if s != NULL and s.link == link:
-                if cmd.arg == ZX_WAKE_REFUSED:
+                if s.raw:
+                    _raw_activate(s, <int>cmd.arg)
+                elif cmd.arg == ZX_WAKE_REFUSED:
                     _session_end(s, ZX_END_REFUSED, 0)
                 elif cmd.arg == ZX_WAKE_READ:
                     s.out_idle = False

@@ -25,7 +25,7 @@ from zmqx._core.routes cimport RouteTable, ZX_ROUTE_ADDED, ZX_ROUTE_REFUSED
 from zmqx._core.trie cimport (zx_trie, zx_trie_new, zx_trie_free, zx_trie_add, zx_trie_rm,
                               zx_trie_match, zx_trie_foreach, zx_trie_cb)
 from zmqx._core.zmtp cimport (ZX_PAIR, ZX_PUB, ZX_SUB, ZX_REQ, ZX_REP, ZX_DEALER, ZX_ROUTER,
-                              ZX_PULL, ZX_PUSH, ZX_XPUB, ZX_XSUB)
+                              ZX_PULL, ZX_PUSH, ZX_XPUB, ZX_XSUB, ZX_STREAM)
 
 import errno as _errno
 from zmqx.error import ZMQError
@@ -181,12 +181,13 @@ include "patterns/xpub.pxi"
 include "patterns/pub.pxi"
 include "patterns/xsub.pxi"
 include "patterns/sub.pxi"
+include "patterns/stream.pxi"
 
 
 # ---------------------------------------------------------------- THE table
 
 cdef enum:
-    ZX_NTYPES = 11
+    ZX_NTYPES = 12
 
 cdef const zx_sockops *_TABLE[ZX_NTYPES]
 _TABLE[ZX_PAIR] = &PAIR_OPS
@@ -200,6 +201,7 @@ _TABLE[ZX_PULL] = &PULL_OPS
 _TABLE[ZX_PUSH] = &PUSH_OPS
 _TABLE[ZX_XPUB] = &XPUB_OPS
 _TABLE[ZX_XSUB] = &XSUB_OPS
+_TABLE[ZX_STREAM] = &STREAM_OPS
 
 
 cdef const zx_sockops *zx_socktype_ops(int socktype) noexcept:
