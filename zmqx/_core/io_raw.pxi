@@ -79,10 +79,20 @@ cdef int _raw_push_empty(zx_session *s) noexcept nogil:
 
 
 # the peer ended the connection (or it broke): the disconnect notification, then the
-# common failure path. Always -1
+# common failure path. An accepted connection never comes back: its link is marked gone
+# before the notification is published, so the room, reading [id, b""], knows the id is
+# dead at once (EHOSTUNREACH from then on, not "until the TERM command arrives"). A
+# connect() endpoint keeps its link, and its id, for the next connection. Always -1
 cdef int _raw_lost(zx_session *s, int reason, int detail) noexcept nogil:
+    cdef zx_pipe *inp
+    cdef zx_msg m
     if s.opts.raw_notify and not s.socket_gone and s.link != NULL and s.end_reason == ZX_END_NONE:
-        _raw_push_empty(s)
+        inp = zx_link_out(s.link, 1)
+        zx_msg_init(&m)
+        zx_pipe_write(inp, &m)
+        if not s.is_connect:
+            zx_store(&s.link.gone[1], 1)
+        zx_pipe_flush(inp, s.link)
     return _session_end(s, reason, detail)
 
 

@@ -11,6 +11,9 @@
 # MORE flag says, and an id frame sent without MORE is ignored, but the frame after it is
 # still taken as (undeliverable) data.
 
+from zmqx._core.atomic cimport zx_load
+
+
 cdef class StreamState:
     cdef RouteTable routes
     cdef zx_fq fq
@@ -77,6 +80,10 @@ cdef int _stream_recv(zx_sock *s, zx_msg *m) except -1:
     rid = st.routes.rid_of(idx)
     if rid is None:
         rid = b""
+    if m.size == 0 and zx_load(&s.slots[idx].link.gone[1 - s.slots[idx].side]):
+        # the disconnect notification of a connection that will not come back: its id is
+        # unknown from now on (the engine marked the link before publishing this)
+        st.routes.forget(idx)
     m.flags = 0                       # the engine's messages are single frames
     memcpy(&st.prefetched, m, sizeof(zx_msg))
     st.has_prefetched = True
