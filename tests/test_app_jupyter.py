@@ -186,6 +186,38 @@ try:
         text = cell.pop("stdout")
         return {"length": len(text), "all_x": text == "x" * len(text),
                 "streams": cell["streams"], "status": cell["status"]}
+
+    @scenario("debugger")
+    def _():
+        # the kernel's debugger talks to debugpy (plain TCP, the Debug Adapter Protocol)
+        # through its STREAM socket: initialize starts debugpy, attach connects the STREAM
+        seq = [0]
+
+        def dap(command, arguments=None):
+            seq[0] += 1
+            msg = kc.session.msg("debug_request", {"type": "request", "seq": seq[0],
+                                                   "command": command,
+                                                   "arguments": arguments or {}})
+            kc.control_channel.send(msg)
+            while True:
+                r = kc.get_control_msg(timeout=60)
+                if r["parent_header"].get("msg_id") == msg["header"]["msg_id"]:
+                    return r["content"]
+
+        init = dap("initialize", {"clientID": "zmqx-test", "adapterID": "", "pathFormat": "path",
+                                  "linesStartAt1": True, "columnsStartAt1": True})
+        attach = dap("attach")
+        info = dap("debugInfo")
+        ev = dap("evaluate", {"expression": "6 * 7", "context": "repl"})
+        sock = run_cell(kc, "import json, zmq\n"
+                            "from ipykernel.kernelapp import IPKernelApp\n"
+                            "s = IPKernelApp.instance().debugpy_socket\n"
+                            "print(json.dumps([type(s).__module__, s.type == zmq.STREAM,\n"
+                            "                  s.getsockopt(zmq.LAST_ENDPOINT).decode()]))")
+        return {"initialize": init.get("success"), "attach": attach.get("success"),
+                "started": info.get("body", {}).get("isStarted"),
+                "evaluate": ev.get("body", {}).get("result"),
+                "socket": json.loads(sock["stdout"])}
 finally:
     kc.stop_channels()
     km.shutdown_kernel()
@@ -344,6 +376,16 @@ def test_5mb_of_output(jupyter):
     got = part(jupyter, "big_output")
     assert got["status"] == "ok"
     assert got["length"] == FIVE_MB and got["all_x"]
+
+
+def test_debugger_talks_to_debugpy_over_stream(jupyter):
+    """ipykernel's debugger: a zmqx STREAM socket in the kernel, plain TCP to debugpy."""
+    got = part(jupyter, "debugger")
+    assert got["initialize"] is True and got["attach"] is True and got["started"] is True
+    assert got["evaluate"] == "42"
+    module, is_stream, endpoint = got["socket"]
+    assert module.startswith("zmqx") and is_stream
+    assert endpoint.startswith("tcp://127.0.0.1:")
 
 
 def test_kernel_shuts_down(jupyter):

@@ -26,7 +26,7 @@ import pytest
 
 import zmqx
 import test_rooms
-from helpers import raises_errno, sock
+from helpers import SMALL_BUFS, raises_errno, sock, wire_hwm_bound
 
 WAIT_S = 5.0
 TRANSPORTS = ["tcp", "ipc"]
@@ -409,6 +409,33 @@ def test_inbound_hwm_pushes_back_on_the_peer_and_loses_nothing(ctx, ipc_dir):
     assert _recv_from(s, rid, len(data)) == data
     sender.join(WAIT_S)
     assert not sender.is_alive()
+
+
+def test_send_stops_at_sndhwm_and_resumes_without_loss(ctx, ipc_dir):
+    """A peer that reads nothing: DONTWAIT sends fail with Again once SNDHWM, the engine's
+    write batch and the kernel buffers are full (helpers.wire_hwm_bound states the
+    allowance); once the peer reads, everything accepted arrives, in order."""
+    size, sndhwm = 16384, 4
+    s, ep = _bind_stream(ctx, "tcp", ipc_dir, SNDHWM=sndhwm, SNDBUF=SMALL_BUFS["sndbuf"])
+    host, port = ep[6:].rsplit(":", 1)
+    c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SMALL_BUFS["rcvbuf"])
+    c.settimeout(WAIT_S)
+    c.connect((host, int(port)))
+    rid, _ = s.recv_multipart()
+    sent = []
+    bound = wire_hwm_bound(sndhwm, 0, size)
+    while len(sent) <= bound:
+        chunk = bytes([len(sent) % 256]) * size
+        try:
+            s.send_multipart([rid, chunk], zmqx.NOBLOCK)
+        except zmqx.Again:
+            break
+        sent.append(chunk)
+    assert sndhwm <= len(sent) <= bound, (len(sent), bound)
+    assert _recv_exactly(c, len(sent) * size) == b"".join(sent)
+    s.send_multipart([rid, b"after"])            # blocking send: room again
+    assert _recv_exactly(c, 5) == b"after"
 
 
 # ================================================================ libzmq (pyzmq) as the peer
