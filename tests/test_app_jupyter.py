@@ -381,8 +381,8 @@ def test_5mb_of_output(jupyter):
 def test_debugger_talks_to_debugpy_over_stream(jupyter):
     """ipykernel's debugger: a zmqx STREAM socket in the kernel, plain TCP to debugpy."""
     got = part(jupyter, "debugger")
-    assert got["initialize"] is True and got["attach"] is True and got["started"] is True
-    assert got["evaluate"] == "42"
+    assert got["initialize"] is True and got["attach"] is True and got["started"] is True, got
+    assert got["evaluate"] == "42", got
     module, is_stream, endpoint = got["socket"]
     assert module.startswith("zmqx") and is_stream
     assert endpoint.startswith("tcp://127.0.0.1:")
