@@ -100,3 +100,12 @@ def test_bench_job_compares_with_the_previous_run():
     run = " ".join(s.get("run", "") for s in steps)
     assert "bench/ci.py --out bench-results.json --compare previous/bench-results.json" in run
     assert any(s.get("uses", "").startswith("actions/upload-artifact@") for s in steps)
+
+
+def test_windows_platform_job_runs_the_wine_script_and_gates_publishing():
+    wf = load("wheels.yml")
+    job = wf["jobs"]["windows-platform"]
+    run = " ".join(s.get("run", "") for s in job["steps"])
+    assert "mingw-w64" in run and "wine" in run
+    assert "bash .ci/windows_platform.sh" in run
+    assert "windows-platform" in wf["jobs"]["publish"]["needs"]

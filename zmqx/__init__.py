@@ -32,8 +32,8 @@ from .error import (  # noqa: F401
     zmq_errno,
 )
 from ._core.msg import COPY_THRESHOLD, Frame, Message, MessageTracker  # noqa: F401
-from .socket import Socket  # noqa: F401
-from .context import Context  # noqa: F401
+from .socket import Socket, SyncSocket  # noqa: F401
+from .context import Context, SyncContext  # noqa: F401
 from .poll import Poller, select, zmq_poll  # noqa: F401
 
 # the libzmq release whose behaviour zmqx matches
@@ -62,9 +62,21 @@ def has(capability):
 
 
 def get_includes():
+    """Directories for Cython code that builds against zmqx: the one holding the package
+    (so ``cimport zmqx._core.msg`` resolves) and zmqx/_core (its C headers). zmqx has no
+    libzmq headers: the engine is its own."""
     import os
 
-    return [os.path.join(os.path.dirname(__file__), "_core")]
+    here = os.path.dirname(os.path.abspath(__file__))
+    return [os.path.dirname(here), os.path.join(here, "_core")]
+
+
+def get_library_dirs():
+    """Where zmqx's compiled modules are (pyzmq: its bundled libzmq). There is no separate
+    C library to link: the engine is these extension modules."""
+    import os
+
+    return [os.path.dirname(os.path.abspath(__file__))]
 from ._core.proxy import proxy, proxy_steerable  # noqa: F401,E402
 from ._core.curve import curve_keypair, curve_public  # noqa: F401,E402
 
@@ -80,10 +92,7 @@ DRAFT_API = PYZMQ_DRAFT_API = False
 IPC_PATH_MAX_LEN = 103 if __import__("sys").platform == "darwin" else 107
 __revision__ = ""
 
-from ._core.msg import MessageTracker as _MessageTracker  # noqa: E402
-
-_FINISHED_TRACKER = _MessageTracker()   # a tracker that is already done
-del _MessageTracker
+from ._core.msg import _FINISHED_TRACKER  # noqa: E402,F401  (the tracker of copied sends)
 
 # pyzmq's module layout, for programs that import these names
 from . import backend, sugar  # noqa: F401,E402
@@ -93,7 +102,8 @@ __all__ = [
     "Again", "COPY_THRESHOLD", "Context", "ContextTerminated", "DRAFT_API", "DraftFDWarning",
     "Frame", "IPC_PATH_MAX_LEN", "InterruptedSystemCall", "Message", "MessageTracker",
     "NotDone", "PYZMQ_DRAFT_API", "Poller", "Socket", "Stopwatch", "ZMQBaseError",
-    "ZMQBindError", "ZMQError", "ZMQVersionError", "device", "get_includes", "has", "proxy",
+    "ZMQBindError", "ZMQError", "ZMQVersionError", "device", "get_includes",
+    "get_library_dirs", "has", "proxy",
     "proxy_steerable", "pyzmq_version", "pyzmq_version_info", "select", "strerror",
     "zmq_errno", "zmq_poll", "zmq_version", "zmq_version_info",
 ]

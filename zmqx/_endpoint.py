@@ -189,8 +189,21 @@ def _ipc_path(address, addr):
     return path
 
 
-def bind_ipc(address, backlog=100):
+# Windows marks an AF_UNIX socket file with this reparse tag; os.lstat has no S_IFSOCK there
+_IO_REPARSE_TAG_AF_UNIX = 0x80000023
+
+
+def _is_socket_file(st):
+    if stat.S_ISSOCK(st.st_mode):
+        return True
+    return getattr(st, "st_reparse_tag", 0) == _IO_REPARSE_TAG_AF_UNIX
+
+
+def bind_ipc(address, listen, backlog=100):
     """Returns (fd, last_endpoint, path to unlink on close or None).
+
+    `listen(path_bytes, backlog)` makes the listening socket (in C, so that Windows, whose
+    Python has no AF_UNIX, binds the same way) and raises OSError.
 
     A socket file already at the path is taken over, as libzmq does: it is unlinked and
     bound again, whether the process that bound it is alive or not (that process keeps its
@@ -214,7 +227,7 @@ def bind_ipc(address, backlog=100):
         except OSError as e:
             raise _error(e.errno or errno.EINVAL, addr) from None
         else:
-            if not stat.S_ISSOCK(st.st_mode):
+            if not _is_socket_file(st):
                 raise _error(errno.EADDRINUSE, addr)
             try:
                 os.unlink(path)
@@ -222,19 +235,15 @@ def bind_ipc(address, backlog=100):
                 pass
             except OSError as e:
                 raise _error(e.errno or errno.EINVAL, addr) from None
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        s.bind(path)
-        s.listen(backlog)
-        s.setblocking(False)
+        fd = listen(path.encode(), backlog)
     except OSError as e:
-        s.close()
         err = e.errno or errno.EINVAL
         if err == errno.ENOENT:
             raise _error(err, addr, f'No such file or directory for ipc path "{path}".') \
                 from None
         raise _error(err, addr) from None
-    return s.detach(), "ipc://" + address, (None if abstract else path)
+    return fd, "ipc://" + address, (None if abstract else path)
 
 
 def connect_ipc(address):

@@ -33,6 +33,7 @@ _core_recv = _zmq.Socket.recv
 _core_recv_multipart = _zmq.Socket.recv_multipart
 _core_send = _zmq.Socket.send
 _core_send_multipart = _zmq.Socket.send_multipart
+_core_recv_into = _zmq.Socket.recv_into
 _core_get = _zmq.Socket.get
 _EVENTS = int(_zmq.EVENTS)
 _POLLIN_I, _POLLOUT_I, _POLLERR_I = int(_zmq.POLLIN), int(_zmq.POLLOUT), int(_zmq.POLLERR)
@@ -42,8 +43,8 @@ from zmqx.error import Again, ZMQError
 
 __all__ = ["Context", "Socket", "Poller", "Ready"]
 
-_RECV, _RECV_MULTIPART, _SEND, _SEND_MULTIPART, _POLL, _RECV_MANY, _SEND_MANY = range(7)
-_IN_KINDS = (_RECV, _RECV_MULTIPART, _RECV_MANY)
+_RECV, _RECV_MULTIPART, _SEND, _SEND_MULTIPART, _POLL, _RECV_MANY, _SEND_MANY, _RECV_INTO = range(8)
+_IN_KINDS = (_RECV, _RECV_MULTIPART, _RECV_MANY, _RECV_INTO)
 
 
 class _Waker:
@@ -169,11 +170,16 @@ def _fire_all(callbacks):
 class Socket(_zmq.Socket):
     """A zmqx socket whose send/recv/poll return asyncio Futures."""
 
-    def __init__(self, context=None, socket_type=-1, **kwargs):
+    def __init__(self, context=None, socket_type=-1, io_loop=None, **kwargs):
         super().__init__(context, socket_type, **kwargs)
         self._waiters = collections.deque()     # (future, kind, args), in call order
         self._waker = None
         self._watching = False
+
+    @classmethod
+    def from_socket(cls, socket, io_loop=None):
+        """An asyncio handle on an existing (e.g. blocking) socket: a shadow of it."""
+        return cls.shadow(socket)
 
     # -- plumbing ------------------------------------------------------------
     def _loop_waker(self):
@@ -206,6 +212,9 @@ class Socket(_zmq.Socket):
             return _core_send(self, args[0], flags, args[2], args[3])
         if kind == _SEND_MULTIPART:
             return _core_send_multipart(self, args[0], flags, args[2], args[3])
+        if kind == _RECV_INTO:
+            # args = (buffer, flags, nbytes)
+            return _core_recv_into(self, args[0], nbytes=args[2], flags=flags)
         if kind == _RECV_MANY:
             # args = (max, flags, copy, track, multipart)
             return self._take_many(args[0], flags, args[2], args[3], args[4])
@@ -251,6 +260,58 @@ class Socket(_zmq.Socket):
         self._waiters = pending
         if pending:
             self._watch()
+
+    def _forget(self, fut):
+        # a cancelled future leaves the queue at once: nothing piles up on a socket that
+        # stays quiet (the waker's one-shot watch needs no undoing)
+        if fut.cancelled():
+            for i, w in enumerate(self._waiters):
+                if w[0] is fut:
+                    del self._waiters[i]
+                    break
+
+    @property
+    def _recv_futures(self):
+        """The pending futures that wait to receive (recv*, POLLIN polls), in order."""
+        return [w[0] for w in self._waiters
+                if not w[0].done() and (w[1] in _IN_KINDS or (w[1] == _POLL and w[2][2] & POLLIN))]
+
+    @property
+    def _send_futures(self):
+        """The pending futures that wait to send (send*, POLLOUT-only polls), in order."""
+        return [w[0] for w in self._waiters
+                if not w[0].done() and not (w[1] in _IN_KINDS
+                                            or (w[1] == _POLL and w[2][2] & POLLIN))]
+
+    def _chain(self, inner, convert):
+        # a Future of convert(inner's result): what recv_string/json/pyobj/serialized
+        # return (a Future, not a coroutine, as pyzmq's). Cancelling it cancels the
+        # receive, so a cancelled recv_json never takes a message
+        if isinstance(inner, Ready):
+            try:
+                return _ready(convert(inner.result()))
+            except Exception as e:
+                return _ready_error(e)
+        outer = inner.get_loop().create_future()
+
+        def done(f):
+            if outer.done():
+                return
+            if f.cancelled():
+                outer.cancel()
+                return
+            exc = f.exception()
+            if exc is not None:
+                outer.set_exception(exc)
+                return
+            try:
+                outer.set_result(convert(f.result()))
+            except Exception as e:
+                outer.set_exception(e)
+
+        inner.add_done_callback(done)
+        outer.add_done_callback(lambda o: inner.cancel() if o.cancelled() else None)
+        return outer
 
     def _fail_all(self, exc):
         while self._waiters:
@@ -305,6 +366,7 @@ class Socket(_zmq.Socket):
         loop = _get_running_loop()
         fut = loop.create_future()
         self._waiters.append((fut, kind, args))
+        fut.add_done_callback(self._forget)
         if timeout is None:
             timeout = self.get(timeout_opt) if timeout_opt is not None else -1
         if timeout >= 0:
@@ -394,31 +456,28 @@ class Socket(_zmq.Socket):
             loop.call_later(timeout / 1000.0, _resolve, fut, 0)
         return fut
 
-    async def recv_string(self, flags=0, encoding="utf-8"):
-        return (await self.recv(flags)).decode(encoding)
+    def recv_into(self, buffer, /, *, nbytes=0, flags=0):
+        """A Future of the frame's size; the frame is stored into `buffer` (see
+        zmqx.Socket.recv_into)."""
+        return self._queue(_RECV_INTO, (buffer, int(flags), nbytes), RCVTIMEO)
 
-    async def send_string(self, u, flags=0, copy=True, encoding="utf-8", **kwargs):
-        return await self.send(u.encode(encoding), flags=flags, copy=copy)
+    # the send_* helpers are zmqx.Socket's: they end in self.send, which returns a Future.
+    # The recv_* helpers return a Future of the decoded value
+    def recv_string(self, flags=0, encoding="utf-8"):
+        return self._chain(self.recv(flags), lambda b: b.decode(encoding))
 
-    async def recv_json(self, flags=0, **kwargs):
+    def recv_json(self, flags=0, **kwargs):
         import json
 
-        return json.loads(await self.recv(flags), **kwargs)
+        return self._chain(self.recv(flags), lambda b: json.loads(b, **kwargs))
 
-    async def send_json(self, obj, flags=0, **kwargs):
-        import json
-
-        return await self.send(json.dumps(obj, **kwargs).encode("utf8"), flags=flags)
-
-    async def recv_pyobj(self, flags=0):
+    def recv_pyobj(self, flags=0):
         import pickle
 
-        return pickle.loads(await self.recv(flags))
+        return self._chain(self.recv(flags), pickle.loads)
 
-    async def send_pyobj(self, obj, flags=0, protocol=-1, **kwargs):
-        import pickle
-
-        return await self.send(pickle.dumps(obj, protocol), flags=flags)
+    def recv_serialized(self, deserialize, flags=0, copy=True):
+        return self._chain(self.recv_multipart(flags, copy=copy), deserialize)
 
     def close(self, linger=None):
         if not self.closed:
@@ -426,9 +485,12 @@ class Socket(_zmq.Socket):
                 self._waker.unwatch(self._signaler_fd(), self._on_ready)
                 self._waker.unwatch(self._mailbox_fd(), self._on_ready)
             super().close(linger)
-            for fut, _, _ in self._waiters:
+            for fut, _, _ in list(self._waiters):
                 if not fut.done():
-                    fut.cancel()
+                    try:
+                        fut.cancel()
+                    except RuntimeError:      # its event loop is closed already
+                        pass
             self._waiters.clear()
 
 

@@ -4,11 +4,18 @@ context manager, the process-wide instance)."""
 import sys
 import threading
 import warnings
+import weakref
+from typing import Generic, TypeVar
 
 from . import constants as _c
 from ._core.context import Context as _ContextCore, fork_generation as _fork_generation
 from .error import ZMQError
-from .socket import Socket
+from .socket import Socket, _live_from, _register_address
+
+_SocketT_co = TypeVar("_SocketT_co", bound=Socket, covariant=True)
+
+# `underlying` addresses handed out -> the live context (see zmqx.socket)
+_live_by_address = weakref.WeakValueDictionary()
 
 _CTX_OPTS = {int(o) for o in _c.ContextOption}
 
@@ -20,20 +27,51 @@ def _term_quietly(ctx):
         pass
 
 
-class Context(_ContextCore):
-    """Creates sockets; owns the I/O threads."""
+class Context(_ContextCore, Generic[_SocketT_co]):
+    """Creates sockets; owns the I/O threads.
 
+    ``Context(other)`` or ``Context.shadow(other_or_address)`` makes a shadow: a second
+    handle (possibly of another class, e.g. an asyncio Context) on the same live context.
+    """
+
+    _shadow = False
+    _shadow_obj = None
+    _repr_cls = "zmq.Context"     # repr as pyzmq's (a subclass shows its own module.name)
     _instance = None
     _instance_lock = threading.Lock()
     _instance_gen = None
     _socket_class = Socket
 
-    def __init__(self, io_threads=1, **kwargs):
-        super().__init__(io_threads, **kwargs)
+    def __init__(self, io_threads=1, shadow=0, **kwargs):
+        if isinstance(io_threads, _ContextCore):     # Context(other_context): a shadow
+            shadow, io_threads = io_threads, 1
+        if shadow:
+            self._shadow_init(_live_from(shadow, _ContextCore, _live_by_address, "context"))
+            self._shadow = True
+            self._shadow_obj = shadow
+        else:
+            super().__init__(io_threads, **kwargs)
         object.__setattr__(self, "sockopts", {})
 
+    @classmethod
+    def shadow(cls, address):
+        """A new `cls` handle on an existing context: a zmqx Context or its `underlying`
+        address. Terminating either terminates the context; dropping a shadow does not."""
+        return cls(shadow=address)
+
+    @property
+    def underlying(self):
+        """The context's address as an int (the same for all its shadows)."""
+        return _register_address(self, _live_by_address)
+
+    def __copy__(self, memo=None):
+        # as pyzmq: a copy is a shadow
+        return type(self).shadow(self)
+
+    __deepcopy__ = __copy__
+
     def __del__(self):
-        if not self.closed and not sys.is_finalizing():
+        if not self._shadow and not self.closed and not sys.is_finalizing():
             try:
                 # sockets are closed by their own finalizers; nothing may block here
                 for s in self._open_sockets():
@@ -67,6 +105,9 @@ class Context(_ContextCore):
         return cls._instance
 
     def socket(self, socket_type, socket_class=None, **kwargs):
+        if self._shadowed is not None and self._shadowed.closed:
+            # as pyzmq: a shadow of a terminated context has no context left to use
+            raise ZMQError(_c.EFAULT, "the shadowed Context was terminated")
         if self.closed:
             if self._forked_child():
                 raise ZMQError(_c.ENOTSUP, "this Context was created before fork(): "
@@ -101,7 +142,7 @@ class Context(_ContextCore):
     def get(self, option):
         option = int(option)
         if option == _c.IO_THREADS:
-            return self._io_threads
+            return self._get_io_threads()
         if option == _c.MAX_SOCKETS:
             return self.__dict__.get("_opt_%d" % option, 1023)
         if option == _c.SOCKET_LIMIT:
@@ -136,7 +177,12 @@ class Context(_ContextCore):
             raise AttributeError(key)
         name = key.upper()
         if name in _c.ContextOption.__members__:
-            return self.get(_c.ContextOption[name])
+            try:
+                return self.get(_c.ContextOption[name])
+            except ZMQError as e:
+                if e.errno == _c.EINVAL:        # a write-only option (as pyzmq)
+                    raise AttributeError(f"{key} attribute is write-only") from None
+                raise
         if name in _c.SocketOption.__members__:
             opt = int(_c.SocketOption[name])
             if opt in self.sockopts:
@@ -162,7 +208,17 @@ class Context(_ContextCore):
                               ResourceWarning, stacklevel=2, source=s)
         self.destroy()
 
+    def __dir__(self):
+        return dir(type(self)) + list(_c.ContextOption.__members__)
+
     def __repr__(self):
+        cls = type(self)
+        name = cls.__dict__.get("_repr_cls") or f"{cls.__module__}.{cls.__name__}"
         closed = " closed" if self.closed else ""
-        n = len(self._open_sockets())
-        return f"<{type(self).__module__}.{type(self).__name__}({n} sockets) at {hex(id(self))}{closed}>"
+        n = 0 if self.closed else len(self._open_sockets())
+        sockets = f"{n} socket{'s' if n > 1 else ''}" if n else ""
+        return f"<{name}({sockets}) at {hex(id(self))}{closed}>"
+
+
+# pyzmq's name for a context of blocking sockets, for type annotations
+SyncContext = Context[Socket[bytes]]

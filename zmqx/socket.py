@@ -3,6 +3,8 @@
 import codecs
 import json
 import pickle
+import weakref
+from typing import Generic, TypeVar
 
 from . import constants as _c
 from ._core.msg import Frame as _Frame
@@ -10,6 +12,44 @@ from ._core.socket import Socket as _SocketCore
 from .error import ZMQError
 
 _INT_TYPES = (_c._OptType.int, _c._OptType.int64, _c._OptType.fd)
+_KNOWN_OPTIONS = frozenset(int(o) for o in _c.SocketOption)
+
+# what recv() returns (bytes for the plain Socket, a Future for the asyncio one): the
+# parameter of Socket[...], as pyzmq's Generic Socket has
+_SocketReturnT_co = TypeVar("_SocketReturnT_co", covariant=True)
+
+# `underlying` addresses handed out -> the live object, so that Socket.shadow(address)
+# finds it again (weak: an address never keeps a socket alive)
+_live_by_address = weakref.WeakValueDictionary()
+
+
+def _live_from(shadow, base, registry, what):
+    """The live zmqx object that `shadow` designates: the object itself, anything with an
+    `underlying` address, or the address as an int (or ctypes/cffi pointer)."""
+    if isinstance(shadow, base):
+        return shadow._shadowed if shadow._shadowed is not None else shadow
+    from .utils.interop import cast_int_addr
+
+    addr = cast_int_addr(getattr(shadow, "underlying", shadow))
+    live = registry.get(addr)
+    if live is None:
+        raise ZMQError(_c.EFAULT, f"no live zmqx {what} at address {addr:#x}: shadow() takes "
+                                  f"a zmqx {what} or the `underlying` address of one")
+    return live
+
+
+def _register_address(obj, registry):
+    live = obj._shadowed if obj._shadowed is not None else obj
+    addr = id(live)
+    registry[addr] = live
+    return addr
+
+
+def _socket_type(n):
+    try:
+        return _c.SocketType(n)
+    except ValueError:
+        return n
 
 
 def _declared(cls, key):
@@ -24,6 +64,30 @@ def _opt_from_name(name):
         return _c.SocketOption[name.upper()]
     except KeyError:
         return None
+
+
+class _SocketContext:
+    """What bind() and connect() return: a context manager that unbinds/disconnects the
+    endpoint on exit (nothing to do if the socket is closed by then)."""
+
+    def __init__(self, socket, kind, addr):
+        self.socket = socket
+        self.kind = kind
+        self.addr = addr
+
+    def __repr__(self):
+        return f"<SocketContext({self.kind}={self.addr!r})>"
+
+    def __enter__(self):
+        return self.socket
+
+    def __exit__(self, *exc):
+        if self.socket.closed:
+            return
+        if self.kind == "bind":
+            self.socket.unbind(self.addr)
+        else:
+            self.socket.disconnect(self.addr)
 
 
 def _py_send_multipart(self, msg_parts, flags=0, copy=True, track=False, **kwargs):
@@ -54,10 +118,16 @@ def _py_recv_multipart(self, flags=0, copy=True, track=False):
     return parts
 
 
-class Socket(_SocketCore):
-    """A ZeroMQ socket: create one with ``Context.socket(TYPE)``."""
+class Socket(_SocketCore, Generic[_SocketReturnT_co]):
+    """A ZeroMQ socket: create one with ``Context.socket(TYPE)``.
+
+    ``Socket(other)`` or ``Socket.shadow(other_or_address)`` makes a shadow: a second
+    handle (possibly of another class, e.g. an asyncio Socket) on the same live socket.
+    """
 
     _shadow = False
+    _shadow_obj = None
+    _repr_cls = "zmq.Socket"      # repr as pyzmq's (a subclass shows its own module.name)
 
     def __init_subclass__(cls, **kwargs):
         # The base class keeps the Cython multipart paths (one call for all parts). A
@@ -69,17 +139,59 @@ class Socket(_SocketCore):
         if cls.recv is not _SocketCore.recv and cls.recv_multipart is _SocketCore.recv_multipart:
             cls.recv_multipart = _py_recv_multipart
 
-    def __init__(self, context=None, socket_type=-1, **kwargs):
-        if context is None:
-            from .context import Context
+    def __init__(self, context=None, socket_type=-1, *, shadow=0, copy_threshold=None,
+                 **kwargs):
+        if isinstance(context, _SocketCore):       # Socket(other_socket): a shadow
+            shadow, context = context, None
+        if shadow:
+            live = _live_from(shadow, _SocketCore, _live_by_address, "socket")
+            self._shadow_init(live)
+            self._shadow = True
+            self._shadow_obj = shadow
+        else:
+            if context is None:
+                from .context import Context
 
-            context = Context.instance()
-        super().__init__(context, int(socket_type))
+                context = Context.instance()
+            super().__init__(context, int(socket_type))
+
+    @classmethod
+    def shadow(cls, address):
+        """A new `cls` handle on an existing socket: a zmqx Socket or its `underlying`
+        address. Both handles stay usable; closing either closes the socket."""
+        return cls(shadow=address)
+
+    # -- endpoints: bind()/connect() return a context manager ---------------------
+    def bind(self, addr):
+        """Bind to tcp://host:port, ipc://path or inproc://name. The returned context
+        manager unbinds on exit (the endpoint actually bound: `tcp://...:0` works)."""
+        _SocketCore.bind(self, addr)
+        try:
+            addr = self.get(_c.LAST_ENDPOINT).decode()
+        except (ZMQError, UnicodeDecodeError):
+            pass
+        return _SocketContext(self, "bind", addr)
+
+    def connect(self, addr):
+        """Connect to an endpoint (works before the peer binds; reconnects for ever). The
+        returned context manager disconnects on exit."""
+        _SocketCore.connect(self, addr)
+        return _SocketContext(self, "connect", addr)
 
     # -- attribute options: sock.linger = 0, sock.sndhwm -------------------
+    def __dir__(self):
+        # tab completion sees the options too, as pyzmq's
+        return dir(type(self)) + list(_c.SocketOption.__members__)
+
     def __setattr__(self, key, value):
         # as pyzmq: a name is either declared by the class (attribute, property or
-        # annotation) or a socket option; anything else is a typo, not a new attribute
+        # annotation) or a socket option; anything else is a typo, not a new attribute.
+        # subscribe/unsubscribe are methods and options: assigning one sets the option
+        if key in ("subscribe", "unsubscribe") and key not in self.__dict__:
+            if isinstance(value, str):
+                value = value.encode("utf-8")
+            self.set(_c.SUBSCRIBE if key == "subscribe" else _c.UNSUBSCRIBE, value)
+            return
         if key.startswith("_") or key in self.__dict__ or _declared(type(self), key):
             object.__setattr__(self, key, value)
             return
@@ -94,13 +206,26 @@ class Socket(_SocketCore):
         opt = _opt_from_name(key)
         if opt is None:
             raise AttributeError(f"{type(self).__name__} has no attribute {key!r}")
-        return self.get(opt)
+        try:
+            return self.get(opt)
+        except ZMQError as e:
+            # as pyzmq: an option this socket cannot read is a missing attribute (what
+            # hasattr, mock.Mock(spec=socket) and tab completion expect)
+            if e.errno in (_c.EINVAL, _c.EFAULT):
+                raise AttributeError(f"{key} attribute is write-only or not for this socket "
+                                     f"type") from None
+            raise
 
     # -- options --------------------------------------------------------------
     def set(self, option, optval):
         if isinstance(optval, str):
             raise TypeError("unicode not allowed, use setsockopt_string")
-        super().set(int(option), optval)
+        option = int(option)
+        if option not in _KNOWN_OPTIONS and not isinstance(optval, int):
+            # as pyzmq: an option number it does not know passes through as an int one
+            raise TypeError(f"unknown socket option {option}: expected an int value, "
+                            f"got {optval!r}")
+        super().set(option, optval)
 
     setsockopt = set
 
@@ -141,11 +266,15 @@ class Socket(_SocketCore):
 
     @property
     def type(self):
-        return self.socket_type
+        """The socket type, as a SocketType."""
+        return _socket_type(_SocketCore.socket_type.__get__(self))
+
+    socket_type = type
 
     @property
     def underlying(self):
-        return id(self)
+        """The socket's address as an int (the same for all its shadows); shadow() takes it."""
+        return _register_address(self, _live_by_address)
 
     def fileno(self):
         return self.get(_c.FD)
@@ -212,15 +341,20 @@ class Socket(_SocketCore):
         self.close()
 
     def __repr__(self):
-        try:
-            name = _c.SocketType(self.socket_type).name
-        except ValueError:
-            name = str(self.socket_type)
+        cls = type(self)
+        # _repr_cls of this very class, not inherited: a subclass shows its own name
+        name = cls.__dict__.get("_repr_cls") or f"{cls.__module__}.{cls.__name__}"
+        stype = self.type
+        tname = stype.name if isinstance(stype, _c.SocketType) else str(stype)
         closed = " closed" if self.closed else ""
-        return f"<{type(self).__module__}.{type(self).__name__}(zmq.{name}) at {hex(id(self))}{closed}>"
+        return f"<{name}(zmq.{tname}) at {hex(id(self))}{closed}>"
 
-    def __copy__(self):
-        return self
+    def __copy__(self, memo=None):
+        # as pyzmq: a copy is a shadow (a socket cannot be duplicated)
+        return type(self).shadow(self)
 
-    def __deepcopy__(self, memo):
-        return self
+    __deepcopy__ = __copy__
+
+
+# pyzmq's name for the blocking socket (recv returns bytes), for type annotations
+SyncSocket = Socket[bytes]

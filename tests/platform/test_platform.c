@@ -156,15 +156,10 @@ static int wait_event(zx_poller *p, int fd, int ev, int timeout_ms) {
     return got;
 }
 
+/* the listeners are the engine's own (zx_listen_stream: ipc:// binds on Windows use it) */
 static int listener(int family, struct sockaddr *sa, socklen_t len) {
-#ifdef _WIN32
-    int fd = (int)socket(family, SOCK_STREAM, 0);
-#else
-    int fd = socket(family, SOCK_STREAM, 0);
-#endif
-    if (fd < 0) return -1;
-    if (bind(fd, sa, len) != 0 || listen(fd, 8) != 0) { zx_close_socket(fd); return -1; }
-    return fd;
+    (void)family;
+    return zx_listen_stream(sa, len, 8);
 }
 
 /* a connected pair over family: non-blocking connect through the poller, then zx_accept */
@@ -296,6 +291,11 @@ static void test_unix(void) {
 #endif
     }
     CHECK(lfd >= 0, "ipc: AF_UNIX listener");
+    /* the path is taken: a second bind fails with the errno the Python layer reports */
+    int again = listener(AF_UNIX, (struct sockaddr *)&sun, sizeof sun);
+    int again_err = again < 0 ? zx_sock_errno() : 0;
+    CHECK(again < 0 && again_err == EADDRINUSE, "ipc: a second bind on the path is EADDRINUSE");
+    if (again >= 0) zx_close_socket(again);
     zx_set_nonblock(lfd);
     int c, a;
     if (connect_pair(&p, lfd, AF_UNIX, (struct sockaddr *)&sun, sizeof sun, &c, &a, "ipc") == 0)

@@ -14,6 +14,9 @@ from zmqx._core.msg cimport zx_release_pending
 
 from zmqx.error import ZMQError, ContextTerminated
 from errno import EINVAL, EFAULT
+from zmqx.constants import EMTHREAD as _EMTHREAD_E
+
+cdef int _EMTHREAD = int(_EMTHREAD_E)
 
 # The one fork guard: a generation counter bumped in a forked child. Contexts and sockets
 # remember the generation they were made in; one from an older generation belongs to the
@@ -65,11 +68,19 @@ cdef class Context:
         _all_contexts.add(self)
 
     def __init__(self, io_threads=1, **kwargs):
-        if isinstance(io_threads, Context):
-            raise NotImplementedError("shadowing another context is not supported")
-        if io_threads < 1:
+        if io_threads < 0:
             raise ZMQError(EINVAL)
         self._io_threads = io_threads
+
+    def _shadow_init(self, Context live):
+        # make this object a second handle on `live` (pyzmq's Context.shadow): it owns no
+        # thread and no fd; every call below goes to the live context, kept alive by it
+        if live._shadowed is not None:
+            live = live._shadowed
+        self._shadowed = live
+        self._gen = live._gen
+        _all_contexts.discard(self)
+        zx_sig_close(&self._term_sig)
 
     def __dealloc__(self):
         cdef int i
@@ -96,6 +107,9 @@ cdef class Context:
             raise ZMQError(EFAULT, "context was created in another process (fork)")
         if zx_load(&self._terminated):
             raise ContextTerminated()
+        if n == 0:
+            # IO_THREADS 0 is for inproc-only programs (as libzmq): no tcp/ipc endpoint
+            raise ZMQError(_EMTHREAD, "No thread available (IO_THREADS is 0: inproc only)")
         with self._lock:
             if self._io == NULL:
                 self._io = <zx_iothread **>calloc(self._io_threads, sizeof(zx_iothread *))
@@ -117,6 +131,8 @@ cdef class Context:
             zx_sig_send(&self._term_sig)
 
     def _register_socket(self, sock):
+        if self._shadowed is not None:
+            return self._shadowed._register_socket(sock)
         if self._gen != _fork_gen:
             raise ZMQError(EFAULT, "context was created in another process (fork)")
         if zx_load(&self._terminated) or self._closed:
@@ -126,12 +142,18 @@ cdef class Context:
 
     @property
     def closed(self):
+        if self._shadowed is not None:
+            return self._shadowed._closed
         return self._closed
 
     def _io_count(self):
+        if self._shadowed is not None:
+            return self._shadowed._nio
         return self._nio
 
     def _open_sockets(self):
+        if self._shadowed is not None:
+            return self._shadowed._open_sockets()
         return list(self._sockets)
 
     def term(self):
@@ -139,6 +161,8 @@ cdef class Context:
         closed, then stop the I/O threads (which finish lingering sends first)."""
         cdef pollfd pfd
         cdef int rc, i
+        if self._shadowed is not None:
+            return self._shadowed.term()
         if self._closed:
             return
         if self._gen != _fork_gen:
@@ -167,14 +191,23 @@ cdef class Context:
         zx_sig_close(&self._term_sig)      # a terminated context holds no fd
 
     def _set_io_threads(self, int n):
-        if n < 1:
+        if self._shadowed is not None:
+            return self._shadowed._set_io_threads(n)
+        if n < 0:
             raise ZMQError(EINVAL)
         if self._io != NULL:
             raise ZMQError(EINVAL, "IO_THREADS must be set before the first tcp/ipc endpoint")
         self._io_threads = n
 
     def _forked_child(self):
+        if self._shadowed is not None:
+            return self._shadowed._forked_child()
         return self._gen != _fork_gen
+
+    def _get_io_threads(self):
+        if self._shadowed is not None:
+            return self._shadowed._io_threads
+        return self._io_threads
 
     def _unbind_inproc(self, name, sock):
         with self._lock:

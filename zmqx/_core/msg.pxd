@@ -134,6 +134,7 @@ cdef object zx_msg_take_bytes(zx_msg *m)
 
 cdef class MessageTracker:
     cdef public long _pending
+    cdef object _peers          # trackers and threading.Events it also waits for (or None)
 
 
 cdef class Frame:
@@ -143,6 +144,8 @@ cdef class Frame:
     cdef readonly MessageTracker tracker
     cdef public dict _properties
     cdef int _exports
+    cdef object _data           # what a zero-copy Frame was made from (its buffer is pinned)
+    cdef object _buffer         # weak reference to the memoryview .buffer gave out
 
     @staticmethod
     cdef Frame from_msg(zx_msg *m)        # takes ownership of *m

@@ -5,6 +5,7 @@ from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_CheckExact, PyByte
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
+from weakref import ref as _weakref
 from zmqx._core.atomic cimport zx_load_ptr, zx_cas_ptr, zx_xchg_ptr, zx_load, zx_store
 
 # bodies below this size are copied even when copy=False: pinning a buffer costs more
@@ -16,8 +17,11 @@ COPY_THRESHOLD = COPY_THRESHOLD_DEFAULT
 ctypedef struct zx_pyhold:
     Py_buffer view
     PyObject *tracker
+    zx_pyhold *prev             # every pinned buffer is on one list (GIL-protected): what
+    zx_pyhold *next_held        # zmqx.utils.garbage reports as the references it holds
 
 cdef zx_block *release_head = NULL
+cdef zx_pyhold *held_head = NULL
 
 cdef void _release_push(void *p) noexcept nogil:
     # any thread: push on the lock-free stack; the block is freed by zx_release_pending
@@ -35,6 +39,7 @@ cdef bint zx_release_nonempty() noexcept nogil:
 
 
 cdef void zx_release_pending() noexcept:
+    global held_head
     cdef zx_block *b
     cdef zx_block *nxt
     cdef zx_pyhold *h
@@ -44,6 +49,12 @@ cdef void zx_release_pending() noexcept:
     while b != NULL:
         nxt = b.next
         h = <zx_pyhold *>b.hint
+        if h.prev != NULL:
+            h.prev.next_held = h.next_held
+        else:
+            held_head = h.next_held
+        if h.next_held != NULL:
+            h.next_held.prev = h.prev
         PyBuffer_Release(&h.view)
         if h.tracker != NULL:
             (<MessageTracker>h.tracker)._pending -= 1
@@ -53,6 +64,7 @@ cdef void zx_release_pending() noexcept:
 
 
 cdef zx_block *zx_block_from_object(object obj) except NULL:
+    global held_head
     cdef zx_block *b = <zx_block *>malloc(sizeof(zx_block) + sizeof(zx_pyhold))
     cdef zx_pyhold *h
     if b == NULL:
@@ -64,6 +76,11 @@ cdef zx_block *zx_block_from_object(object obj) except NULL:
         free(b)
         raise
     h.tracker = NULL
+    h.prev = NULL
+    h.next_held = held_head
+    if held_head != NULL:
+        held_head.prev = h
+    held_head = h
     b.refs = 1
     b.size = h.view.len
     b.data = <unsigned char *>h.view.buf
@@ -139,27 +156,84 @@ def _drain_release_queue():
     zx_release_pending()
 
 
-cdef class MessageTracker:
-    """Tells when zero-copy sends are done with their buffers (the engine released them)."""
+def _held_buffers():
+    """{key: object} for every Python object whose buffer a message still pins (zero-copy
+    sends, Frames over buffers, large bytes sent by reference), after releasing those the
+    engine has finished with. The key is stable for the life of the hold."""
+    cdef zx_pyhold *h
+    zx_release_pending()
+    out = {}
+    h = held_head
+    while h != NULL:
+        if <PyObject *>h.view.obj != NULL:
+            out[<size_t>h] = h.view.obj
+        h = h.next_held
+    return out
 
-    def __cinit__(self):
+
+cdef class MessageTracker:
+    """Tells when zero-copy sends are done with their buffers (the engine released them).
+
+    ``MessageTracker(*towatch)`` also waits for tracked Frames, other trackers and
+    threading.Events (pyzmq's constructor): done when all of them are."""
+
+    def __cinit__(self, *towatch):
         self._pending = 0
+        self._peers = None
+
+    def __init__(self, *towatch):
+        peers = []
+        for obj in towatch:
+            if isinstance(obj, Frame):
+                if (<Frame>obj).tracker is None:
+                    raise ValueError("Not a tracked message")
+                peers.append((<Frame>obj).tracker)
+            elif isinstance(obj, MessageTracker):
+                peers.append(obj)
+            elif hasattr(obj, "is_set") and hasattr(obj, "wait"):
+                peers.append(obj)           # a threading.Event
+            else:
+                raise TypeError(f"Require Events or Message Frames, not {type(obj)}")
+        if peers:
+            self._peers = peers
+
+    @property
+    def events(self):
+        return {p for p in self._peers or () if not isinstance(p, MessageTracker)}
+
+    @property
+    def peers(self):
+        return {p for p in self._peers or () if isinstance(p, MessageTracker)}
 
     @property
     def done(self):
         zx_release_pending()
-        return self._pending <= 0
+        if self._pending > 0:
+            return False
+        for p in self._peers or ():
+            if not (p.done if isinstance(p, MessageTracker) else p.is_set()):
+                return False
+        return True
 
     def wait(self, timeout=-1):
+        """Wait until done; NotDone after `timeout` seconds (-1: for ever)."""
         import time
         from zmqx.error import NotDone
-        deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
+        if timeout is False or timeout is None or timeout < 0:
+            deadline = None
+        else:
+            deadline = time.monotonic() + timeout
         delay = 0.0001
         while not self.done:
             if deadline is not None and time.monotonic() >= deadline:
                 raise NotDone()
             time.sleep(delay)
             delay = min(delay * 2, 0.01)
+        return None
+
+
+# the tracker of every send that copied its data: done from the start (pyzmq's)
+_FINISHED_TRACKER = MessageTracker()
 
 
 cdef class Frame:
@@ -175,6 +249,8 @@ cdef class Frame:
         self.tracker = None
         self._properties = None
         self._exports = 0
+        self._data = None
+        self._buffer = None
         if data is None:
             return
         if isinstance(data, str):
@@ -186,22 +262,24 @@ cdef class Frame:
         PyObject_GetBuffer(data, &view, PyBUF_ANY_CONTIGUOUS)
         try:
             nbytes = view.len
-            if track or copy is False or (copy is None and nbytes >= threshold):
+            if copy is False or (copy is None and nbytes >= threshold):
+                # zero-copy: the message pins data's buffer until every holder is done
                 b = zx_block_from_object(data)
                 self.msg.size = b.size
                 self.msg.is_block = 1
                 self.msg.u.l.blk = b
                 self.msg.u.l.data = b.data
+                self._data = data
                 if track:
                     self.tracker = MessageTracker()
                     _track(b, self.tracker)
             else:
                 if zx_msg_init_copy(&self.msg, view.buf, view.len) < 0:
                     raise MemoryError()
+                if track:
+                    self.tracker = _FINISHED_TRACKER     # a copy needs no tracking
         finally:
             PyBuffer_Release(&view)
-        if PyBytes_CheckExact(data):
-            self._bytes = data
 
     def __dealloc__(self):
         zx_msg_close(&self.msg)
@@ -215,10 +293,20 @@ cdef class Frame:
         return f
 
     def __getbuffer__(self, Py_buffer *buffer, int flags):
+        cdef bint readonly = 0
+        cdef zx_block *b
+        if self.msg.is_block:
+            # zmqx's own memory is writable (as a received frame is in pyzmq); a Python
+            # object's buffer pinned for zero-copy is as writable as that object's
+            b = self.msg.u.l.blk
+            if b.ffn == _release_push:
+                readonly = (<zx_pyhold *>b.hint).view.readonly
+        if readonly and (flags & 1):                   # PyBUF_WRITABLE
+            raise BufferError("Frame is over a read-only buffer")
         buffer.buf = zx_msg_data(&self.msg)
         buffer.len = self.msg.size
         buffer.obj = self
-        buffer.readonly = 1
+        buffer.readonly = readonly
         buffer.itemsize = 1
         buffer.format = NULL
         if flags & 4:                                  # PyBUF_FORMAT
@@ -242,16 +330,29 @@ cdef class Frame:
 
     @property
     def bytes(self):
+        """The frame's content as bytes: made once, the same object on every access."""
         cdef zx_msg m
         if self._bytes is None:
-            # a frame over a sent bytes object gives that object back (zx_msg_take_bytes)
-            zx_msg_copy(&m, &self.msg)
-            self._bytes = zx_msg_take_bytes(&m)
+            if self._data is not None:
+                # made from the caller's object: a copy, as pyzmq (never that object)
+                self._bytes = PyBytes_FromStringAndSize(<char *>zx_msg_data(&self.msg),
+                                                        self.msg.size)
+            else:
+                # a received frame over a sent bytes object gives that object back
+                # (zx_msg_take_bytes): bytes are immutable
+                zx_msg_copy(&m, &self.msg)
+                self._bytes = zx_msg_take_bytes(&m)
         return self._bytes
 
     @property
     def buffer(self):
-        return memoryview(self)
+        """A memoryview of the content; the same one while it is alive (held weakly, so
+        a view never keeps its frame alive by a cycle)."""
+        view = self._buffer() if self._buffer is not None else None
+        if view is None:
+            view = memoryview(self)
+            self._buffer = _weakref(view)
+        return view
 
     @property
     def more(self):
@@ -287,17 +388,33 @@ cdef class Frame:
         zx_msg_copy(&f.msg, &self.msg)
         f._more = self._more
         f._bytes = self._bytes
+        f._data = self._data
+        f.tracker = self.tracker
         return f
 
     fast_copy = __copy__
 
-    def __str__(self):
-        return self.bytes.decode()
-
     def __repr__(self):
+        # pyzmq's form: up to 16 bytes whole, else the first 12 and the size
         n = self.msg.size
-        head = bytes(memoryview(self)[:32])
-        return f"<zmqx.Frame({head!r}{'...' if n > 32 else ''}) {n}B>"
+        suffix = ""
+        if n > 16:
+            head = PyBytes_FromStringAndSize(<char *>zx_msg_data(&self.msg), 12)
+            if n >= 1000000000:
+                size, unit = n // 1000000000, "GB"
+            elif n >= 1 << 20:
+                size, unit = n // 1000000, "MB"
+            elif n >= 1000:
+                size, unit = n // 1000, "kB"
+            else:
+                size, unit = n, "B"
+            suffix = f"...{size}{unit}"
+        else:
+            head = PyBytes_FromStringAndSize(<char *>zx_msg_data(&self.msg), n)
+        module = type(self).__module__
+        if module == "zmqx._core.msg":
+            module = "zmq"
+        return f"<{module}.{type(self).__name__}({head!r}{suffix})>"
 
 
 Message = Frame

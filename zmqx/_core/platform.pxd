@@ -122,6 +122,7 @@ cdef extern from "zx_platform.h" nogil:
     int zx_connect(int fd, const sockaddr *sa, socklen_t len)
     int zx_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
     int zx_accept(int lfd, sockaddr *sa, socklen_t *len)
+    int zx_listen_stream(const sockaddr *sa, socklen_t len, int backlog)
     ssize_t zx_recv(int fd, void *buf, size_t n)
     ssize_t zx_send(int fd, const void *buf, size_t n)
     ssize_t zx_sendv(int fd, iovec *iov, int n)

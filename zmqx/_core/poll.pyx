@@ -85,17 +85,18 @@ def zmq_poll(list items, timeout=-1):
                         ev &= items[i][1] | Z_POLLERR
                         if ev:
                             result.append((items[i][0], ev))
+            if rc > 0:
+                # a socket woken during the wait is asked again now that its signaler is
+                # drained: reported on this pass, even when the deadline has come (timeout 0)
+                seen = {id(r[0]) for r in result}
+                for i in range(n):
+                    if socks[i] is not None and (fds[2 * i].revents or fds[2 * i + 1].revents) \
+                            and id(items[i][0]) not in seen:
+                        s = <Socket>socks[i]
+                        ev = s._poll_events() & items[i][1]
+                        if ev:
+                            result.append((items[i][0], ev))
             if result:
-                # a socket woken during the wait is reported on this pass too
-                if rc > 0:
-                    seen = {id(r[0]) for r in result}
-                    for i in range(n):
-                        if socks[i] is not None and (fds[2 * i].revents or fds[2 * i + 1].revents) \
-                                and id(items[i][0]) not in seen:
-                            s = <Socket>socks[i]
-                            ev = s._poll_events() & items[i][1]
-                            if ev:
-                                result.append((items[i][0], ev))
                 return result
             if deadline >= 0 and zx_now_ms() >= deadline:
                 return []

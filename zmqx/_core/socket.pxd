@@ -40,6 +40,9 @@ cdef class Socket:
     cdef bint fd_exported         # the app took FD: keep it level-triggered
     cdef bint fd_ready            # we know the signaler is readable
     cdef long _gen                # fork generation at creation
+    cdef public Py_ssize_t copy_threshold  # copy=False sends smaller than this are copied
+    cdef readonly Socket _shadowed  # a shadow (pyzmq's Socket.shadow): the live socket
+                                    # every call goes to; None on the live socket itself
     cdef object __weakref__
 
     cdef int _check(self) except -1

@@ -10,7 +10,7 @@ import weakref
 cimport cython
 
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_CheckExact, PyBytes_AS_STRING, PyBytes_GET_SIZE
-from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_ANY_CONTIGUOUS
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_ANY_CONTIGUOUS, PyBUF_WRITABLE
 from cpython.exc cimport PyErr_CheckSignals
 from libc.stdint cimport int64_t
 from libc.stdlib cimport malloc, realloc, free
@@ -31,7 +31,7 @@ from zmqx._core.zmtp cimport zx_socktype_compatible
 
 from zmqx import _endpoint
 from zmqx.error import ZMQError, Again, ContextTerminated
-from zmqx._core.msg import COPY_THRESHOLD
+from zmqx._core.msg import COPY_THRESHOLD, _FINISHED_TRACKER
 import errno as _errno
 
 cdef int EINVAL_ = _errno.EINVAL
@@ -64,10 +64,13 @@ cdef class Socket:
         self.ops = NULL
         self.cap = 0
         self._closed = True
+        self.copy_threshold = COPY_THRESHOLD
 
     def __init__(self, Context context=None, int socket_type=-1, **kwargs):
         if context is None:
             raise ValueError("a Socket needs a Context")
+        if context._shadowed is not None:
+            context = context._shadowed      # a shadow context: the sockets live in its target
         self.ops = zx_socktype_ops(socket_type)
         if self.ops == NULL:
             raise ZMQError(EINVAL_, "Invalid argument (socket type)")
@@ -94,6 +97,16 @@ cdef class Socket:
         self._dead_eids = set()
         self._last_endpoint = b""
         self.connect_rid = None
+
+    def _shadow_init(self, Socket live):
+        # make this object a second handle on `live` (pyzmq's Socket.shadow): it owns
+        # nothing; every call below goes to the live socket, which it keeps alive
+        if live._shadowed is not None:
+            live = live._shadowed
+        self._shadowed = live
+        self.context = live.context
+        self.socket_type = live.socket_type
+        self._gen = live._gen
 
     def __dealloc__(self):
         if not self._closed and self._gen == zx_fork_generation():
@@ -254,6 +267,8 @@ cdef class Socket:
         return 0
 
     def _wake(self):
+        if self._shadowed is not None:
+            return self._shadowed._wake()
         if self.sb != NULL:
             zx_sig_send(&self.sb.mb.sig)
 
@@ -262,6 +277,8 @@ cdef class Socket:
     cdef int _send_msg(self, zx_msg *m, int flags) except -1:
         # takes ownership of *m whatever happens
         cdef int64_t deadline = -2
+        if self._shadowed is not None:
+            return self._shadowed._send_msg(m, flags)
         try:
             self._check()
             while True:
@@ -282,6 +299,8 @@ cdef class Socket:
 
     cdef int _recv_msg(self, zx_msg *m, int flags) except -1:
         cdef int64_t deadline = -2
+        if self._shadowed is not None:
+            return self._shadowed._recv_msg(m, flags)
         self._check()
         while True:
             if self.core.need_reap and not self.sndmore and not self.rcvmore:
@@ -300,6 +319,8 @@ cdef class Socket:
     cdef int _poll_events(self) except -1:
         # what poll()/Poller/EVENTS/the proxy see: the type's readiness, no routing change
         cdef int ev = 0
+        if self._shadowed is not None:
+            return self._shadowed._poll_events()
         self._check()
         if self.core.need_reap and not self.sndmore and not self.rcvmore:
             self._reap()
@@ -311,6 +332,8 @@ cdef class Socket:
 
     cdef int _try_recv(self, zx_msg *m) except -1:
         # one frame if there is one, without waiting and without raising Again
+        if self._shadowed is not None:
+            return self._shadowed._try_recv(m)
         self._check()
         if self.core.need_reap and not self.sndmore and not self.rcvmore:
             self._reap()
@@ -320,6 +343,8 @@ cdef class Socket:
         return 0
 
     cdef bint _receives(self) noexcept:
+        if self._shadowed is not None:
+            return self._shadowed._receives()
         return (self.ops.flags & ZX_T_RECV) != 0
 
     cdef int _sync_fd(self) except -1:
@@ -344,6 +369,8 @@ cdef class Socket:
 
     def send(self, data, int flags=0, copy=True, track=False, routing_id=None, group=None):
         """Send one frame: bytes, any contiguous buffer, or a Frame."""
+        if self._shadowed is not None:
+            return Socket.send(self._shadowed, data, flags, copy, track, routing_id, group)
         return self._send_one(data, flags, copy, track)
 
     cdef object _send_one(self, object data, int flags, bint copy, bint track):
@@ -351,37 +378,75 @@ cdef class Socket:
         cdef Py_buffer view
         cdef Frame f
         cdef MessageTracker tracker = None
-        if PyBytes_CheckExact(data) and (copy or PyBytes_GET_SIZE(data) < COPY_THRESHOLD) and not track:
+        cdef bint copied = True
+        # pyzmq's rules: copy=True sends return None; a copy=False send below
+        # copy_threshold is copied and returns the finished tracker when tracked; a Frame
+        # sends its own tracker (ValueError if track=True asks for one it does not have)
+        if PyBytes_CheckExact(data) and (copy or PyBytes_GET_SIZE(data) < self.copy_threshold):
             # bytes are immutable: large ones travel by reference whatever the copy flag
             zx_msg_init_bytes(&m, <bytes>data)
         elif isinstance(data, Frame):
             f = <Frame>data
+            if track and f.tracker is None:
+                raise ValueError("Not a tracked message")
             zx_msg_copy(&m, &f.msg)          # a reference, not a copy, for block bodies
             tracker = f.tracker
+            copied = False
         elif isinstance(data, str):
             raise TypeError("unicode not allowed, use send_string")
         else:
-            if copy and not track:
-                PyObject_GetBuffer(data, &view, PyBUF_ANY_CONTIGUOUS)
-                try:
+            PyObject_GetBuffer(data, &view, PyBUF_ANY_CONTIGUOUS)
+            try:
+                if copy or view.len < self.copy_threshold:
                     if zx_msg_init_copy(&m, view.buf, view.len) < 0:
                         raise MemoryError()
-                finally:
-                    PyBuffer_Release(&view)
-            else:
-                f = Frame(data, track=track, copy=None if not track else False)
+                else:
+                    copied = False
+            finally:
+                PyBuffer_Release(&view)
+            if not copied:
+                f = Frame(data, track=track, copy=False)
                 zx_msg_copy(&m, &f.msg)
                 tracker = f.tracker
         self._send_msg(&m, flags)
-        if track:
-            if tracker is None:
-                tracker = MessageTracker()
-            return tracker
-        return None
+        if copied:
+            return _FINISHED_TRACKER if track and not copy else None
+        return tracker
 
     def recv(self, int flags=0, copy=True, track=False):
         """Receive one frame: bytes (copy=True) or a Frame over the received buffer."""
+        if self._shadowed is not None:
+            return Socket.recv(self._shadowed, flags, copy, track)
         return self._recv_one(flags, copy)
+
+    def recv_into(self, buffer, /, *, nbytes=0, int flags=0):
+        """Receive one frame into `buffer` (writable, contiguous), at most `nbytes` bytes
+        (0: the buffer's size); returns the frame's full size (more than was stored: the
+        rest of the frame was discarded)."""
+        cdef Py_buffer view
+        cdef zx_msg m
+        cdef Py_ssize_t cap
+        cdef size_t n
+        if self._shadowed is not None:
+            return Socket.recv_into(self._shadowed, buffer, nbytes=nbytes, flags=flags)
+        if nbytes < 0:
+            raise ValueError(f"nbytes={nbytes} must be non-negative")
+        PyObject_GetBuffer(buffer, &view, PyBUF_WRITABLE | PyBUF_ANY_CONTIGUOUS)
+        try:
+            cap = view.len
+            if nbytes:
+                if nbytes > view.len:
+                    raise ValueError(f"nbytes={nbytes} too big for memoryview of {view.len}B")
+                cap = nbytes
+            zx_msg_init(&m)
+            self._recv_msg(&m, flags)
+            n = m.size
+            if cap > 0:
+                memcpy(view.buf, zx_msg_data(&m), min(n, <size_t>cap))
+            zx_msg_close(&m)
+        finally:
+            PyBuffer_Release(&view)
+        return n
 
     cdef object _recv_one(self, int flags, bint copy):
         cdef zx_msg m
@@ -395,6 +460,8 @@ cdef class Socket:
     def send_multipart(self, msg_parts, int flags=0, copy=True, track=False, **kwargs):
         """Send a sequence of frames as one message (delivered whole or not at all)."""
         cdef Py_ssize_t n, i
+        if self._shadowed is not None:
+            return Socket.send_multipart(self._shadowed, msg_parts, flags, copy, track, **kwargs)
         parts = msg_parts if isinstance(msg_parts, (list, tuple)) else list(msg_parts)
         n = len(parts)
         for i in range(n):
@@ -414,6 +481,8 @@ cdef class Socket:
 
     def recv_multipart(self, int flags=0, copy=True, track=False):
         """Receive every frame of one message."""
+        if self._shadowed is not None:
+            return Socket.recv_multipart(self._shadowed, flags, copy, track)
         parts = [self._recv_one(flags, copy)]
         while self.rcvmore:
             parts.append(self._recv_one(flags, copy))
@@ -423,6 +492,8 @@ cdef class Socket:
         """Wait until the socket can recv (POLLIN) or send (POLLOUT); returns the events."""
         cdef int64_t deadline
         cdef int ev
+        if self._shadowed is not None:
+            return Socket.poll(self._shadowed, timeout, flags)
         if self._closed:
             raise ZMQError(ENOTSOCK_)
         if timeout is None or timeout < 0:
@@ -438,26 +509,38 @@ cdef class Socket:
 
     @property
     def rcvmore(self):
+        if self._shadowed is not None:
+            return self._shadowed.rcvmore
         return self.rcvmore
 
     # ------------------------------------------------------------ endpoints (socket_endpoints.pxi)
 
     def bind(self, addr):
         """Bind to tcp://host:port, ipc://path or inproc://name."""
+        if self._shadowed is not None:
+            return Socket.bind(self._shadowed, addr)
         _bind(self, addr)
 
     def bind_to_random_port(self, addr, int min_port=49152, int max_port=65536, int max_tries=100):
         """Bind tcp://addr to a port the OS picks; returns the port."""
+        if self._shadowed is not None:
+            return Socket.bind_to_random_port(self._shadowed, addr, min_port, max_port, max_tries)
         return _bind_to_random_port(self, addr, min_port, max_port, max_tries)
 
     def connect(self, addr):
         """Connect to an endpoint; works before the peer binds and reconnects forever."""
+        if self._shadowed is not None:
+            return Socket.connect(self._shadowed, addr)
         _connect(self, addr)
 
     def unbind(self, addr):
+        if self._shadowed is not None:
+            return Socket.unbind(self._shadowed, addr)
         _close_endpoint(self, addr, "bind")
 
     def disconnect(self, addr):
+        if self._shadowed is not None:
+            return Socket.disconnect(self._shadowed, addr)
         _close_endpoint(self, addr, "connect")
 
     def _bind_inproc(self, name):
@@ -476,6 +559,8 @@ cdef class Socket:
 
     def close(self, linger=None):
         """Close the socket. linger (ms) bounds how long queued messages keep being sent."""
+        if self._shadowed is not None:
+            return Socket.close(self._shadowed, linger)
         if self._closed:
             return
         self._close(self.copts.linger if linger is None else linger)
@@ -529,28 +614,40 @@ cdef class Socket:
 
     @property
     def closed(self):
+        if self._shadowed is not None:
+            return self._shadowed._closed
         return self._closed
 
     # ------------------------------------------------------------ options (socket_options.pxi)
 
     def set(self, int option, optval):
         """Set a socket option (pyzmq's setsockopt)."""
+        if self._shadowed is not None:
+            return Socket.set(self._shadowed, option, optval)
         _setopt(self, option, optval)
 
     def get(self, int option):
         """Get a socket option (pyzmq's getsockopt)."""
+        if self._shadowed is not None:
+            return Socket.get(self._shadowed, option)
         return _getopt(self, option)
 
     # ------------------------------------------------------------ for poll/asyncio
 
     def _signaler_fd(self):
+        if self._shadowed is not None:
+            return self._shadowed._signaler_fd()
         return self.sb.rsig.r
 
     def _mailbox_fd(self):
+        if self._shadowed is not None:
+            return self._shadowed._mailbox_fd()
         return self.sb.mb.sig.r
 
     def _drain_signaler(self):
         # after a wait saw either fd: drain both, then make FD truthful again
+        if self._shadowed is not None:
+            return self._shadowed._drain_signaler()
         if self.sb != NULL:
             zx_sig_drain(&self.sb.rsig)
             zx_sig_drain(&self.sb.mb.sig)

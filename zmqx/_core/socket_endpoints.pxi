@@ -17,17 +17,17 @@ cdef _bind(Socket self, addr):
         fd, last = _endpoint.bind_tcp(address, bool(self.copts.ipv6), self.copts.backlog,
                                       self.opts.sndbuf, self.opts.rcvbuf)
     else:
-        fd, last, unlink = _endpoint.bind_ipc(address, self.copts.backlog)
+        fd, last, unlink = _endpoint.bind_ipc(address, _ipc_listen, self.copts.backlog)
     try:
         io = self.context.choose_io()
     except BaseException:
-        os.close(fd)
+        zx_close_socket(fd)
         raise
     eid = self.next_endpoint_id
     self.next_endpoint_id += 1
     l = zx_listener_new(io, self.sb, &self.opts, fd, eid)
     if l == NULL:
-        os.close(fd)
+        zx_close_socket(fd)
         raise MemoryError()
     zx_mailbox_post(&io.mb, ZX_CMD_ADD_LISTENER, l, 0)
     self._last_endpoint = last.encode()
@@ -35,6 +35,25 @@ cdef _bind(Socket self, addr):
     self._endpoints.setdefault(self._last_endpoint, []).append(ep)
     if last != addr:
         self._endpoints.setdefault(addr.encode() if isinstance(addr, str) else addr, []).append(ep)
+
+def _ipc_listen(bytes path, int backlog):
+    # the listening AF_UNIX socket for _endpoint.bind_ipc, made in C on every OS
+    cdef sockaddr_un sun
+    cdef socklen_t n = <socklen_t>len(path)
+    cdef int fd
+    if n >= sizeof(sun.sun_path):
+        raise OSError(_errno.ENAMETOOLONG, os.strerror(_errno.ENAMETOOLONG))
+    memset(&sun, 0, sizeof(sun))
+    sun.sun_family = AF_UNIX
+    memcpy(sun.sun_path, <char *>path, n)
+    # an abstract name (leading NUL) is exactly its bytes; a path includes its terminator
+    fd = zx_listen_stream(<sockaddr *>&sun, <socklen_t>(2 + n + (0 if path[:1] == b"\0" else 1)),
+                          backlog)
+    if fd < 0:
+        err = zx_sock_errno()
+        raise OSError(err, os.strerror(err))
+    return fd
+
 
 cdef _bind_to_random_port(Socket self, addr, int min_port, int max_port, int max_tries):
     if min_port == 49152 and max_port == 65536:

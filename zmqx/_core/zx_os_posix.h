@@ -122,6 +122,16 @@ static inline int zx_socket_stream(int family) {
     return zx__sock_setup(socket(family, SOCK_STREAM, 0));
 #endif
 }
+/* a listening socket bound to sa (ipc:// binds come here, so Windows needs no Python
+   AF_UNIX); -1 with the error left for zx_sock_errno */
+static inline int zx_listen_stream(const struct sockaddr *sa, socklen_t len, int backlog) {
+    int fd = zx_socket_stream(sa->sa_family);
+    if (fd < 0) return -1;
+    if (bind(fd, sa, len) < 0 || listen(fd, backlog) < 0) {
+        int e = errno; close(fd); errno = e; return -1;
+    }
+    return fd;
+}
 static inline int zx_accept(int lfd, struct sockaddr *sa, socklen_t *len) {
 #ifdef ZX_LINUX_FAST
     return accept4(lfd, sa, len, SOCK_NONBLOCK | SOCK_CLOEXEC);

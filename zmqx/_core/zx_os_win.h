@@ -118,6 +118,10 @@ static inline int zx_sock_errno(void) {
     case WSAENETUNREACH: return ENETUNREACH;
     case WSAEHOSTUNREACH: return EHOSTUNREACH;
     case WSAEADDRINUSE: return EADDRINUSE;
+    case WSAEADDRNOTAVAIL: return EADDRNOTAVAIL;
+    case WSAEACCES: return EACCES;
+    case WSAEINVAL: return EINVAL;
+    case WSAEAFNOSUPPORT: return EAFNOSUPPORT;
     case WSAENOBUFS: return ENOBUFS;
     case WSAEMFILE: return EMFILE;
     case WSAENOTCONN: return ENOTCONN;
@@ -144,6 +148,16 @@ static inline int zx_socket_stream(int family) {
     if (s == INVALID_SOCKET) return -1;
     if (zx_set_nonblock((int)s) < 0) { closesocket(s); return -1; }
     return (int)s;
+}
+/* a listening socket bound to sa: Python on Windows has no AF_UNIX, so ipc:// binds are
+   made here; -1 with the error left for zx_sock_errno */
+static inline int zx_listen_stream(const struct sockaddr *sa, socklen_t len, int backlog) {
+    int fd = zx_socket_stream(sa->sa_family);
+    if (fd < 0) return -1;
+    if (bind((SOCKET)fd, sa, len) == SOCKET_ERROR || listen((SOCKET)fd, backlog) == SOCKET_ERROR) {
+        int e = WSAGetLastError(); closesocket((SOCKET)fd); WSASetLastError(e); return -1;
+    }
+    return fd;
 }
 static inline int zx_accept(int lfd, struct sockaddr *sa, socklen_t *len) {
     SOCKET s = accept((SOCKET)lfd, sa, len);

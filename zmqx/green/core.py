@@ -58,6 +58,8 @@ def _wait_fds(fds, events, deadline):
 class _Socket(zmqx.Socket):
     """A zmqx socket whose blocking calls yield to other greenlets."""
 
+    _repr_cls = "zmq.green.Socket"
+
     def _green_wait(self, deadline):
         if self.closed:
             raise ZMQError(_c.ENOTSOCK)
@@ -107,6 +109,7 @@ class _Context(zmqx.Context):
 
     _socket_class = _Socket
     _instance = None
+    _repr_cls = "zmq.green.Context"
 
     def term(self):
         hub = get_hub()
