@@ -220,8 +220,11 @@ try:
                 "socket": json.loads(sock["stdout"])}
 finally:
     kc.stop_channels()
-    km.shutdown_kernel()
-    results["shutdown_alive"] = km.is_alive()
+    proc = km.provisioner.process          # the kernel's Popen, kept past the cleanup
+    t = time.monotonic()
+    km.shutdown_kernel()                   # shutdown_request; SIGTERM only if it hangs
+    results["shutdown"] = {"alive": km.is_alive(), "returncode": proc.poll(),
+                           "seconds": round(time.monotonic() - t, 2)}
     save()
 
 
@@ -388,8 +391,13 @@ def test_debugger_talks_to_debugpy_over_stream(jupyter):
     assert endpoint.startswith("tcp://127.0.0.1:")
 
 
-def test_kernel_shuts_down(jupyter):
-    assert jupyter.get("shutdown_alive") is False, jupyter["_log"]
+def test_kernel_exits_by_itself_on_shutdown_request(jupyter):
+    """Found by this test: the kernel's Context.term() waited for ever on two PULL sockets
+    of its IOPub thread (closed, with pyzmq, by tornado's IOLoop.close(all_fds=True)), so
+    every shutdown and restart waited for jupyter_client's SIGTERM (2.5 s each)."""
+    got = jupyter.get("shutdown")
+    assert got is not None, jupyter["_log"]
+    assert got["alive"] is False and got["returncode"] == 0, (got, jupyter["_log"])
 
 
 def test_async_client(jupyter):
@@ -459,3 +467,55 @@ def test_asyncio_waker_survives_interpreter_exit(tmp_path):
         assert proc.returncode == 0 and "exiting" in proc.stdout, proc.stderr
         assert "Traceback" not in proc.stderr and "Exception in thread" not in proc.stderr, \
             proc.stderr
+
+
+def test_ioloop_close_all_fds_closes_stream_sockets():
+    """pyzmq registers a ZMQStream's socket with its IOLoop, so IOLoop.close(all_fds=True)
+    closes it; zmqx's streams wait another way and register a stand-in that does the same.
+    Without it Context.term() waits for ever (ipykernel's IOPub thread)."""
+    pytest.importorskip("tornado")
+    import asyncio
+    import threading
+    from tornado.ioloop import IOLoop
+    from zmqx.eventloop.zmqstream import ZMQStream
+
+    ctx = zmqx.Context()
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    try:
+        loop = IOLoop.current()
+        pull = ctx.socket(zmqx.PULL)
+        pull.bind("inproc://closed-with-the-loop")
+        stream = ZMQStream(pull, loop)
+        stream.on_recv(lambda msg: None)
+        kept = ctx.socket(zmqx.PUSH)           # not on the loop: stays open
+        loop.close(all_fds=True)
+        assert pull.closed and stream.closed() and not kept.closed
+        kept.close()
+        done = threading.Event()
+        t = threading.Thread(target=lambda: (ctx.term(), done.set()), daemon=True)
+        t.start()
+        assert done.wait(10), "Context.term() still waits for a socket"
+    finally:
+        asyncio.set_event_loop(None)
+
+
+def test_closed_stream_leaves_the_loop_table():
+    pytest.importorskip("tornado")
+    import asyncio
+    from tornado.ioloop import IOLoop
+    from zmqx.eventloop.zmqstream import ZMQStream
+
+    ctx = zmqx.Context()
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    try:
+        loop = IOLoop.current()
+        before = len(loop.handlers)
+        streams = [ZMQStream(ctx.socket(zmqx.PULL), loop) for _ in range(3)]
+        assert len(loop.handlers) == before + 3
+        for st in streams:
+            st.close()
+        assert len(loop.handlers) == before
+        loop.close(all_fds=True)
+    finally:
+        asyncio.set_event_loop(None)
+        ctx.term()
