@@ -8,6 +8,11 @@ first on PYTHONPATH, so ``import zmq`` is zmqx in BOTH processes; each one repor
 module ``zmq`` really is and whether any module of the installed pyzmq got loaded, and a
 silent fall-back to pyzmq fails the test. So does ``jupyter nbconvert --execute``.
 
+Checked: execute with stdout on IOPub, an error reply, complete/inspect/kernel_info, input()
+over the stdin channel, the heartbeat, interrupting a running cell, restart, 200 executes
+in a row, 5 MB of output, the kernel's debugger (its STREAM socket talking to debugpy),
+a clean exit on shutdown_request, the async client, and ``jupyter nbconvert --execute``.
+
 The driver runs every scenario once (one kernel start is seconds) and writes what it saw
 to a JSON file, scenario by scenario; each test below checks one scenario. Waits are
 bounded by jupyter_client's own timeouts (replies, IOPub idle), never by sleeps.
@@ -139,6 +144,30 @@ try:
             "implementation": info["implementation"],
             "protocol_version": info["protocol_version"],
         }
+
+    @scenario("stdin_and_heartbeat")
+    def _():
+        # input() in the kernel: input_request on the stdin channel (ROUTER -> DEALER),
+        # our answer back the same way
+        msg_id = kc.execute("name = input('who? ')\nprint('hello', name)", allow_stdin=True)
+        req = kc.get_stdin_msg(timeout=60)
+        kc.input("zmqx")
+        text, state = "", None
+        while state != "idle":
+            msg = kc.get_iopub_msg(timeout=60)
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "stream":
+                text += msg["content"]["text"]
+            elif msg["msg_type"] == "status":
+                state = msg["content"]["execution_state"]
+        reply = kc.get_shell_msg(timeout=60)
+        # the heartbeat channel (REQ/REP echo) reports the kernel alive
+        deadline = time.monotonic() + 30
+        while not kc.hb_channel.is_beating() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return {"request": [req["msg_type"], req["content"]["prompt"]], "stdout": text,
+                "status": reply["content"]["status"], "beating": kc.hb_channel.is_beating()}
 
     @scenario("interrupt")
     def _():
@@ -352,6 +381,12 @@ def test_complete_inspect_kernel_info(jupyter):
     assert "Return the number of items" in got["inspect_text"]
     assert got["info_status"] == "ok" and got["language"] == "python"
     assert got["implementation"] == "ipython" and got["protocol_version"].startswith("5.")
+
+
+def test_stdin_channel_and_heartbeat(jupyter):
+    got = part(jupyter, "stdin_and_heartbeat")
+    assert got == {"request": ["input_request", "who? "], "stdout": "hello zmqx\n",
+                   "status": "ok", "beating": True}
 
 
 def test_interrupt_a_running_cell(jupyter):
