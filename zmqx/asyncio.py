@@ -73,7 +73,9 @@ class _Waker:
         self._r, self._w = os.pipe()
         os.set_blocking(self._r, False)
         os.set_blocking(self._w, False)
-        weakref.finalize(self, _close_fds, self._r, self._w)
+        # closed once nothing uses this waker; not at interpreter exit, where the finalizer
+        # would close the pipe under the still-running daemon thread (EBADF in its read)
+        weakref.finalize(self, _close_fds, self._r, self._w).atexit = False
 
     @property
     def _loop(self):
@@ -138,6 +140,9 @@ class _Waker:
                             os.read(self._r, 4096)
                         except BlockingIOError:
                             pass
+                        except OSError:       # the pipe is gone: nothing can wake us
+                            self._thread = None
+                            return
                         continue
                     fire.extend(self._watch.pop(fd, ()))
             loop = self._loop

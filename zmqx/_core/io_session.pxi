@@ -83,6 +83,8 @@ cdef void _session_event(zx_session *s, int ev) noexcept nogil:
                 _session_set_events(s, ZX_EV_IN)
         if ev & (ZX_EV_IN | ZX_EV_ERR):
             _session_input(s, True)
+    elif s.state == ZX_S_ACTIVE and s.raw:
+        _raw_event(s, ev)
     elif s.state == ZX_S_ACTIVE:
         if ev & ZX_EV_OUT:
             if _session_write(s) < 0:
@@ -94,7 +96,10 @@ cdef void _session_event(zx_session *s, int ev) noexcept nogil:
 # ---------------------------------------------------------------- handshake
 
 cdef int _session_start_handshake(zx_session *s) noexcept nogil:
-    cdef bint secure = _session_uses_mech(s)
+    cdef bint secure
+    if s.opts.socktype == ZX_STREAM:
+        return _raw_start(s)      # no ZMTP: the raw engine runs it from now on (io_raw.pxi)
+    secure = _session_uses_mech(s)
     if secure:
         # PLAIN/CURVE (or NULL asking ZAP): the greeting here, the rest in io_mechanism.pxi
         zx_handshake_init_greeting(&s.hs, s.opts.socktype, zx_mech_name(s.opts.mechanism),

@@ -121,6 +121,7 @@ ctypedef struct zx_opts:
     unsigned char zap_domain[256]
     size_t zap_domain_len
     zx_zap *zap                        # this bind/connect's ZAP client (io_zap.pxi) or NULL
+    int raw_notify                     # STREAM_NOTIFY: an empty message on connect/disconnect
 
 cdef struct zx_iothread
 cdef struct zx_zap
@@ -215,6 +216,7 @@ cdef struct zx_session:
     int64_t ttl_deadline           # peer's TTL: close if silent past this
     int cur_ivl
     bint attach_on_handshake       # IMMEDIATE (and ROUTER): no link until connected
+    bint raw                       # STREAM: no ZMTP, the raw engine of io_raw.pxi runs it
     int end_reason                 # ZX_END_*: marked, to be torn down by the loop (0: healthy)
     int end_detail                 # errno or ZX_ERR_* that goes with it
     int last_reason                # the reason of the last teardown, kept for the monitor

@@ -17,6 +17,7 @@
 #   io_engine.pxi       the ZMTP engine of an established connection: read/decode, commands,
 #                       heartbeats, staged vectored writes
 #   io_udp.pxi          udp:// endpoints (RADIO/DISH): RFC 48 datagrams to and from a link
+#   io_raw.pxi          the raw engine of STREAM connections (no ZMTP): bytes in, bytes out
 # They are includes rather than separate modules on purpose: the engine's per-message path
 # calls the session and loop helpers (set_events, write, deliver) many times per batch, and a
 # call across Cython modules goes through an imported function pointer that the C compiler
@@ -55,6 +56,7 @@ include "io_mechanism.pxi"
 include "io_zap.pxi"
 include "io_engine.pxi"
 include "io_udp.pxi"
+include "io_raw.pxi"
 
 
 # ---------------------------------------------------------------- lifecycle events
@@ -254,7 +256,9 @@ cdef void _process_commands(zx_iothread *io) noexcept nogil:
             elif s != NULL and s.kind == ZX_OBJ_UDP:
                 _udp_activate(<zx_udp *>link.owner[1], link, <int>cmd.arg)
             elif s != NULL and s.link == link:
-                if cmd.arg == ZX_WAKE_REFUSED:
+                if s.raw:
+                    _raw_activate(s, <int>cmd.arg)
+                elif cmd.arg == ZX_WAKE_REFUSED:
                     _session_end(s, ZX_END_REFUSED, 0)
                 elif cmd.arg == ZX_WAKE_READ:
                     s.out_idle = False

@@ -143,6 +143,9 @@ cdef _connect(Socket self, addr):
         link.socktype[0] = self.socket_type
         memcpy(link.rid[0], self.opts.identity, self.opts.identity_len)
         link.rid_len[0] = self.opts.identity_len
+        # CONNECT_ROUTING_ID names the peer at once (STREAM: its link exists from now on)
+        memcpy(link.rid[1], s.opts.connect_rid, s.opts.connect_rid_len)
+        link.rid_len[1] = s.opts.connect_rid_len
         link.owner[1] = s
         link.user = eid
         zx_link_set_waker(link, 1, zx_io_wake, io, NULL)

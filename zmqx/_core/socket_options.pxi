@@ -56,6 +56,7 @@ _FIELDS = {
         "connect_timeout": (<char *>&_o.connect_timeout - <char *>&_o, sizeof(_o.connect_timeout)),
         "probe_router": (<char *>&_o.probe_router - <char *>&_o, sizeof(_o.probe_router)),
         "immediate": (<char *>&_o.immediate - <char *>&_o, sizeof(_o.immediate)),
+        "raw_notify": (<char *>&_o.raw_notify - <char *>&_o, sizeof(_o.raw_notify)),
     },
     "socket": {
         "linger": (<char *>&_c.linger - <char *>&_c, sizeof(_c.linger)),

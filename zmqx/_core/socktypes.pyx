@@ -30,7 +30,8 @@ from zmqx._core.trie cimport (zx_trie, zx_trie_new, zx_trie_free, zx_trie_add, z
                               zx_trie_match, zx_trie_foreach, zx_trie_cb)
 from zmqx._core.zmtp cimport (ZX_PAIR, ZX_PUB, ZX_SUB, ZX_REQ, ZX_REP, ZX_DEALER, ZX_ROUTER,
                               ZX_PULL, ZX_PUSH, ZX_XPUB, ZX_XSUB, ZX_SERVER, ZX_CLIENT,
-                              ZX_RADIO, ZX_DISH, ZX_GATHER, ZX_SCATTER, ZX_PEER, ZX_CHANNEL)
+                              ZX_RADIO, ZX_DISH, ZX_GATHER, ZX_SCATTER, ZX_PEER, ZX_CHANNEL,
+                              ZX_STREAM)
 
 import errno as _errno
 from zmqx.error import ZMQError
@@ -216,6 +217,7 @@ include "patterns/peer.pxi"
 include "patterns/channel.pxi"
 include "patterns/radio.pxi"
 include "patterns/dish.pxi"
+include "patterns/stream.pxi"
 
 
 cdef const zx_sockops *zx_socktype_ops(int socktype) noexcept:

@@ -14,6 +14,7 @@ block. All socket calls and all callbacks run in the loop thread.
 import asyncio
 import pickle
 import warnings
+import weakref
 from collections import deque
 
 from tornado.ioloop import IOLoop
@@ -64,6 +65,8 @@ class ZMQStream:
         self._recv_copy = False
         self._waker = None
         self._scheduled = False
+        self._closer = _LoopCloser(self, socket)
+        self.io_loop.add_handler(self._closer, _ignore, 0)
 
         # the socket's own calls, as pyzmq's stream offers them
         self.bind = socket.bind
@@ -183,6 +186,7 @@ class ZMQStream:
         if self.socket is None:
             return
         self._unwatch()
+        self.io_loop.remove_handler(self._closer)
         if self.socket.closed:
             warnings.warn(
                 f"Unregistering FD {self._fds[0]} after closing socket. Close the stream "
@@ -345,3 +349,27 @@ class ZMQStream:
 
 def _ignore(*args):
     pass
+
+
+class _LoopCloser:
+    """A stream's entry in its IOLoop's handler table, where pyzmq's ZMQStream registers
+    the socket itself: ``IOLoop.close(all_fds=True)`` closes what is registered, so a loop
+    closed that way closes its streams' sockets, as with pyzmq. ipykernel relies on it: its
+    IOPub thread ends with ``io_loop.close(all_fds=True)`` and never closes its two PULL
+    sockets itself, and ``Context.term()`` then waits for them. Registered with no events
+    (the loop never polls it: the stream waits through zmqx.asyncio's waker), under a
+    negative number, which no real fd can clash with."""
+
+    def __init__(self, stream, socket):
+        self._stream = weakref.ref(stream)
+        self._socket = socket          # held, as the loop holds pyzmq's registered socket
+
+    def fileno(self):
+        return -id(self)
+
+    def close(self):
+        stream = self._stream()
+        if stream is not None:
+            stream.close()
+        elif not self._socket.closed:
+            self._socket.close()
