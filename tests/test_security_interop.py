@@ -359,3 +359,41 @@ def test_received_frames_carry_the_connection_properties(direction, mech, keys, 
                 f.get("X-Missing")
     finally:
         close()
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS, ids=lambda d: "%s-server" % d[0])
+@pytest.mark.parametrize("accept", [True, False], ids=["accepted", "denied"])
+def test_null_with_a_zap_domain_asks_the_handler(direction, accept):
+    """NULL consults ZAP when the server has a ZAP_DOMAIN (libzmq's rule): the handler
+    sees the domain and mechanism NULL, and its verdict decides delivery."""
+    slib, clib = LIBS[direction[0]], LIBS[direction[1]]
+    sctx, cctx = slib.Context(), clib.Context()
+    zap = ZapHandler(slib, sctx)
+    zap.accept_null = accept
+    srv, cli = sctx.socket(slib.PULL), cctx.socket(clib.PUSH)
+    try:
+        srv.linger = cli.linger = 0
+        srv.rcvtimeo = RCV
+        srv.zap_domain = b"test-domain"
+        srv.bind("tcp://127.0.0.1:*")
+        cli.connect(srv.last_endpoint)
+        cli.sndtimeo = 0
+        try:
+            cli.send(b"null peer")
+        except clib.Again:
+            pass
+        assert zap.answered.wait(RCV / 1000)
+        req = zap.requests[0]
+        assert (req[2], req[5], req[6:]) == (b"test-domain", b"NULL", [])
+        if accept:
+            assert srv.recv() == b"null peer"
+        else:
+            srv.rcvtimeo = 500
+            with pytest.raises(slib.Again):
+                srv.recv()
+    finally:
+        srv.close()
+        cli.close()
+        zap.close()
+        sctx.term()
+        cctx.term()

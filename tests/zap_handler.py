@@ -16,6 +16,7 @@ class ZapHandler:
         self.verdicts = []
         self.requests = []
         self.metadata = b""          # ZMTP-encoded metadata for accepted peers
+        self.accept_null = True
         self.sock = ctx.socket(lib.REP)
         self.sock.linger = 0
         self.sock.bind("inproc://zeromq.zap.01")
@@ -39,7 +40,7 @@ class ZapHandler:
             elif mech == b"CURVE":
                 ok = creds[0] in self.allowed
             else:
-                ok = True
+                ok = self.accept_null
             self.sock.send_multipart([version, rid, b"200" if ok else b"400",
                                       b"OK" if ok else b"denied",
                                       b"user-" + mech.lower() if ok else b"",

@@ -146,7 +146,10 @@ cdef void _zap_input(zx_link *link) noexcept nogil:
     cdef zx_msg m
     if z == NULL:
         return
-    while zx_pipe_read(zx_link_in(link, 0), &m, link):
+    # a session resumed (or ended) by a reply may drop the last other reference to z:
+    # hold one until the loop is done
+    zx_zap_ref(z)
+    while link.owner[0] == z and zx_pipe_read(zx_link_in(link, 0), &m, link):
         if z.nreply < 8:
             memcpy(&z.reply[z.nreply], &m, sizeof(zx_msg))
             z.nreply += 1
@@ -156,6 +159,7 @@ cdef void _zap_input(zx_link *link) noexcept nogil:
         if not (m.flags & ZX_MSG_MORE):
             _zap_reply_done(z)
             _zap_reply_reset(z)
+    zx_zap_unref(z)
 
 
 cdef bint _frame_is(zx_msg *m, const char *text) noexcept nogil:
