@@ -188,7 +188,7 @@ cdef int _session_handshake_done(zx_session *s) noexcept nogil:
                 zx_link_unref(s.link)
     s.had_connection = True
     s.state = ZX_S_ACTIVE
-    zx_io_event(s.sb, s.endpoint_id, ZX_EVT_HANDSHAKE_SUCCEEDED, s.fd)
+    zx_io_event(s.sb, s.endpoint_id, ZX_EVT_HANDSHAKE_SUCCEEDED, 0)   # libzmq: 0
     s.out_idle = False
     s.ping_deadline = 0
     s.ttl_deadline = 0
@@ -243,7 +243,10 @@ cdef inline bint _reason_is_local(int reason) noexcept nogil:
 
 cdef void _session_report_end(zx_session *s, int reason, int detail) noexcept nogil:
     # the monitor's view of a connection that ended (libzmq reports a failed handshake,
-    # then the disconnect, of any connection that got as far as the handshake)
+    # then the disconnect, of any connection that got as far as the handshake; and the
+    # close of a connect attempt's fd that never got that far, whatever the reason)
+    if s.fd >= 0 and s.state != ZX_S_HANDSHAKE and s.state != ZX_S_ACTIVE:
+        zx_io_event(s.sb, s.endpoint_id, ZX_EVT_CLOSED, s.fd)
     if _reason_is_local(reason):
         return
     if s.state == ZX_S_HANDSHAKE:

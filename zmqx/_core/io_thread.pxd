@@ -64,10 +64,10 @@ cdef enum:
     ZX_EVT_BIND_FAILED = 0x0010            # errno (raised on the app thread, in bind())
     ZX_EVT_ACCEPTED = 0x0020               # fd
     ZX_EVT_ACCEPT_FAILED = 0x0040          # errno
-    ZX_EVT_CLOSED = 0x0080                 # fd of a closed listener
+    ZX_EVT_CLOSED = 0x0080                 # fd of a closed listener or connect attempt
     ZX_EVT_DISCONNECTED = 0x0200           # fd: a connection that had started ended
     ZX_EVT_HANDSHAKE_FAILED_NO_DETAIL = 0x0800   # errno (timeout, I/O error, EOF)
-    ZX_EVT_HANDSHAKE_SUCCEEDED = 0x1000    # fd
+    ZX_EVT_HANDSHAKE_SUCCEEDED = 0x1000    # 0 (as libzmq)
     ZX_EVT_HANDSHAKE_FAILED_PROTOCOL = 0x2000    # ZX_ERR_* from zmtp.pxd
 
 # a snapshot of the socket's options taken at bind/connect time (as libzmq does)
@@ -205,6 +205,7 @@ cdef int zx_session_set_host(zx_session *s, const char *host, int family,
                              int port) noexcept nogil
 cdef zx_listener *zx_listener_new(zx_iothread *io, zx_sockbase *sb, zx_opts *opts,
                                   int fd, int64_t endpoint_id) noexcept nogil
-# the lifecycle-event hook (counted until the monitor exists); any thread may call it
+# the lifecycle-event hook: counted, and sent to the socket's monitor (monitor.pxd) if it
+# has one; any thread may call it, it never blocks
 cdef void zx_io_event(zx_sockbase *sb, int64_t endpoint_id, int kind,
                       int64_t value) noexcept nogil

@@ -40,6 +40,7 @@ cdef class Socket:
     cdef bint fd_exported         # the app took FD: keep it level-triggered
     cdef bint fd_ready            # we know the signaler is readable
     cdef long _gen                # fork generation at creation
+    cdef object _monitor_binder   # the internal PAIR bound to the monitor address (monitor())
     cdef object __weakref__
 
     cdef int _check(self) except -1

@@ -16,7 +16,7 @@ from libc.stdint cimport int64_t
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcpy, memset, memmove
 
-from zmqx._core.atomic cimport zx_load, zx_store
+from zmqx._core.atomic cimport zx_load, zx_store, zx_add, zx_store_ptr
 from zmqx._core.platform cimport *
 from zmqx._core.mailbox cimport *
 from zmqx._core.pipe cimport *
@@ -27,7 +27,8 @@ from zmqx._core.context cimport Context, zx_fork_generation
 from zmqx._core.slots cimport zx_slot, zx_slot_readable, zx_slot_write
 from zmqx._core.sockcore cimport zx_sock, zx_sockops, ZX_T_SEND, ZX_T_RECV, ZX_T_ATTACH_LATE
 from zmqx._core.socktypes cimport zx_socktype_ops
-from zmqx._core.zmtp cimport zx_socktype_compatible
+from zmqx._core.zmtp cimport zx_socktype_compatible, ZX_PAIR
+from zmqx._core.monitor cimport *
 
 from zmqx import _endpoint
 from zmqx.error import ZMQError, Again, ContextTerminated
@@ -472,6 +473,14 @@ cdef class Socket:
     cdef int _connect_to_binder(self, zx_link *link, Socket binder) except -1:
         return _connect_to_binder(self, link, binder)
 
+    # ------------------------------------------------------------ monitor (socket_monitor.pxi)
+
+    def monitor(self, addr, events=ZX_EVENT_ALL):
+        """Send this socket's lifecycle events (libzmq's ZMQ_EVENT_*, version-1 format) to
+        a PAIR socket that connects to ``addr`` (inproc). ``addr=None`` stops the monitor
+        (MONITOR_STOPPED is sent if ``events`` had it)."""
+        _monitor(self, addr, int(events))
+
     # ------------------------------------------------------------ closing
 
     def close(self, linger=None):
@@ -496,6 +505,7 @@ cdef class Socket:
             self.core.slots = NULL
             self.core.nslots = 0
             return
+        _monitor_closing(self)
         # take in every link already on its way, then accept no more: nothing can be left
         # in the mailbox holding a link that holds this socket
         zx_mailbox_close(&self.sb.mb)
@@ -561,3 +571,4 @@ cdef class Socket:
 
 include "socket_endpoints.pxi"
 include "socket_options.pxi"
+include "socket_monitor.pxi"

@@ -13,11 +13,16 @@ cdef _bind(Socket self, addr):
         self._endpoints.setdefault(self._last_endpoint, []).append(("inproc", address, None))
         return
     unlink = None
-    if transport == "tcp":
-        fd, last = _endpoint.bind_tcp(address, bool(self.copts.ipv6), self.copts.backlog,
-                                      self.opts.sndbuf, self.opts.rcvbuf)
-    else:
-        fd, last, unlink = _endpoint.bind_ipc(address, self.copts.backlog)
+    try:
+        if transport == "tcp":
+            fd, last = _endpoint.bind_tcp(address, bool(self.copts.ipv6), self.copts.backlog,
+                                          self.opts.sndbuf, self.opts.rcvbuf)
+        else:
+            fd, last, unlink = _endpoint.bind_ipc(address, self.copts.backlog)
+    except ZMQError as e:
+        # the monitor sees it as libzmq's does (socket_monitor.pxi)
+        _monitor_bind_failed(self, transport, address, e.errno, e.errno != EINVAL_)
+        raise
     try:
         io = self.context.choose_io()
     except BaseException:
@@ -29,6 +34,7 @@ cdef _bind(Socket self, addr):
     if l == NULL:
         os.close(fd)
         raise MemoryError()
+    _monitor_note_endpoint(self, eid, last)
     zx_mailbox_post(&io.mb, ZX_CMD_ADD_LISTENER, l, 0)
     self._last_endpoint = last.encode()
     ep = ("bind", <object>eid, (<size_t>io, unlink))
@@ -117,8 +123,9 @@ cdef _connect(Socket self, addr):
         zx_link_set_waker(link, 1, zx_io_wake, io, NULL)
         s.link = link
         self._add_slot(link, 0, True)
-    zx_mailbox_post(&io.mb, ZX_CMD_ADD_SESSION, s, 0)
     key = addr.encode() if isinstance(addr, str) else addr
+    _monitor_note_endpoint(self, eid, key)
+    zx_mailbox_post(&io.mb, ZX_CMD_ADD_SESSION, s, 0)
     self._endpoints.setdefault(key, []).append(("connect", <object>eid, (<size_t>io, None)))
     self._last_endpoint = key
 
