@@ -199,6 +199,13 @@ cdef int _session_handshake_done(zx_session *s) noexcept nogil:
 
 cdef void _link_set_peer(zx_session *s, zx_link *link) noexcept nogil:
     link.socktype[1] = s.hs.peer_socktype
+    # what Socket.stats() shows of this peer (the NULL handshake is the only one here)
+    link.zmtp_major = s.hs.peer_major
+    link.zmtp_minor = s.hs.peer_minor
+    memcpy(link.mechanism, <const char *>"NULL", 5)
+    link.connected_at = zx_now_ms()
+    link.reconnects = s.handshakes
+    s.handshakes += 1
     if s.opts.connect_rid_len:
         memcpy(link.rid[1], s.opts.connect_rid, s.opts.connect_rid_len)
         link.rid_len[1] = s.opts.connect_rid_len

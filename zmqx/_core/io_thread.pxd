@@ -170,6 +170,7 @@ cdef struct zx_session:
     bint had_connection
     bint socket_gone
     int64_t linger_at          # -1: linger forever
+    int64_t handshakes         # completed by this session (Socket.stats(): reconnects)
     zx_session *prev
     zx_session *next
 

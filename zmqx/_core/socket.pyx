@@ -25,7 +25,7 @@ from zmqx._core.msg cimport Frame, MessageTracker
 from zmqx._core.io_thread cimport *
 from zmqx._core.context cimport Context, zx_fork_generation
 from zmqx._core.slots cimport zx_slot, zx_slot_readable, zx_slot_write
-from zmqx._core.sockcore cimport zx_sock, zx_sockops, ZX_T_SEND, ZX_T_RECV, ZX_T_ATTACH_LATE
+from zmqx._core.sockcore cimport zx_sock, zx_sockops, zx_sockstats, ZX_T_SEND, ZX_T_RECV, ZX_T_ATTACH_LATE
 from zmqx._core.socktypes cimport zx_socktype_ops
 from zmqx._core.zmtp cimport zx_socktype_compatible, ZX_PAIR
 from zmqx._core.monitor cimport *
@@ -263,6 +263,7 @@ cdef class Socket:
     cdef int _send_msg(self, zx_msg *m, int flags) except -1:
         # takes ownership of *m whatever happens
         cdef int64_t deadline = -2
+        cdef int64_t size = m.size
         try:
             self._check()
             while True:
@@ -270,6 +271,8 @@ cdef class Socket:
                     self._reap()
                 if self.ops.send(&self.core, m, flags):
                     self.sndmore = (flags & F_SNDMORE) != 0
+                    self.core.stats.bytes_sent += size         # Socket.stats()
+                    self.core.stats.msgs_sent += not self.sndmore
                     if self.fd_exported:
                         self._sync_fd()
                     return 0
@@ -289,6 +292,8 @@ cdef class Socket:
                 self._reap()
             if self.ops.recv(&self.core, m):
                 self.rcvmore = (m.flags & ZX_MSG_MORE) != 0
+                self.core.stats.bytes_received += m.size       # Socket.stats()
+                self.core.stats.msgs_received += not self.rcvmore
                 if self.fd_exported:
                     self._sync_fd()
                 return 0
@@ -317,6 +322,8 @@ cdef class Socket:
             self._reap()
         if self.ops.recv(&self.core, m):
             self.rcvmore = (m.flags & ZX_MSG_MORE) != 0
+            self.core.stats.bytes_received += m.size
+            self.core.stats.msgs_received += not self.rcvmore
             return 1
         return 0
 
@@ -481,6 +488,12 @@ cdef class Socket:
         (MONITOR_STOPPED is sent if ``events`` had it)."""
         _monitor(self, addr, int(events))
 
+    def stats(self):
+        """A snapshot of this socket's counters: messages and bytes sent and received,
+        drops by reason, what is queued per peer, lifecycle event counts, and for each peer
+        its endpoint, routing id, ZMTP version, mechanism and type (docs/observability.md)."""
+        return _stats(self)
+
     # ------------------------------------------------------------ closing
 
     def close(self, linger=None):
@@ -572,3 +585,4 @@ cdef class Socket:
 include "socket_endpoints.pxi"
 include "socket_options.pxi"
 include "socket_monitor.pxi"
+include "socket_stats.pxi"
