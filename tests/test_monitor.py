@@ -153,13 +153,14 @@ def run_failures(lib, transport, tmp):
     ctx = lib.Context()
     steps = {}
     try:
-        # a free endpoint: bound, then closed
-        probe = ctx.socket(lib.PULL)
-        probe.bind(_endpoint(transport, tmp))
-        ep = probe.last_endpoint.decode()
-        probe.close(0)
-        if transport == "ipc":
-            os.unlink(ep[len("ipc://"):]) if os.path.exists(ep[len("ipc://"):]) else None
+        # an endpoint nobody listens on: a port the OS gave and took back at once (a
+        # libzmq socket closes its listener only later), or a path nobody bound
+        if transport == "tcp":
+            with pysocket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                ep = "tcp://127.0.0.1:%d" % probe.getsockname()[1]
+        else:
+            ep = f"ipc://{tmp}/nobody.sock"
 
         d = ctx.socket(lib.PUSH)
         d.linger = 0
@@ -198,8 +199,29 @@ def run_failures(lib, transport, tmp):
             raw.close()
             steps["handshake dropped"] = hw.until("DISCONNECTED")
             hw.mon.close(0)
-        for w in (dw, ew):
+        # a peer of a type this one does not talk to: the binder fails the handshake, the
+        # connecter only sees its connection go (then libzmq gives up on the endpoint,
+        # zmqx retries later: not compared)
+        pub = ctx.socket(lib.PUB)
+        pub.linger = 0
+        pub.bind(_endpoint(transport, tmp).replace("mon.sock", "pub.sock"))
+        pub_ep = pub.last_endpoint.decode()
+        pw = Watch(lib, monitor_of(pub), pub_ep)
+        pull = ctx.socket(lib.PULL)
+        pull.linger = 0
+        pull.reconnect_ivl = 10000
+        lw = Watch(lib, monitor_of(pull), pub_ep)
+        pull.connect(pub_ep)
+        # (which side notices first is a race: the binder may see the connecter's
+        # READY and drop it, or the connecter's close during the handshake: compared
+        # are the first and last events)
+        seen = pw.until("DISCONNECTED")
+        steps["incompatible: binder"] = [seen[0], seen[-1]]
+        steps["incompatible: connecter"] = lw.until("DISCONNECTED")
+        for w in (dw, ew, pw, lw):
             w.mon.close(0)
+        pub.close(0)
+        pull.close(0)
         for s in (d, e, holder):
             s.close(0)
     finally:
@@ -238,6 +260,8 @@ def test_failure_events_match_libzmq(transport, tmpdirs):
     ours = run_failures(zmqx, transport, tmpdirs["zmqx"])
     theirs = run_failures(zmq, transport, tmpdirs["pyzmq"])
     assert ours == theirs
+    assert ours["incompatible: binder"] == [("ACCEPTED", "EP"), ("DISCONNECTED", "EP")]
+    assert ours["incompatible: connecter"][-2:] == [("CONNECTED", "EP"), ("DISCONNECTED", "EP")]
     if transport == "tcp":
         assert ours["connect to nothing"] == [("CONNECT_DELAYED", "EP"), ("CLOSED", "EP"),
                                               ("CONNECT_RETRIED", "EP")]

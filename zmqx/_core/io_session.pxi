@@ -257,10 +257,14 @@ cdef void _session_report_end(zx_session *s, int reason, int detail) noexcept no
     if _reason_is_local(reason):
         return
     if s.state == ZX_S_HANDSHAKE:
-        if reason == ZX_END_HANDSHAKE_FAILED:
+        if reason == ZX_END_HANDSHAKE_FAILED and detail == ZX_ERR_SOCKTYPE:
+            pass            # libzmq reports an incompatible peer type only as DISCONNECTED
+        elif reason == ZX_END_HANDSHAKE_FAILED:
             zx_io_event(s.sb, s.endpoint_id, ZX_EVT_HANDSHAKE_FAILED_PROTOCOL, detail)
         else:
-            zx_io_event(s.sb, s.endpoint_id, ZX_EVT_HANDSHAKE_FAILED_NO_DETAIL, detail)
+            # an orderly close by the peer is EPIPE in libzmq's report
+            zx_io_event(s.sb, s.endpoint_id, ZX_EVT_HANDSHAKE_FAILED_NO_DETAIL,
+                        EPIPE if reason == ZX_END_PEER_CLOSED and detail == 0 else detail)
     if s.state == ZX_S_HANDSHAKE or s.state == ZX_S_ACTIVE:
         zx_io_event(s.sb, s.endpoint_id, ZX_EVT_DISCONNECTED, s.fd)
 

@@ -210,3 +210,6 @@ cdef zx_listener *zx_listener_new(zx_iothread *io, zx_sockbase *sb, zx_opts *opt
 # has one; any thread may call it, it never blocks
 cdef void zx_io_event(zx_sockbase *sb, int64_t endpoint_id, int kind,
                       int64_t value) noexcept nogil
+# the same for an event whose endpoint text is given (the app thread's failed bind)
+cdef void zx_io_event_text(zx_sockbase *sb, int kind, int64_t value, const char *text,
+                           size_t tlen) noexcept nogil

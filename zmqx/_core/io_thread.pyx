@@ -26,7 +26,8 @@ from libc.stdint cimport int64_t, uint8_t, uint16_t, uint64_t
 from libc.stdlib cimport malloc, free, calloc, rand
 from libc.string cimport memcpy, memset, memmove
 from zmqx._core.atomic cimport zx_load, zx_store, zx_add, zx_load_ptr
-from zmqx._core.monitor cimport zx_monitor, zx_monitor_event
+from zmqx._core.monitor cimport zx_monitor, zx_monitor_event, zx_monitor_event_text
+from libc.errno cimport EPIPE
 from zmqx._core.platform cimport *
 from zmqx._core.mailbox cimport *
 from zmqx._core.pipe cimport *
@@ -54,6 +55,17 @@ include "io_engine.pxi"
 cdef int64_t _event_counts[16]
 
 
+cdef int64_t _protocol_error_code(int err) noexcept nogil:
+    # a ZX_ERR_* from zmtp.pxd as the ZMQ_PROTOCOL_ERROR_* libzmq reports for it
+    if err == ZX_ERR_MECHANISM:
+        return 0x11000002          # ZMTP_MECHANISM_MISMATCH
+    if err == ZX_ERR_CRYPTO:
+        return 0x11000001          # ZMTP_CRYPTOGRAPHIC
+    if err == ZX_ERR_SOCKTYPE:
+        return 0x10000018          # ZMTP_INVALID_METADATA (libzmq's check of Socket-Type)
+    return 0x10000000              # ZMTP_UNSPECIFIED
+
+
 cdef void zx_io_event(zx_sockbase *sb, int64_t endpoint_id, int kind,
                       int64_t value) noexcept nogil:
     # The one place connection lifecycle events are reported (ZX_EVT_* with libzmq's
@@ -61,12 +73,25 @@ cdef void zx_io_event(zx_sockbase *sb, int64_t endpoint_id, int kind,
     # and per process; if the socket has a monitor, passed to its channel (monitor.pxd),
     # which sends it to the reader under its own lock, never blocking: this thread never
     # waits on the reader.
+    if kind == ZX_EVT_HANDSHAKE_FAILED_PROTOCOL and value < 0:
+        value = _protocol_error_code(<int>value)
+    _count_event(sb, kind)
+    zx_monitor_event(<zx_monitor *>zx_load_ptr(&sb.mon), kind, value, endpoint_id)
+
+
+cdef void zx_io_event_text(zx_sockbase *sb, int kind, int64_t value, const char *text,
+                           size_t tlen) noexcept nogil:
+    # the same, for an event whose endpoint text is not an endpoint id's (a failed bind)
+    _count_event(sb, kind)
+    zx_monitor_event_text(<zx_monitor *>zx_load_ptr(&sb.mon), kind, value, text, tlen)
+
+
+cdef inline void _count_event(zx_sockbase *sb, int kind) noexcept nogil:
     cdef int bit = 0
     while bit < 15 and (kind >> bit) != 1:
         bit += 1
     zx_add(&_event_counts[bit], 1)
     zx_add(&sb.events_seen[bit], 1)
-    zx_monitor_event(<zx_monitor *>zx_load_ptr(&sb.mon), kind, value, endpoint_id)
 
 
 def _event_counts_snapshot():
@@ -263,7 +288,7 @@ cdef void _process_commands(zx_iothread *io) noexcept nogil:
                 lpp = &lpp[0].next
             lpp[0] = l
             zx_poller_add(&io.poller, l.fd, ZX_EV_IN, l)
-            zx_io_event(l.sb, l.endpoint_id, ZX_EVT_LISTENING, l.fd)
+            # (LISTENING was reported by bind() itself, as libzmq's)
         elif cmd.type == ZX_CMD_ADD_SESSION:
             s = <zx_session *>cmd.ptr
             _session_link_in(io, s)

@@ -35,6 +35,8 @@ cdef _bind(Socket self, addr):
         os.close(fd)
         raise MemoryError()
     _monitor_note_endpoint(self, eid, last)
+    # libzmq reports LISTENING from bind() itself: before it returns, before any ACCEPTED
+    zx_io_event(self.sb, eid, ZX_EVT_LISTENING, fd)
     zx_mailbox_post(&io.mb, ZX_CMD_ADD_LISTENER, l, 0)
     self._last_endpoint = last.encode()
     ep = ("bind", <object>eid, (<size_t>io, unlink))

@@ -38,16 +38,9 @@ cdef _monitor_note_endpoint(Socket self, int64_t eid, text):
 
 
 cdef _monitor_app_event(Socket self, int kind, int64_t value, text):
-    # an event seen on the app thread: counted as the I/O side's are, then sent
-    cdef bytes b
-    cdef int bit = 0
-    while bit < 15 and (kind >> bit) != 1:
-        bit += 1
-    zx_add(&self.sb.events_seen[bit], 1)
-    if self.sb.mon == NULL:
-        return
-    b = text.encode() if isinstance(text, str) else bytes(text)
-    zx_monitor_event_text(<zx_monitor *>self.sb.mon, kind, value, b, len(b))
+    # an event seen on the app thread, reported through the same hook as the I/O side's
+    cdef bytes b = text.encode() if isinstance(text, str) else bytes(text)
+    zx_io_event_text(self.sb, kind, value, b, len(b))
 
 
 cdef _monitor_bind_failed(Socket self, str transport, address, int err, bint opened):
