@@ -16,7 +16,7 @@ from libc.stdint cimport int64_t
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcpy, memset, memmove
 
-from zmqx._core.atomic cimport zx_load, zx_store, zx_add, zx_store_ptr
+from zmqx._core.atomic cimport zx_load, zx_store, zx_store_ptr
 from zmqx._core.platform cimport *
 from zmqx._core.mailbox cimport *
 from zmqx._core.pipe cimport *
