@@ -56,7 +56,7 @@ def test_pub_stalled_subscriber_inproc_exact(ctx):
     assert st["msgs_sent"] == 100
     assert st["bytes_sent"] == 400
     assert st["dropped_by"] == {"hwm": 88, "unroutable": 0, "no_subscribers": 0,
-                                "conflated": 0}
+                                "conflated": 0, "linger": 0}
     assert st["dropped"] == 88
     by_type = {}
     for p in st["peers"]:
@@ -288,8 +288,46 @@ def test_handshake_failures_counted(ctx):
     mon.close(0)
 
 
-def test_stats_on_closed_socket_raises(ctx):
-    s = ctx.socket(zmqx.PUSH)
-    s.close()
-    with pytest.raises(zmqx.ZMQError):
-        s.stats()
+def test_stats_after_close_and_linger_drops():
+    """A closed socket keeps its last counters; what its connections still had queued
+    when LINGER ran out is counted as dropped once the I/O side let it go (final after
+    term())."""
+    with pysocket.socket() as probe:                 # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        nowhere = "tcp://127.0.0.1:%d" % probe.getsockname()[1]
+    c = zmqx.Context()
+    pushes = []
+    for linger in (0, 100):
+        push = c.socket(zmqx.PUSH)
+        push.linger = linger
+        push.connect(nowhere)
+        for _ in range(5):
+            push.send(b"never delivered")
+        assert push.stats()["queued_out"] == 5
+        push.close()
+        pushes.append(push)
+    c.term()                                         # waits for the lingering to end
+    for push in pushes:
+        st = push.stats()
+        assert st["closed"] is True
+        assert st["msgs_sent"] == 5
+        assert st["dropped_by"]["linger"] == 5
+        assert st["dropped"] == 5
+        assert st["peers"] == []
+
+
+def test_stats_linger_drains_when_peer_takes_it(ctx):
+    pull = ctx.socket(zmqx.PULL)
+    pull.bind("tcp://127.0.0.1:*")
+    c = zmqx.Context()
+    push = c.socket(zmqx.PUSH)
+    push.linger = 5000
+    push.connect(pull.last_endpoint)
+    for _ in range(5):
+        push.send(b"delivered")
+    push.close()
+    pull.rcvtimeo = WAIT_MS
+    for _ in range(5):
+        assert pull.recv() == b"delivered"
+    c.term()
+    assert push.stats()["dropped_by"]["linger"] == 0

@@ -346,6 +346,9 @@ cdef void _session_destroy(zx_session *s) noexcept nogil:
     if s.next != NULL:
         s.next.prev = s.prev
     if s.link != NULL:
+        if s.socket_gone and s.sb.tally != NULL:
+            # what the closed socket had queued and never got sent (Socket.stats())
+            zx_add(&s.sb.tally.dropped_linger, zx_pipe_queued(zx_link_in(s.link, 1)))
         _session_detach_link(s)
     zx_sockbase_unref(s.sb)
     s.dead = True

@@ -107,6 +107,18 @@ cdef inline int zx_mailbox_take(zx_mailbox *mb, zx_cmd *out) noexcept nogil:
     return 1
 
 
+# What a closed socket's sessions dropped at close (LINGER expired, or 0): written by the
+# I/O threads while the sockbase lives, read by Socket.stats() after close. Shared by the
+# sockbase and the Python socket, whichever goes last frees it.
+ctypedef struct zx_tally:
+    int64_t refs
+    int64_t dropped_linger
+
+cdef inline void zx_tally_unref(zx_tally *t) noexcept nogil:
+    if t != NULL and zx_add(&t.refs, -1) == 0:
+        free(t)
+
+
 ctypedef struct zx_sockbase:
     int64_t refs
     int64_t closed             # the socket was closed: sessions must not attach to it
@@ -119,6 +131,7 @@ ctypedef struct zx_sockbase:
     void *mon
     zx_release_fn mon_free
     int64_t events_seen[16]
+    zx_tally *tally
 
 cdef inline zx_sockbase *zx_sockbase_new(int socktype) noexcept nogil:
     cdef zx_sockbase *sb = <zx_sockbase *>malloc(sizeof(zx_sockbase))
@@ -149,6 +162,7 @@ cdef inline void zx_sockbase_unref(void *arg) noexcept nogil:
         return
     if sb.mon_free != NULL:
         sb.mon_free(sb.mon)
+    zx_tally_unref(sb.tally)
     while zx_mailbox_take(&sb.mb, &cmd):
         if cmd.type == ZX_CMD_ATTACH:
             link = <zx_link *>cmd.ptr

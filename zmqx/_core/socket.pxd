@@ -3,7 +3,7 @@
 # slots is behind the hooks of its room (sockcore.pxd, socktypes.pyx, patterns/*.pxi).
 from libc.stdint cimport int64_t
 from zmqx._core.context cimport Context
-from zmqx._core.mailbox cimport zx_sockbase
+from zmqx._core.mailbox cimport zx_sockbase, zx_tally
 from zmqx._core.pipe cimport zx_link
 from zmqx._core.io_thread cimport zx_opts
 from zmqx._core.msg cimport zx_msg
@@ -41,6 +41,8 @@ cdef class Socket:
     cdef bint fd_ready            # we know the signaler is readable
     cdef long _gen                # fork generation at creation
     cdef object _monitor_binder   # the internal PAIR bound to the monitor address (monitor())
+    cdef zx_tally *_tally         # linger drops after close, shared with the sockbase
+    cdef object _final_stats      # stats() as they were when the socket closed
     cdef object __weakref__
 
     cdef int _check(self) except -1

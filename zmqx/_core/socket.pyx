@@ -13,7 +13,7 @@ from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_CheckExact, PyByte
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_ANY_CONTIGUOUS
 from cpython.exc cimport PyErr_CheckSignals
 from libc.stdint cimport int64_t
-from libc.stdlib cimport malloc, realloc, free
+from libc.stdlib cimport malloc, calloc, realloc, free
 from libc.string cimport memcpy, memset, memmove
 
 from zmqx._core.atomic cimport zx_load, zx_store, zx_store_ptr
@@ -61,6 +61,7 @@ cdef class Socket:
 
     def __cinit__(self, *args, **kwargs):
         self.sb = NULL
+        self._tally = NULL
         memset(&self.core, 0, sizeof(zx_sock))
         self.ops = NULL
         self.cap = 0
@@ -81,6 +82,10 @@ cdef class Socket:
             raise MemoryError()
         self._closed = False
         self._gen = zx_fork_generation()
+        self._tally = <zx_tally *>calloc(1, sizeof(zx_tally))
+        if self._tally != NULL:      # (without it, stats() after close has no linger count)
+            self._tally.refs = 2
+            self.sb.tally = self._tally
         memset(&self.opts, 0, sizeof(zx_opts))
         self.opts.socktype = socket_type
         _options_init(self)
@@ -102,6 +107,8 @@ cdef class Socket:
                 self._close(self.copts.linger)
             except BaseException:
                 pass
+        zx_tally_unref(self._tally)
+        self._tally = NULL
 
     # ------------------------------------------------------------ plumbing
 
@@ -519,6 +526,7 @@ cdef class Socket:
             self.core.nslots = 0
             return
         _monitor_closing(self)
+        self._final_stats = _stats_at_close(self)
         # take in every link already on its way, then accept no more: nothing can be left
         # in the mailbox holding a link that holds this socket
         zx_mailbox_close(&self.sb.mb)

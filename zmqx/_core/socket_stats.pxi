@@ -72,11 +72,36 @@ cdef dict _peer_stats(Socket self, zx_slot *s, dict names, int64_t now_ms, doubl
 
 
 cdef dict _stats(Socket self):
+    if self._closed and self._final_stats is not None and self._gen == zx_fork_generation():
+        # closed: the counters as they were at close, plus what its connections dropped
+        # after (LINGER); final once the context is terminated
+        out = dict(self._final_stats)
+        out["dropped_by"] = dict(out["dropped_by"])
+        if self._tally != NULL:
+            out["dropped_by"]["linger"] = zx_load(&self._tally.dropped_linger)
+        out["dropped"] = sum(out["dropped_by"].values())
+        return out
+    self._check()
+    return _snapshot(self)
+
+
+cdef object _stats_at_close(Socket self):
+    # kept for stats() after close (never raises: close must go on)
+    try:
+        out = _snapshot(self)
+        out["closed"] = True
+        out["peers"] = []
+        out["peers_now"] = out["queued_out"] = out["queued_in"] = 0
+        return out
+    except BaseException:
+        return None
+
+
+cdef dict _snapshot(Socket self):
     cdef zx_sockstats *st = &self.core.stats
     cdef zx_monitor *mon
     cdef int i
     cdef int64_t now_ms = zx_now_ms()
-    self._check()
     now = _time.time()
     names = _endpoint_names(self)
     peers = [_peer_stats(self, &self.core.slots[i], names, now_ms, now)
@@ -88,6 +113,7 @@ cdef dict _stats(Socket self):
         "unroutable": st.dropped_unroutable,
         "no_subscribers": st.dropped_no_subscribers,
         "conflated": st.dropped_conflated,
+        "linger": 0,
     }
     out = {
         "type": _TYPE_NAMES.get(self.socket_type, str(self.socket_type)),
