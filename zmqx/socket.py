@@ -333,6 +333,33 @@ class Socket(_SocketCore, Generic[_SocketReturnT_co]):
     def recv_serialized(self, deserialize, flags=0, copy=True):
         return deserialize(self.recv_multipart(flags, copy=copy))
 
+    # -- monitor events (the core's monitor(); docs/observability.md) ----------
+    _monitor_socket = None
+
+    def get_monitor_socket(self, events=None, addr=None):
+        """Start this socket's monitor and return a PAIR socket, already connected, that
+        receives its events (decode them with ``zmqx.utils.monitor``). Called again while
+        that PAIR is open, returns the same one. A socket of an asyncio context gets an
+        asyncio PAIR."""
+        if self._monitor_socket is not None:
+            if self._monitor_socket.closed:
+                self._monitor_socket = None
+            else:
+                return self._monitor_socket
+        if addr is None:
+            addr = f"inproc://monitor.s-{id(self):x}"
+        if events is None:
+            events = _c.Event.ALL
+        self.monitor(addr, events)
+        self._monitor_socket = sock = self.context.socket(_c.PAIR)
+        sock.connect(addr)
+        return sock
+
+    def disable_monitor(self):
+        """Stop the monitor; its reader gets MONITOR_STOPPED (if its filter has it)."""
+        self._monitor_socket = None
+        self.monitor(None, 0)
+
     # -- context manager / repr ----------------------------------------------
     def __enter__(self):
         return self

@@ -20,13 +20,16 @@ cdef inline void zx_dist_mark_all(zx_slot *slots, int n) noexcept nogil:
         slots[i].matched = not slots[i].dying
 
 
-# unmark the marked peers that are at HWM; returns how many were
-cdef inline int zx_dist_drop_full(zx_slot *slots, int n) noexcept nogil:
+# unmark the marked peers that are at HWM; returns how many were. count: the caller drops
+# the message for them (not XPUB_NODROP's wait): counted on each (slot.dropped)
+cdef inline int zx_dist_drop_full(zx_slot *slots, int n, bint count=False) noexcept nogil:
     cdef int i, full = 0
     for i in range(n):
         if slots[i].matched and not zx_slot_can_write(&slots[i]):
             slots[i].matched = False
             full += 1
+            if count:
+                slots[i].dropped += 1
     return full
 
 

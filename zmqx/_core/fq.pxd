@@ -2,6 +2,7 @@
 # from the peers that have one, so a busy peer cannot starve a quiet one; all frames of a
 # message come from the peer its first frame came from. Readiness (has_in) looks without
 # consuming anything and arms the pipes' wake-ups exactly as a failed read would.
+from libc.stdint cimport int64_t
 from zmqx._core.slots cimport zx_slot, zx_slot_read, zx_slot_readable, zx_index_after_removal
 from zmqx._core.pipe cimport zx_link_in, zx_pipe_readable
 from zmqx._core.atomic cimport zx_xchg
@@ -21,7 +22,7 @@ cdef inline void zx_fq_init(zx_fq *fq) noexcept nogil:
 # one frame into *m (its slot in *idx): 1, or 0 if no peer has a message. conflate
 # (CONFLATE): of a peer's queued single-part messages only the newest is delivered
 cdef inline int zx_fq_recv(zx_fq *fq, zx_slot *slots, int n, zx_msg *m, int *idx,
-                           bint conflate=False) noexcept nogil:
+                           bint conflate=False, int64_t *conflated=NULL) noexcept nogil:
     cdef int k, i
     cdef zx_slot *s
     cdef zx_msg newer
@@ -44,6 +45,8 @@ cdef inline int zx_fq_recv(zx_fq *fq, zx_slot *slots, int n, zx_msg *m, int *idx
                 while zx_slot_readable(s):
                     zx_slot_read(s, &newer)
                     zx_msg_close(m)
+                    if conflated != NULL:        # Socket.stats(): replaced unread
+                        conflated[0] += 1
                     memcpy(m, &newer, sizeof(zx_msg))
                     if m.flags & ZX_MSG_MORE:
                         fq.cur = i

@@ -237,7 +237,7 @@ cdef int _session_handshake_done(zx_session *s) noexcept nogil:
                 zx_link_unref(s.link)
     s.had_connection = True
     s.state = ZX_S_ACTIVE
-    zx_io_event(s.sb, s.endpoint_id, ZX_EVT_HANDSHAKE_SUCCEEDED, s.fd)
+    zx_io_event(s.sb, s.endpoint_id, ZX_EVT_HANDSHAKE_SUCCEEDED, 0)   # libzmq: 0
     s.out_idle = False
     s.ping_deadline = 0
     s.ttl_deadline = 0
@@ -250,6 +250,13 @@ cdef int _session_handshake_done(zx_session *s) noexcept nogil:
 
 cdef void _link_set_peer(zx_session *s, zx_link *link) noexcept nogil:
     link.socktype[1] = s.hs.peer_socktype
+    # what Socket.stats() shows of this peer (the NULL handshake is the only one here)
+    link.zmtp_major = s.hs.peer_major
+    link.zmtp_minor = s.hs.peer_minor
+    memcpy(link.mechanism, <const char *>"NULL", 5)
+    link.connected_at = zx_now_ms()
+    link.reconnects = s.handshakes
+    s.handshakes += 1
     if s.opts.connect_rid_len:
         memcpy(link.rid[1], s.opts.connect_rid, s.opts.connect_rid_len)
         link.rid_len[1] = s.opts.connect_rid_len
@@ -294,17 +301,24 @@ cdef inline bint _reason_is_local(int reason) noexcept nogil:
 
 cdef void _session_report_end(zx_session *s, int reason, int detail) noexcept nogil:
     # the monitor's view of a connection that ended (libzmq reports a failed handshake,
-    # then the disconnect, of any connection that got as far as the handshake)
+    # then the disconnect, of any connection that got as far as the handshake; and the
+    # close of a connect attempt's fd that never got that far, whatever the reason)
+    if s.fd >= 0 and s.state != ZX_S_HANDSHAKE and s.state != ZX_S_ACTIVE:
+        zx_io_event(s.sb, s.endpoint_id, ZX_EVT_CLOSED, s.fd)
     if _reason_is_local(reason):
         return
     if s.state == ZX_S_HANDSHAKE:
-        if reason == ZX_END_HANDSHAKE_FAILED:
+        if reason == ZX_END_HANDSHAKE_FAILED and detail == ZX_ERR_SOCKTYPE:
+            pass            # libzmq reports an incompatible peer type only as DISCONNECTED
+        elif reason == ZX_END_HANDSHAKE_FAILED:
             zx_io_event(s.sb, s.endpoint_id, ZX_EVT_HANDSHAKE_FAILED_PROTOCOL,
                         _protocol_error_code(detail))
         elif reason == ZX_END_AUTH_FAILED:
             zx_io_event(s.sb, s.endpoint_id, ZX_EVT_HANDSHAKE_FAILED_AUTH, detail)
         else:
-            zx_io_event(s.sb, s.endpoint_id, ZX_EVT_HANDSHAKE_FAILED_NO_DETAIL, detail)
+            # an orderly close by the peer is EPIPE in libzmq's report
+            zx_io_event(s.sb, s.endpoint_id, ZX_EVT_HANDSHAKE_FAILED_NO_DETAIL,
+                        EPIPE if reason == ZX_END_PEER_CLOSED and detail == 0 else detail)
     if s.state == ZX_S_HANDSHAKE or s.state == ZX_S_ACTIVE:
         zx_io_event(s.sb, s.endpoint_id, ZX_EVT_DISCONNECTED, s.fd)
 
@@ -391,6 +405,9 @@ cdef void _session_destroy(zx_session *s) noexcept nogil:
     if s.next != NULL:
         s.next.prev = s.prev
     if s.link != NULL:
+        if s.socket_gone and s.sb.tally != NULL:
+            # what the closed socket had queued and never got sent (Socket.stats())
+            zx_add(&s.sb.tally.dropped_linger, zx_pipe_queued(zx_link_in(s.link, 1)))
         _session_detach_link(s)
     zx_sockbase_unref(s.sb)
     zx_zap_unref(s.opts.zap)

@@ -74,10 +74,10 @@ cdef enum:
     ZX_EVT_BIND_FAILED = 0x0010            # errno (raised on the app thread, in bind())
     ZX_EVT_ACCEPTED = 0x0020               # fd
     ZX_EVT_ACCEPT_FAILED = 0x0040          # errno
-    ZX_EVT_CLOSED = 0x0080                 # fd of a closed listener
+    ZX_EVT_CLOSED = 0x0080                 # fd of a closed listener or connect attempt
     ZX_EVT_DISCONNECTED = 0x0200           # fd: a connection that had started ended
     ZX_EVT_HANDSHAKE_FAILED_NO_DETAIL = 0x0800   # errno (timeout, I/O error, EOF)
-    ZX_EVT_HANDSHAKE_SUCCEEDED = 0x1000    # fd
+    ZX_EVT_HANDSHAKE_SUCCEEDED = 0x1000    # 0 (as libzmq)
     ZX_EVT_HANDSHAKE_FAILED_PROTOCOL = 0x2000    # libzmq's ZMQ_PROTOCOL_ERROR_* code
     ZX_EVT_HANDSHAKE_FAILED_AUTH = 0x4000  # the ZAP status code (300, 400, 500)
 
@@ -225,6 +225,7 @@ cdef struct zx_session:
     bint had_connection
     bint socket_gone
     int64_t linger_at          # -1: linger forever
+    int64_t handshakes         # completed by this session (Socket.stats(): reconnects)
     zx_session *prev
     zx_session *next
 
@@ -303,10 +304,15 @@ cdef int zx_session_set_host(zx_session *s, const char *host, int family,
                              int port) noexcept nogil
 cdef zx_listener *zx_listener_new(zx_iothread *io, zx_sockbase *sb, zx_opts *opts,
                                   int fd, int64_t endpoint_id) noexcept nogil
-# the lifecycle-event hook (counted until the monitor exists); any thread may call it
+# the lifecycle-event hook: counted, and sent to the socket's monitor (monitor.pxd) if it
+# has one; any thread may call it, it never blocks
 cdef void zx_io_event(zx_sockbase *sb, int64_t endpoint_id, int kind,
                       int64_t value) noexcept nogil
 # a udp:// endpoint over fd (already bound/connected); posted with ZX_CMD_ADD_UDP once
 # its link is set. NULL when out of memory (fd untouched)
 cdef zx_udp *zx_udp_new(zx_iothread *io, zx_sockbase *sb, int fd, int64_t endpoint_id,
                         bint sender) noexcept nogil
+
+# the same for an event whose endpoint text is given (the app thread's failed bind)
+cdef void zx_io_event_text(zx_sockbase *sb, int kind, int64_t value, const char *text,
+                           size_t tlen) noexcept nogil

@@ -32,7 +32,9 @@
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint64_t
 from libc.stdlib cimport malloc, free, calloc, realloc, rand
 from libc.string cimport memcpy, memset, memmove, memcmp, strlen
-from zmqx._core.atomic cimport zx_load, zx_store, zx_add
+from zmqx._core.atomic cimport zx_load, zx_store, zx_add, zx_load_ptr
+from zmqx._core.monitor cimport zx_monitor, zx_monitor_event, zx_monitor_event_text
+from libc.errno cimport EPIPE
 from zmqx._core.platform cimport *
 from zmqx._core.mailbox cimport *
 from zmqx._core.pipe cimport *
@@ -62,19 +64,36 @@ include "io_raw.pxi"
 # ---------------------------------------------------------------- lifecycle events
 
 # how many of each event (by bit number) this process saw: what the tests check the hook
-# points against until the monitor reports them per socket
+# points against
 cdef int64_t _event_counts[16]
 
 
 cdef void zx_io_event(zx_sockbase *sb, int64_t endpoint_id, int kind,
                       int64_t value) noexcept nogil:
     # The one place connection lifecycle events are reported (ZX_EVT_* with libzmq's
-    # numbers). Only counted for now; the monitor will look up the socket's monitor (through
-    # sb) and the endpoint's address (by endpoint_id) here, and post the event there.
+    # numbers), from an I/O thread or the app thread. Counted per socket (Socket.stats())
+    # and per process; if the socket has a monitor, passed to its channel (monitor.pxd),
+    # which sends it to the reader under its own lock, never blocking: this thread never
+    # waits on the reader.
+    if kind == ZX_EVT_HANDSHAKE_FAILED_PROTOCOL and value < 0:
+        value = _protocol_error_code(<int>value)    # (io_mechanism.pxi)
+    _count_event(sb, kind)
+    zx_monitor_event(<zx_monitor *>zx_load_ptr(&sb.mon), kind, value, endpoint_id)
+
+
+cdef void zx_io_event_text(zx_sockbase *sb, int kind, int64_t value, const char *text,
+                           size_t tlen) noexcept nogil:
+    # the same, for an event whose endpoint text is not an endpoint id's (a failed bind)
+    _count_event(sb, kind)
+    zx_monitor_event_text(<zx_monitor *>zx_load_ptr(&sb.mon), kind, value, text, tlen)
+
+
+cdef inline void _count_event(zx_sockbase *sb, int kind) noexcept nogil:
     cdef int bit = 0
     while bit < 15 and (kind >> bit) != 1:
         bit += 1
     zx_add(&_event_counts[bit], 1)
+    zx_add(&sb.events_seen[bit], 1)
 
 
 def _event_counts_snapshot():
@@ -246,6 +265,7 @@ cdef void _process_commands(zx_iothread *io) noexcept nogil:
     cdef zx_session *nxt
     cdef zx_listener *l
     cdef zx_listener *lnext
+    cdef zx_listener **lpp
     cdef zx_sockbase *sb
     while zx_mailbox_take(&io.mb, &cmd):
         if cmd.type == ZX_CMD_ACTIVATE:
@@ -272,10 +292,15 @@ cdef void _process_commands(zx_iothread *io) noexcept nogil:
             zx_link_unref(link)
         elif cmd.type == ZX_CMD_ADD_LISTENER:
             l = <zx_listener *>cmd.ptr
-            l.next = io.listeners
-            io.listeners = l
+            # appended, so that a closing socket's listeners close (and report CLOSED) in
+            # the order they were bound, as libzmq's do
+            l.next = NULL
+            lpp = &io.listeners
+            while lpp[0] != NULL:
+                lpp = &lpp[0].next
+            lpp[0] = l
             zx_poller_add(&io.poller, l.fd, ZX_EV_IN, l)
-            zx_io_event(l.sb, l.endpoint_id, ZX_EVT_LISTENING, l.fd)
+            # (LISTENING was reported by bind() itself, as libzmq's)
         elif cmd.type == ZX_CMD_ADD_SESSION:
             s = <zx_session *>cmd.ptr
             _session_link_in(io, s)

@@ -11,7 +11,7 @@ from zmqx._core.atomic cimport zx_add, zx_load, zx_store
 from zmqx._core.platform cimport (zx_mutex_t, zx_mutex_init, zx_mutex_destroy, zx_mutex_lock,
                                   zx_mutex_unlock, zx_sigfd, zx_sig_open, zx_sig_close,
                                   zx_sig_send, zx_sig_drain)
-from zmqx._core.pipe cimport zx_link, zx_link_unref
+from zmqx._core.pipe cimport zx_link, zx_link_unref, zx_release_fn
 
 cdef enum:
     # to a socket
@@ -107,12 +107,31 @@ cdef inline int zx_mailbox_take(zx_mailbox *mb, zx_cmd *out) noexcept nogil:
     return 1
 
 
+# What a closed socket's sessions dropped at close (LINGER expired, or 0): written by the
+# I/O threads while the sockbase lives, read by Socket.stats() after close. Shared by the
+# sockbase and the Python socket, whichever goes last frees it.
+ctypedef struct zx_tally:
+    int64_t refs
+    int64_t dropped_linger
+
+cdef inline void zx_tally_unref(zx_tally *t) noexcept nogil:
+    if t != NULL and zx_add(&t.refs, -1) == 0:
+        free(t)
+
+
 ctypedef struct zx_sockbase:
     int64_t refs
     int64_t closed             # the socket was closed: sessions must not attach to it
     int socktype
     zx_mailbox mb              # commands; its signaler also carries "may send again"
     zx_sigfd rsig              # "a message may be waiting": what Socket.FD exposes
+    # observability (monitor.pxd): the socket's monitor channel, made by its first
+    # monitor() and freed (after sending MONITOR_STOPPED) with the sockbase; and how many
+    # lifecycle events of each kind (by bit number) the socket saw, for Socket.stats()
+    void *mon
+    zx_release_fn mon_free
+    int64_t events_seen[16]
+    zx_tally *tally
 
 cdef inline zx_sockbase *zx_sockbase_new(int socktype) noexcept nogil:
     cdef zx_sockbase *sb = <zx_sockbase *>malloc(sizeof(zx_sockbase))
@@ -141,6 +160,9 @@ cdef inline void zx_sockbase_unref(void *arg) noexcept nogil:
     cdef zx_link *link
     if zx_add(&sb.refs, -1) != 0:
         return
+    if sb.mon_free != NULL:
+        sb.mon_free(sb.mon)
+    zx_tally_unref(sb.tally)
     while zx_mailbox_take(&sb.mb, &cmd):
         if cmd.type == ZX_CMD_ATTACH:
             link = <zx_link *>cmd.ptr

@@ -231,6 +231,13 @@ ctypedef struct zx_link:
     zx_release_fn release[2]       # drops each side's waker arg when the link dies
     void *release_arg[2]
     int64_t user                   # free slot for the socket layer (e.g. routing table key)
+    # the tcp/ipc peer as its last handshake showed it (Socket.stats()): written by the I/O
+    # thread before the link is handed to the socket (ATTACH) or re-announced (HICCUP)
+    int zmtp_major                 # 0: inproc, or no handshake yet
+    int zmtp_minor
+    char mechanism[21]
+    int64_t connected_at           # zx_now_ms() at that handshake
+    int64_t reconnects             # handshakes its connect() session completed before it
 
 cdef inline zx_pipe *zx_link_out(zx_link *l, int side) noexcept nogil:
     return &l.pipes[side]

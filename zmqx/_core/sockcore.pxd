@@ -3,6 +3,7 @@
 # peer), the options common to every type, endpoints, lifecycle and blocking; a type owns
 # its routing state and decides, through the hooks below, where each message goes and
 # whether the socket is readable/writable. docs/architecture.md has the full story.
+from libc.stdint cimport int64_t
 from zmqx._core.slots cimport zx_slot
 from zmqx._core.msg cimport zx_msg
 from zmqx._core.mailbox cimport zx_sockbase
@@ -34,6 +35,19 @@ ctypedef struct zx_group:
 
 cdef struct zx_sockops
 
+# Socket.stats(): what the socket's own thread counts (plain integers: only that thread
+# writes them; stats() reads them on the same thread). The core counts messages, the rooms
+# count what their rules drop.
+ctypedef struct zx_sockstats:
+    int64_t msgs_sent              # messages send() accepted (including ones then dropped)
+    int64_t bytes_sent
+    int64_t msgs_received
+    int64_t bytes_received
+    int64_t dropped_hwm            # a peer at HWM missed it (PUB/XPUB: once per peer; ROUTER)
+    int64_t dropped_unroutable     # ROUTER: no peer has that routing id
+    int64_t dropped_no_subscribers # PUB/XPUB: no peer subscribed to it
+    int64_t dropped_conflated      # CONFLATE: replaced by a newer one before it was read
+
 
 # The socket as the hooks see it. Types read it freely; they change only the slots' flags
 # (through zx_sock_refuse) and need_reap. The slot array belongs to the core: it appends,
@@ -56,6 +70,7 @@ cdef struct zx_sock:
     # once (both within the one call, so under a thread-safe socket's lock)
     zx_group sgroup
     zx_group rgroup
+    zx_sockstats stats
 
 
 # Hooks. "except -1" ones may raise (EFSM, EHOSTUNREACH, MemoryError...).

@@ -4,7 +4,7 @@
 from libc.stdint cimport int64_t, uint32_t
 from zmqx._core.platform cimport zx_mutex_t
 from zmqx._core.context cimport Context
-from zmqx._core.mailbox cimport zx_sockbase
+from zmqx._core.mailbox cimport zx_sockbase, zx_tally
 from zmqx._core.pipe cimport zx_link
 from zmqx._core.io_thread cimport zx_opts
 from zmqx._core.msg cimport zx_msg
@@ -50,6 +50,9 @@ cdef class Socket:
     cdef unsigned long tlock_owner
     cdef int tlock_depth
     cdef int nwaiters
+    cdef object _monitor_binder   # the internal PAIR bound to the monitor address (monitor())
+    cdef zx_tally *_tally         # linger drops after close, shared with the sockbase
+    cdef object _final_stats      # stats() as they were when the socket closed
     cdef object __weakref__
 
     cdef int _check(self) except -1

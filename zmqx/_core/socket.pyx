@@ -15,10 +15,10 @@ from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_ANY_CONT
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.pythread cimport PyThread_get_thread_ident
 from libc.stdint cimport int64_t, uint32_t
-from libc.stdlib cimport malloc, realloc, free
+from libc.stdlib cimport malloc, calloc, realloc, free
 from libc.string cimport memcpy, memset, memmove
 
-from zmqx._core.atomic cimport zx_load, zx_store
+from zmqx._core.atomic cimport zx_load, zx_store, zx_store_ptr
 from zmqx._core.platform cimport *
 from zmqx._core.mailbox cimport *
 from zmqx._core.pipe cimport *
@@ -27,11 +27,12 @@ from zmqx._core.msg cimport Frame, MessageTracker, _group_bytes
 from zmqx._core.io_thread cimport *
 from zmqx._core.context cimport Context, zx_fork_generation
 from zmqx._core.slots cimport zx_slot, zx_slot_readable, zx_slot_write
-from zmqx._core.sockcore cimport (zx_sock, zx_sockops, ZX_T_SEND, ZX_T_RECV, ZX_T_ATTACH_LATE,
+from zmqx._core.sockcore cimport (zx_sock, zx_sockops, zx_sockstats, ZX_T_SEND, ZX_T_RECV, ZX_T_ATTACH_LATE,
                                   ZX_T_THREADSAFE, ZX_T_SINGLEPART, ZX_T_CONNECT_PEER)
 from zmqx._core.sockcore cimport ZX_T_GROUPS, ZX_T_UDP, ZX_OPT_JOIN, ZX_OPT_LEAVE, zx_group
 from zmqx._core.socktypes cimport zx_socktype_ops
-from zmqx._core.zmtp cimport zx_socktype_compatible
+from zmqx._core.zmtp cimport zx_socktype_compatible, ZX_PAIR
+from zmqx._core.monitor cimport *
 
 from zmqx import _endpoint
 from zmqx.error import ZMQError, Again, ContextTerminated
@@ -66,6 +67,7 @@ cdef class Socket:
     def __cinit__(self, *args, **kwargs):
         self.sb = NULL
         self.tlock = NULL
+        self._tally = NULL
         memset(&self.core, 0, sizeof(zx_sock))
         self.ops = NULL
         self.cap = 0
@@ -97,6 +99,10 @@ cdef class Socket:
             zx_mutex_init(self.tlock)
         self._closed = False
         self._gen = zx_fork_generation()
+        self._tally = <zx_tally *>calloc(1, sizeof(zx_tally))
+        if self._tally != NULL:      # (without it, stats() after close has no linger count)
+            self._tally.refs = 2
+            self.sb.tally = self._tally
         memset(&self.opts, 0, sizeof(zx_opts))
         self.opts.socktype = socket_type
         _options_init(self)
@@ -133,6 +139,8 @@ cdef class Socket:
             zx_mutex_destroy(self.tlock)
             free(self.tlock)
             self.tlock = NULL
+        zx_tally_unref(self._tally)
+        self._tally = NULL
 
     # ------------------------------------------------------------ plumbing
 
@@ -334,6 +342,7 @@ cdef class Socket:
         # takes ownership of *m whatever happens
         cdef int64_t deadline = -2
         cdef int rc
+        cdef int64_t size = m.size
         if self._shadowed is not None:
             return self._shadowed._send_msg(m, flags, group)
         if self.tlock != NULL:
@@ -350,6 +359,8 @@ cdef class Socket:
                 self.core.sgroup.len = 0
                 if rc:
                     self.sndmore = (flags & F_SNDMORE) != 0
+                    self.core.stats.bytes_sent += size         # Socket.stats()
+                    self.core.stats.msgs_sent += not self.sndmore
                     if self.fd_exported:
                         self._sync_fd()
                     return 0
@@ -375,6 +386,8 @@ cdef class Socket:
             if self.ops.recv(&self.core, m):
                 _take_recv_group(self, g)
                 self.rcvmore = (m.flags & ZX_MSG_MORE) != 0
+                self.core.stats.bytes_received += m.size       # Socket.stats()
+                self.core.stats.msgs_received += not self.rcvmore
                 if self.fd_exported:
                     self._sync_fd()
                 return 0
@@ -390,6 +403,7 @@ cdef class Socket:
         # us needs the lock meanwhile)
         cdef int64_t deadline = -2
         cdef int rc = 0
+        cdef int64_t size = m.size
         try:
             if flags & F_SNDMORE and self.ops.flags & ZX_T_SINGLEPART:
                 raise ZMQError(EINVAL_)
@@ -404,6 +418,8 @@ cdef class Socket:
                     self.core.sgroup.len = 0
                     if rc:
                         self.sndmore = (flags & F_SNDMORE) != 0
+                        self.core.stats.bytes_sent += size     # Socket.stats()
+                        self.core.stats.msgs_sent += not self.sndmore
                         if self.fd_exported:
                             self._sync_fd()
                         self._pass_wake()
@@ -433,6 +449,8 @@ cdef class Socket:
                 if rc:
                     _take_recv_group(self, g)
                     self.rcvmore = (m.flags & ZX_MSG_MORE) != 0
+                    self.core.stats.bytes_received += m.size   # Socket.stats()
+                    self.core.stats.msgs_received += not self.rcvmore
                     if self.fd_exported:
                         self._sync_fd()
                     self._pass_wake()
@@ -771,6 +789,20 @@ cdef class Socket:
     cdef int _connect_to_binder(self, zx_link *link, Socket binder) except -1:
         return _connect_to_binder(self, link, binder)
 
+    # ------------------------------------------------------------ monitor (socket_monitor.pxi)
+
+    def monitor(self, addr, events=ZX_EVENT_ALL):
+        """Send this socket's lifecycle events (libzmq's ZMQ_EVENT_*, version-1 format) to
+        a PAIR socket that connects to ``addr`` (inproc). ``addr=None`` stops the monitor
+        (MONITOR_STOPPED is sent if ``events`` had it)."""
+        _monitor(self, addr, int(events))
+
+    def stats(self):
+        """A snapshot of this socket's counters: messages and bytes sent and received,
+        drops by reason, what is queued per peer, lifecycle event counts, and for each peer
+        its endpoint, routing id, ZMTP version, mechanism and type (docs/observability.md)."""
+        return _stats(self)
+
     # ------------------------------------------------------------ closing
 
     def close(self, linger=None):
@@ -801,6 +833,8 @@ cdef class Socket:
             self.core.slots = NULL
             self.core.nslots = 0
             return
+        _monitor_closing(self)
+        self._final_stats = _stats_at_close(self)
         # take in every link already on its way, then accept no more: nothing can be left
         # in the mailbox holding a link that holds this socket
         zx_mailbox_close(&self.sb.mb)
@@ -902,6 +936,8 @@ cdef int _recv_now(Socket self, zx_msg *m) except -1:
         self._reap()
     if self.ops.recv(&self.core, m):
         self.rcvmore = (m.flags & ZX_MSG_MORE) != 0
+        self.core.stats.bytes_received += m.size       # Socket.stats()
+        self.core.stats.msgs_received += not self.rcvmore
         self._pass_wake()
         return 1
     return 0
@@ -937,3 +973,5 @@ include "socket_endpoints.pxi"
 include "socket_udp.pxi"
 include "socket_options.pxi"
 include "socket_zap.pxi"
+include "socket_monitor.pxi"
+include "socket_stats.pxi"

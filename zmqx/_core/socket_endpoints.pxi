@@ -16,11 +16,16 @@ cdef _bind(Socket self, addr):
         _bind_udp(self, address, addr)          # socket_udp.pxi
         return
     unlink = None
-    if transport == "tcp":
-        fd, last = _endpoint.bind_tcp(address, bool(self.copts.ipv6), self.copts.backlog,
-                                      self.opts.sndbuf, self.opts.rcvbuf)
-    else:
-        fd, last, unlink = _endpoint.bind_ipc(address, _ipc_listen, self.copts.backlog)
+    try:
+        if transport == "tcp":
+            fd, last = _endpoint.bind_tcp(address, bool(self.copts.ipv6), self.copts.backlog,
+                                          self.opts.sndbuf, self.opts.rcvbuf)
+        else:
+            fd, last, unlink = _endpoint.bind_ipc(address, _ipc_listen, self.copts.backlog)
+    except ZMQError as e:
+        # the monitor sees it as libzmq's does (socket_monitor.pxi)
+        _monitor_bind_failed(self, transport, address, e.errno, e.errno != EINVAL_)
+        raise
     try:
         io = self.context.choose_io()
     except BaseException:
@@ -35,6 +40,9 @@ cdef _bind(Socket self, addr):
     if l == NULL:
         zx_close_socket(fd)
         raise MemoryError()
+    _monitor_note_endpoint(self, eid, last)
+    # libzmq reports LISTENING from bind() itself: before it returns, before any ACCEPTED
+    zx_io_event(self.sb, eid, ZX_EVT_LISTENING, fd)
     zx_mailbox_post(&io.mb, ZX_CMD_ADD_LISTENER, l, 0)
     self._last_endpoint = last.encode()
     ep = ("bind", <object>eid, (<size_t>io, unlink))
@@ -151,8 +159,9 @@ cdef _connect(Socket self, addr):
         zx_link_set_waker(link, 1, zx_io_wake, io, NULL)
         s.link = link
         self._add_slot(link, 0, True)
-    zx_mailbox_post(&io.mb, ZX_CMD_ADD_SESSION, s, 0)
     key = addr.encode() if isinstance(addr, str) else addr
+    _monitor_note_endpoint(self, eid, key)
+    zx_mailbox_post(&io.mb, ZX_CMD_ADD_SESSION, s, 0)
     self._endpoints.setdefault(key, []).append(("connect", <object>eid, (<size_t>io, None)))
     self._last_endpoint = key
 

@@ -28,7 +28,8 @@ cdef int _dealer_send(zx_sock *s, zx_msg *m, int flags) except -1:
 
 cdef int _dealer_recv(zx_sock *s, zx_msg *m) except -1:
     cdef int idx
-    return zx_fq_recv(&(<DealerState>s.state).fq, s.slots, s.nslots, m, &idx, s.conflate)
+    return zx_fq_recv(&(<DealerState>s.state).fq, s.slots, s.nslots, m, &idx, s.conflate,
+                      &s.stats.dropped_conflated)
 
 
 cdef int _dealer_has_in(zx_sock *s) except -1:

@@ -17,7 +17,8 @@ cdef int _pull_removed(zx_sock *s, int idx) except -1:
 
 cdef int _pull_recv(zx_sock *s, zx_msg *m) except -1:
     cdef int idx
-    return zx_fq_recv(&(<PullState>s.state).fq, s.slots, s.nslots, m, &idx, s.conflate)
+    return zx_fq_recv(&(<PullState>s.state).fq, s.slots, s.nslots, m, &idx, s.conflate,
+                      &s.stats.dropped_conflated)
 
 
 cdef int _pull_has_in(zx_sock *s) except -1:

@@ -93,11 +93,14 @@ cdef int _router_send(zx_sock *s, zx_msg *m, int flags) except -1:
             if st.mandatory:
                 raise ZMQError(EHOSTUNREACH_)
             st.out_drop = True
+            s.stats.dropped_unroutable += 1     # Socket.stats()
             return 1
         if not zx_slot_can_write(&s.slots[idx]):
             if st.mandatory:
                 return 0
             st.out_drop = True              # at HWM: ROUTER drops
+            s.stats.dropped_hwm += 1
+            s.slots[idx].dropped += 1
             return 1
         st.cur_out = idx
         zx_msg_close(m)

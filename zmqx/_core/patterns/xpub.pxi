@@ -116,7 +116,7 @@ cdef int _xpub_read_upstream(zx_sock *s) except -1:
 
 cdef int _xpub_send(zx_sock *s, zx_msg *m, int flags) except -1:
     cdef XPubState st = <XPubState>s.state
-    cdef int i
+    cdef int i, matched, full
     cdef zx_slot *sl
     cdef unsigned char *d
     if not st.dist.active:
@@ -129,8 +129,16 @@ cdef int _xpub_send(zx_sock *s, zx_msg *m, int flags) except -1:
             if sl.matched and (sl.tdata == NULL or
                                zx_trie_match(<zx_trie *>sl.tdata, d, m.size) == s.invert_matching):
                 sl.matched = False
-        if zx_dist_drop_full(s.slots, s.nslots) and st.nodrop:
+        matched = 0
+        for i in range(s.nslots):
+            matched += s.slots[i].matched
+        full = zx_dist_drop_full(s.slots, s.nslots, not st.nodrop)
+        if full and st.nodrop:
             return 0
+        # Socket.stats(): nobody wanted it, or some peers missed it at their HWM
+        if matched == 0:
+            s.stats.dropped_no_subscribers += 1
+        s.stats.dropped_hwm += full
     if zx_dist_send(&st.dist, s.slots, s.nslots, m, (flags & F_SNDMORE) != 0) < 0:
         raise MemoryError()
     return 1

@@ -80,7 +80,8 @@ cdef int _xsub_next(zx_sock *s, zx_msg *m) except -1:
     cdef bint starting
     while True:
         starting = st.fq.cur < 0
-        if not zx_fq_recv(&st.fq, s.slots, s.nslots, m, &idx, s.conflate and st.filter):
+        if not zx_fq_recv(&st.fq, s.slots, s.nslots, m, &idx, s.conflate and st.filter,
+                          &s.stats.dropped_conflated):
             return 0
         if not st.filter or not starting or \
                 zx_trie_match(st.subs, zx_msg_data(m), m.size) != s.invert_matching:
