@@ -17,6 +17,8 @@ bounded recv, poll with a timeout, a marker that follows on the same connection)
 sleeps."""
 
 import errno
+import os
+import signal
 import socket
 import threading
 import time
@@ -555,6 +557,36 @@ def test_close_from_another_thread_wakes_a_blocked_recv(ctx):
     t.join(WAIT_MS / 1000)
     assert not t.is_alive()
     assert errs == [errno.ENOTSOCK]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork")
+def test_fork_child_refuses_an_inherited_thread_safe_socket(ctx):
+    """After fork the parent's SERVER refuses clearly in the child (its lock, which a
+    parent thread may have held at fork time, is not touched); the parent's still works."""
+    srv = sock(ctx, zmqx.SERVER)
+    srv.bind("inproc://draft-fork")
+    cli = sock(ctx, zmqx.CLIENT)
+    cli.connect("inproc://draft-fork")
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            signal.alarm(20)
+            for call in (lambda: srv.send(b"x", routing_id=1), lambda: srv.recv(zmqx.NOBLOCK),
+                         lambda: srv.getsockopt(zmqx.EVENTS)):
+                try:
+                    call()
+                except zmqx.ZMQError as e:
+                    assert e.errno == errno.ENOTSUP, e
+                else:
+                    raise AssertionError("an inherited socket worked in the child")
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    cli.send(b"parent")
+    assert srv.recv() == b"parent"
 
 
 # ================================================================ on the wire (raw ZMTP)
