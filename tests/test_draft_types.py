@@ -247,6 +247,36 @@ def test_server_send_to_a_full_peer_waits(ctx):
     assert [cli.recv() for _ in range(sent)] == [b"%d" % i for i in range(1, sent)] + [b"more"]
 
 
+def test_client_server_asyncio(transport, ipc_dir):
+    """zmqx.asyncio: send(routing_id=) and Frame.routing_id, and a Poller on a SERVER."""
+    import asyncio
+    import zmqx.asyncio
+
+    async def main():
+        ctx = zmqx.asyncio.Context()
+        srv = ctx.socket(zmqx.SERVER)
+        srv.bind(endpoint_for(transport, ipc_dir))
+        cli = ctx.socket(zmqx.CLIENT)
+        cli.connect(srv.getsockopt(zmqx.LAST_ENDPOINT))
+        try:
+            await cli.send(b"a")
+            f = await asyncio.wait_for(srv.recv(copy=False), WAIT_MS / 1000)
+            await srv.send(b"b", routing_id=f.routing_id)
+            assert await asyncio.wait_for(cli.recv(), WAIT_MS / 1000) == b"b"
+            poller = zmqx.asyncio.Poller()
+            poller.register(srv, zmqx.POLLIN)
+            await cli.send(b"c")
+            assert await poller.poll(WAIT_MS) == [(srv, zmqx.POLLIN)]
+            g = await srv.recv(copy=False)
+            assert g.bytes == b"c" and g.routing_id == f.routing_id
+        finally:
+            srv.close(0)
+            cli.close(0)
+            ctx.term()
+
+    asyncio.run(main())
+
+
 # ================================================================ SCATTER / GATHER
 
 def test_scatter_gather(ctx, transport, ipc_dir):

@@ -9,6 +9,7 @@
 cimport cython
 from cpython.ref cimport PyObject, Py_INCREF
 from cpython.exc cimport PyErr_SetObject
+from zmqx._core.msg import Frame as _Frame
 
 cdef extern from "Python.h":
     ctypedef PyObject *(*iternextfunc)(PyObject *)
@@ -155,6 +156,11 @@ def aio_recv(self, flags=0, copy=True, track=False):
 
 def aio_send(self, data, flags=0, copy=True, track=False, **kwargs):
     """Send one frame; an awaitable that is already done when there was room."""
+    if kwargs.get("routing_id") is not None:
+        # as pyzmq's sugar: the frame carries the routing id (SERVER, PEER)
+        if not isinstance(data, _Frame):
+            data = _Frame(data, track=track, copy=None if copy else False)
+        data.routing_id = kwargs["routing_id"]
     if self._waiters:
         return self._send_py(data, flags, copy, track)
     try:
