@@ -459,7 +459,7 @@ cdef class Socket:
         """Send a sequence of frames as one message (delivered whole or not at all)."""
         cdef Py_ssize_t n, i
         cdef uint32_t rid = 0
-        if kwargs.get("routing_id") is not None:
+        if kwargs and kwargs.get("routing_id") is not None:
             rid = _routing_id(kwargs["routing_id"])
         parts = msg_parts if isinstance(msg_parts, (list, tuple)) else list(msg_parts)
         n = len(parts)
