@@ -730,6 +730,7 @@ def test_wire_zmqx_connects_to_raw_peer(ctx, transport, ipc_dir, kind, peer):
         raw = Raw(conn, getattr(zmtp, peer)).handshake()
         assert raw.hs.peer_socktype == getattr(zmtp, kind)
         assert _ready_bytes(kind.encode()) in raw.wire
+        assert b"Identity" not in raw.wire        # these types announce no routing id
         before = len(raw.wire)
         if kind == "PEER":
             s.send(b"out", routing_id=rid)
