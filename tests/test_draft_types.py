@@ -138,6 +138,25 @@ def test_client_server_round_trip(ctx, transport, ipc_dir, binder):
     assert cli.recv_multipart() == [b"mp"]
 
 
+def test_server_routes_large_zero_copy_and_tracked_sends(ctx, transport, ipc_dir):
+    """The routing id rides on every kind of send: copied bytes, a zero-copy buffer, a
+    tracked one, a Frame that already has one (send(routing_id=) overrides it)."""
+    cli, srv = client_server(ctx, transport, ipc_dir)
+    cli.send(b"hi")
+    rid = srv.recv(copy=False).routing_id
+    big = bytearray(b"z" * (1 << 17))
+    srv.send(big, copy=False, routing_id=rid)
+    tracker = srv.send(b"t" * 70000, copy=False, track=True, routing_id=rid)
+    other = zmqx.Frame(b"framed")
+    other.routing_id = rid + 1 if rid + 1 < 2**32 else 1
+    srv.send(other, routing_id=rid)
+    assert cli.recv() == bytes(big)
+    assert cli.recv() == b"t" * 70000
+    assert cli.recv() == b"framed"
+    tracker.wait(WAIT_MS / 1000)
+    assert tracker.done
+
+
 def test_server_errors_leave_it_usable(ctx, transport, ipc_dir):
     cli, srv = client_server(ctx, transport, ipc_dir)
     cli.send(b"ping")
