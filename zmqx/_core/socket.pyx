@@ -317,7 +317,7 @@ cdef class Socket:
         # takes ownership of *m whatever happens
         cdef int64_t deadline = -2
         if self.tlock != NULL:
-            return _send_msg_safe(self, m, flags)
+            return self._send_msg_safe(m, flags)
         try:
             if flags & F_SNDMORE and self.ops.flags & ZX_T_SINGLEPART:
                 raise ZMQError(EINVAL_)
@@ -341,7 +341,7 @@ cdef class Socket:
     cdef int _recv_msg(self, zx_msg *m, int flags) except -1:
         cdef int64_t deadline = -2
         if self.tlock != NULL:
-            return _recv_msg_safe(self, m, flags)
+            return self._recv_msg_safe(m, flags)
         self._check()
         while True:
             if self.core.need_reap and not self.sndmore and not self.rcvmore:
@@ -356,6 +356,62 @@ cdef class Socket:
             if self._wait(deadline):
                 raise Again()
             self._check()
+
+    cdef int _send_msg_safe(self, zx_msg *m, int flags) except -1:
+        # _send_msg for a thread-safe type: each attempt under the socket's lock, the wait
+        # outside it (the thread that frees room for us needs the lock meanwhile)
+        cdef int64_t deadline = -2
+        cdef int rc = 0
+        try:
+            if flags & F_SNDMORE and self.ops.flags & ZX_T_SINGLEPART:
+                raise ZMQError(EINVAL_)
+            while True:
+                self._lock()
+                try:
+                    self._check()
+                    if self.core.need_reap and not self.sndmore and not self.rcvmore:
+                        self._reap()
+                    rc = self.ops.send(&self.core, m, flags)
+                    if rc:
+                        self.sndmore = (flags & F_SNDMORE) != 0
+                        if self.fd_exported:
+                            self._sync_fd()
+                        self._pass_wake()
+                finally:
+                    self._unlock()
+                if rc:
+                    return 0
+                if deadline == -2:
+                    deadline = 0 if flags & F_DONTWAIT else _deadline(self.copts.sndtimeo)
+                if self._wait(deadline):
+                    raise Again()
+        finally:
+            zx_msg_close(m)
+
+    cdef int _recv_msg_safe(self, zx_msg *m, int flags) except -1:
+        # _recv_msg for a thread-safe type (see _send_msg_safe)
+        cdef int64_t deadline = -2
+        cdef int rc = 0
+        while True:
+            self._lock()
+            try:
+                self._check()
+                if self.core.need_reap and not self.sndmore and not self.rcvmore:
+                    self._reap()
+                rc = self.ops.recv(&self.core, m)
+                if rc:
+                    self.rcvmore = (m.flags & ZX_MSG_MORE) != 0
+                    if self.fd_exported:
+                        self._sync_fd()
+                    self._pass_wake()
+            finally:
+                self._unlock()
+            if rc:
+                return 0
+            if deadline == -2:
+                deadline = 0 if flags & F_DONTWAIT else _deadline(self.copts.rcvtimeo)
+            if self._wait(deadline):
+                raise Again()
 
     cdef int _poll_events(self) except -1:
         # what poll()/Poller/EVENTS/the proxy see: the type's readiness, no routing change
@@ -710,4 +766,3 @@ cdef uint32_t _routing_id(object value) except? 0:
 
 include "socket_endpoints.pxi"
 include "socket_options.pxi"
-include "socket_threadsafe.pxi"
