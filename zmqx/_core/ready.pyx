@@ -9,7 +9,6 @@
 cimport cython
 from cpython.ref cimport PyObject, Py_INCREF
 from cpython.exc cimport PyErr_SetObject
-from zmqx._core.msg import Frame as _Frame
 
 cdef extern from "Python.h":
     ctypedef PyObject *(*iternextfunc)(PyObject *)
@@ -154,13 +153,27 @@ def aio_recv(self, flags=0, copy=True, track=False):
     return _ready(value, None)
 
 
+cdef object _draft_frame(data, dict kwargs, copy, track):
+    # pyzmq's draft send arguments (routing_id=, group=) travel on a Frame, as pyzmq's own
+    # send puts them, so that a send queued to wait keeps them
+    from zmqx._core.msg import Frame
+    group = kwargs.get("group")
+    routing_id = kwargs.get("routing_id")
+    if group is None and routing_id is None:
+        return data
+    if not isinstance(data, Frame):
+        data = Frame(data, track=track, copy=copy or None)
+    if group is not None:
+        data.group = group
+    if routing_id is not None:
+        data.routing_id = routing_id
+    return data
+
+
 def aio_send(self, data, flags=0, copy=True, track=False, **kwargs):
     """Send one frame; an awaitable that is already done when there was room."""
-    if kwargs.get("routing_id") is not None:
-        # as pyzmq's sugar: the frame carries the routing id (SERVER, PEER)
-        if not isinstance(data, _Frame):
-            data = _Frame(data, track=track, copy=None if copy else False)
-        data.routing_id = kwargs["routing_id"]
+    if kwargs:
+        data = _draft_frame(data, kwargs, copy, track)
     if self._waiters:
         return self._send_py(data, flags, copy, track)
     try:
