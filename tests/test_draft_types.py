@@ -17,6 +17,8 @@ bounded recv, poll with a timeout, a marker that follows on the same connection)
 sleeps."""
 
 import errno
+import os
+import signal
 import socket
 import threading
 import time
@@ -136,6 +138,25 @@ def test_client_server_round_trip(ctx, transport, ipc_dir, binder):
     assert cli.recv_multipart() == [b"mp"]
 
 
+def test_server_routes_large_zero_copy_and_tracked_sends(ctx, transport, ipc_dir):
+    """The routing id rides on every kind of send: copied bytes, a zero-copy buffer, a
+    tracked one, a Frame that already has one (send(routing_id=) overrides it)."""
+    cli, srv = client_server(ctx, transport, ipc_dir)
+    cli.send(b"hi")
+    rid = srv.recv(copy=False).routing_id
+    big = bytearray(b"z" * (1 << 17))
+    srv.send(big, copy=False, routing_id=rid)
+    tracker = srv.send(b"t" * 70000, copy=False, track=True, routing_id=rid)
+    other = zmqx.Frame(b"framed")
+    other.routing_id = rid + 1 if rid + 1 < 2**32 else 1
+    srv.send(other, routing_id=rid)
+    assert cli.recv() == bytes(big)
+    assert cli.recv() == b"t" * 70000
+    assert cli.recv() == b"framed"
+    tracker.wait(WAIT_MS / 1000)
+    assert tracker.done
+
+
 def test_server_errors_leave_it_usable(ctx, transport, ipc_dir):
     cli, srv = client_server(ctx, transport, ipc_dir)
     cli.send(b"ping")
@@ -243,6 +264,36 @@ def test_server_send_to_a_full_peer_waits(ctx):
     assert cli.recv() == b"0"
     srv.send(b"more", routing_id=rid, flags=zmqx.NOBLOCK)
     assert [cli.recv() for _ in range(sent)] == [b"%d" % i for i in range(1, sent)] + [b"more"]
+
+
+def test_client_server_asyncio(transport, ipc_dir):
+    """zmqx.asyncio: send(routing_id=) and Frame.routing_id, and a Poller on a SERVER."""
+    import asyncio
+    import zmqx.asyncio
+
+    async def main():
+        ctx = zmqx.asyncio.Context()
+        srv = ctx.socket(zmqx.SERVER)
+        srv.bind(endpoint_for(transport, ipc_dir))
+        cli = ctx.socket(zmqx.CLIENT)
+        cli.connect(srv.getsockopt(zmqx.LAST_ENDPOINT))
+        try:
+            await cli.send(b"a")
+            f = await asyncio.wait_for(srv.recv(copy=False), WAIT_MS / 1000)
+            await srv.send(b"b", routing_id=f.routing_id)
+            assert await asyncio.wait_for(cli.recv(), WAIT_MS / 1000) == b"b"
+            poller = zmqx.asyncio.Poller()
+            poller.register(srv, zmqx.POLLIN)
+            await cli.send(b"c")
+            assert await poller.poll(WAIT_MS) == [(srv, zmqx.POLLIN)]
+            g = await srv.recv(copy=False)
+            assert g.bytes == b"c" and g.routing_id == f.routing_id
+        finally:
+            srv.close(0)
+            cli.close(0)
+            ctx.term()
+
+    asyncio.run(main())
 
 
 # ================================================================ SCATTER / GATHER
@@ -557,6 +608,36 @@ def test_close_from_another_thread_wakes_a_blocked_recv(ctx):
     assert errs == [errno.ENOTSOCK]
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork")
+def test_fork_child_refuses_an_inherited_thread_safe_socket(ctx):
+    """After fork the parent's SERVER refuses clearly in the child (its lock, which a
+    parent thread may have held at fork time, is not touched); the parent's still works."""
+    srv = sock(ctx, zmqx.SERVER)
+    srv.bind("inproc://draft-fork")
+    cli = sock(ctx, zmqx.CLIENT)
+    cli.connect("inproc://draft-fork")
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            signal.alarm(20)
+            for call in (lambda: srv.send(b"x", routing_id=1), lambda: srv.recv(zmqx.NOBLOCK),
+                         lambda: srv.getsockopt(zmqx.EVENTS)):
+                try:
+                    call()
+                except zmqx.ZMQError as e:
+                    assert e.errno == errno.ENOTSUP, e
+                else:
+                    raise AssertionError("an inherited socket worked in the child")
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    cli.send(b"parent")
+    assert srv.recv() == b"parent"
+
+
 # ================================================================ on the wire (raw ZMTP)
 
 def _raw_connect(addr):
@@ -668,6 +749,7 @@ def test_wire_zmqx_connects_to_raw_peer(ctx, transport, ipc_dir, kind, peer):
         raw = Raw(conn, getattr(zmtp, peer)).handshake()
         assert raw.hs.peer_socktype == getattr(zmtp, kind)
         assert _ready_bytes(kind.encode()) in raw.wire
+        assert b"Identity" not in raw.wire        # these types announce no routing id
         before = len(raw.wire)
         if kind == "PEER":
             s.send(b"out", routing_id=rid)

@@ -154,15 +154,19 @@ def aio_recv(self, flags=0, copy=True, track=False):
 
 
 cdef object _draft_frame(data, dict kwargs, copy, track):
-    # pyzmq's draft send arguments (group=) travel on a Frame, as pyzmq's own send puts
-    # them, so that a send queued to wait keeps them
+    # pyzmq's draft send arguments (routing_id=, group=) travel on a Frame, as pyzmq's own
+    # send puts them, so that a send queued to wait keeps them
     from zmqx._core.msg import Frame
     group = kwargs.get("group")
-    if group is None:
+    routing_id = kwargs.get("routing_id")
+    if group is None and routing_id is None:
         return data
     if not isinstance(data, Frame):
         data = Frame(data, track=track, copy=copy or None)
-    data.group = group
+    if group is not None:
+        data.group = group
+    if routing_id is not None:
+        data.routing_id = routing_id
     return data
 
 

@@ -162,8 +162,8 @@ cdef class Socket:
         # for the thread that holds it. A thread that must wait for it waits without the
         # GIL (the holder may need the GIL to finish). Never held across a blocking wait
         cdef unsigned long me
-        if self.tlock == NULL:
-            return 0
+        if self.tlock == NULL or self._gen != zx_fork_generation():
+            return 0                # (after fork the holder may not exist: _check refuses)
         me = PyThread_get_thread_ident()
         if self.tlock_depth and self.tlock_owner == me:
             self.tlock_depth += 1
@@ -176,7 +176,7 @@ cdef class Socket:
         return 0
 
     cdef void _unlock(self) noexcept:
-        if self.tlock == NULL:
+        if self.tlock == NULL or self._gen != zx_fork_generation():
             return
         self.tlock_depth -= 1
         if self.tlock_depth == 0:
@@ -652,7 +652,7 @@ cdef class Socket:
         if self._shadowed is not None:
             return Socket.send_multipart(self._shadowed, msg_parts, flags, copy, track, **kwargs)
         cdef uint32_t rid = 0
-        if kwargs.get("routing_id") is not None:
+        if kwargs and kwargs.get("routing_id") is not None:
             rid = _routing_id(kwargs["routing_id"])
         parts = msg_parts if isinstance(msg_parts, (list, tuple)) else list(msg_parts)
         n = len(parts)
