@@ -331,3 +331,36 @@ def test_stats_linger_drains_when_peer_takes_it(ctx):
         assert pull.recv() == b"delivered"
     c.term()
     assert push.stats()["dropped_by"]["linger"] == 0
+
+
+@pytest.mark.parametrize("mech", ["PLAIN", "CURVE"])
+def test_peer_facts_name_the_negotiated_mechanism(ctx, mech):
+    # a secured connection reports its mechanism (and the peer's type and routing id, which
+    # arrive in the mechanism's READY/INITIATE rather than the NULL handshake)
+    from zap_handler import ZapHandler
+    spub, ssec = zmqx.curve_keypair()
+    cpub, csec = zmqx.curve_keypair()
+    zap = ZapHandler(zmqx, ctx, allowed=[zmqx.utils.z85.decode(cpub)])
+    router = ctx.socket(zmqx.ROUTER)
+    dealer = ctx.socket(zmqx.DEALER)
+    router.linger = dealer.linger = 0
+    if mech == "PLAIN":
+        router.plain_server = True
+        dealer.plain_username, dealer.plain_password = b"admin", b"secret"
+    else:
+        router.curve_secretkey, router.curve_publickey = ssec, spub
+        router.curve_server = True
+        dealer.curve_secretkey, dealer.curve_publickey, dealer.curve_serverkey = csec, cpub, spub
+    router.bind("tcp://127.0.0.1:*")
+    dealer.routing_id = b"sec-peer"
+    dealer.connect(router.last_endpoint)
+    dealer.send(b"hi")
+    router.rcvtimeo = WAIT_MS
+    assert router.recv_multipart() == [b"sec-peer", b"hi"]
+    (rp,) = router.stats()["peers"]
+    assert (rp["mechanism"], rp["socket_type"], rp["routing_id"]) == (mech, "DEALER", b"sec-peer")
+    (dp,) = dealer.stats()["peers"]
+    assert (dp["mechanism"], dp["socket_type"]) == (mech, "ROUTER")
+    router.close()
+    dealer.close()
+    zap.close()

@@ -250,10 +250,12 @@ cdef int _session_handshake_done(zx_session *s) noexcept nogil:
 
 cdef void _link_set_peer(zx_session *s, zx_link *link) noexcept nogil:
     link.socktype[1] = s.hs.peer_socktype
-    # what Socket.stats() shows of this peer (the NULL handshake is the only one here)
+    # what Socket.stats() shows of this peer; a mechanism other than ours fails the
+    # handshake, so the one negotiated is ours
+    cdef const char *mech = zx_mech_name(s.opts.mechanism)
     link.zmtp_major = s.hs.peer_major
     link.zmtp_minor = s.hs.peer_minor
-    memcpy(link.mechanism, <const char *>"NULL", 5)
+    memcpy(link.mechanism, mech, strlen(mech) + 1)
     link.connected_at = zx_now_ms()
     link.reconnects = s.handshakes
     s.handshakes += 1

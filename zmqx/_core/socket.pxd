@@ -59,8 +59,6 @@ cdef class Socket:
     cdef int _lock(self) except -1
     cdef void _unlock(self) noexcept
     cdef void _pass_wake(self) noexcept
-    cdef int _send_msg_safe(self, zx_msg *m, int flags, bytes group) except -1
-    cdef int _recv_msg_safe(self, zx_msg *m, int flags, zx_group *g) except -1
     cdef int _process_commands(self) except -1
     cdef int _add_slot(self, zx_link *link, int side, bint io) except -1
     cdef int _slot_dying(self, int idx) except -1

@@ -346,7 +346,7 @@ cdef class Socket:
         if self._shadowed is not None:
             return self._shadowed._send_msg(m, flags, group)
         if self.tlock != NULL:
-            return self._send_msg_safe(m, flags, group)
+            return _send_locked(self, m, flags, group)
         try:
             if flags & F_SNDMORE and self.ops.flags & ZX_T_SINGLEPART:
                 raise ZMQError(EINVAL_)
@@ -378,7 +378,7 @@ cdef class Socket:
         if self._shadowed is not None:
             return self._shadowed._recv_msg(m, flags, g)
         if self.tlock != NULL:
-            return self._recv_msg_safe(m, flags, g)
+            return _recv_locked(self, m, flags, g)
         self._check()
         while True:
             if self.core.need_reap and not self.sndmore and not self.rcvmore:
@@ -396,72 +396,6 @@ cdef class Socket:
             if self._wait(deadline):
                 raise Again()
             self._check()
-
-    cdef int _send_msg_safe(self, zx_msg *m, int flags, bytes group) except -1:
-        # _send_msg for a thread-safe type: each attempt under the socket's lock (the group
-        # is set and cleared inside it), the wait outside it (the thread that frees room for
-        # us needs the lock meanwhile)
-        cdef int64_t deadline = -2
-        cdef int rc = 0
-        cdef int64_t size = m.size
-        try:
-            if flags & F_SNDMORE and self.ops.flags & ZX_T_SINGLEPART:
-                raise ZMQError(EINVAL_)
-            while True:
-                self._lock()
-                try:
-                    self._check()
-                    if self.core.need_reap and not self.sndmore and not self.rcvmore:
-                        self._reap()
-                    _set_send_group(self, group)
-                    rc = self.ops.send(&self.core, m, flags)
-                    self.core.sgroup.len = 0
-                    if rc:
-                        self.sndmore = (flags & F_SNDMORE) != 0
-                        self.core.stats.bytes_sent += size     # Socket.stats()
-                        self.core.stats.msgs_sent += not self.sndmore
-                        if self.fd_exported:
-                            self._sync_fd()
-                        self._pass_wake()
-                finally:
-                    self.core.sgroup.len = 0
-                    self._unlock()
-                if rc:
-                    return 0
-                if deadline == -2:
-                    deadline = 0 if flags & F_DONTWAIT else _deadline(self.copts.sndtimeo)
-                if self._wait(deadline):
-                    raise Again()
-        finally:
-            zx_msg_close(m)
-
-    cdef int _recv_msg_safe(self, zx_msg *m, int flags, zx_group *g) except -1:
-        # _recv_msg for a thread-safe type (see _send_msg_safe)
-        cdef int64_t deadline = -2
-        cdef int rc = 0
-        while True:
-            self._lock()
-            try:
-                self._check()
-                if self.core.need_reap and not self.sndmore and not self.rcvmore:
-                    self._reap()
-                rc = self.ops.recv(&self.core, m)
-                if rc:
-                    _take_recv_group(self, g)
-                    self.rcvmore = (m.flags & ZX_MSG_MORE) != 0
-                    self.core.stats.bytes_received += m.size   # Socket.stats()
-                    self.core.stats.msgs_received += not self.rcvmore
-                    if self.fd_exported:
-                        self._sync_fd()
-                    self._pass_wake()
-            finally:
-                self._unlock()
-            if rc:
-                return 0
-            if deadline == -2:
-                deadline = 0 if flags & F_DONTWAIT else _deadline(self.copts.rcvtimeo)
-            if self._wait(deadline):
-                raise Again()
 
     cdef int _poll_events(self) except -1:
         # what poll()/Poller/EVENTS/the proxy see: the type's readiness, no routing change
@@ -818,53 +752,7 @@ cdef class Socket:
             self._unlock()
 
     def _close(self, int linger):
-        cdef int i
-        cdef zx_link *link
-        cdef zx_sockbase *peer
-        cdef zx_iothread *io
-        cdef zx_slot *s
-        cdef Context ctx = self.context
-        if self._closed:
-            return
-        if self._gen != zx_fork_generation():
-            # inherited from the parent: its threads and links are not ours to touch
-            self._closed = True
-            self.sb = NULL
-            self.core.slots = NULL
-            self.core.nslots = 0
-            return
-        _monitor_closing(self)
-        self._final_stats = _stats_at_close(self)
-        # take in every link already on its way, then accept no more: nothing can be left
-        # in the mailbox holding a link that holds this socket
-        zx_mailbox_close(&self.sb.mb)
-        self._process_commands()
-        self._closed = True
-        zx_store(&self.sb.closed, 1)
-        for i in range(self.core.nslots - 1, -1, -1):
-            s = &self.core.slots[i]
-            link = s.link
-            zx_store(&link.gone[s.side], 1)
-            if not s.io:
-                peer = <zx_sockbase *>link.release_arg[1 - s.side]
-                if peer != NULL and peer != self.sb and not zx_load(&link.gone[1 - s.side]):
-                    zx_mailbox_post(&peer.mb, ZX_CMD_TERM, link, 0)
-            self.ops.removed(&self.core, i)
-            self.core.nslots = i
-            zx_link_unref(link)
-        free(self.core.slots)
-        self.core.slots = NULL
-        _close_endpoints(self)
-        for i in range(ctx._nio):
-            io = ctx._io[i]
-            zx_sockbase_ref(self.sb)
-            zx_mailbox_post(&io.mb, ZX_CMD_SOCKET_CLOSED, self.sb, linger)
-        # a call blocked on this socket in another thread wakes now and sees the close
-        zx_sig_send(&self.sb.mb.sig)
-        zx_sockbase_unref(self.sb)
-        self.sb = NULL
-        self.core.sb = NULL
-        ctx.socket_closed(self)
+        _close_socket(self, linger)       # (socket_close.pxi)
 
     @property
     def closed(self):
@@ -918,57 +806,8 @@ cdef class Socket:
                 self._sync_fd()
 
 
-cdef int _readiness(Socket self) except -1:
-    cdef int ev = 0
-    self._check()
-    if self.core.need_reap and not self.sndmore and not self.rcvmore:
-        self._reap()
-    if self.ops.has_in(&self.core):
-        ev |= P_POLLIN
-    if self.ops.has_out(&self.core):
-        ev |= P_POLLOUT
-    return ev
-
-
-cdef int _recv_now(Socket self, zx_msg *m) except -1:
-    self._check()
-    if self.core.need_reap and not self.sndmore and not self.rcvmore:
-        self._reap()
-    if self.ops.recv(&self.core, m):
-        self.rcvmore = (m.flags & ZX_MSG_MORE) != 0
-        self.core.stats.bytes_received += m.size       # Socket.stats()
-        self.core.stats.msgs_received += not self.rcvmore
-        self._pass_wake()
-        return 1
-    return 0
-
-
-cdef uint32_t _routing_id(object value) except? 0:
-    # send(routing_id=N): a uint32, not 0 (0 means "none"), as Frame.routing_id
-    cdef uint32_t rid = value
-    if rid == 0:
-        raise ZMQError(EINVAL_, "routing_id must not be 0")
-    return rid
-
-
-cdef inline void _set_send_group(Socket self, bytes group) noexcept:
-    # group: None (no group), or checked by _group_bytes (at most 255 bytes)
-    cdef Py_ssize_t n
-    if group is None:
-        self.core.sgroup.len = 0
-        return
-    n = PyBytes_GET_SIZE(group)
-    memcpy(self.core.sgroup.data, PyBytes_AS_STRING(group), n)
-    self.core.sgroup.len = <int>n
-
-
-cdef inline void _take_recv_group(Socket self, zx_group *g) noexcept:
-    # a DISH's message carries its group in core.rgroup for the one recv hook call
-    if g != NULL and self.core.rgroup.len >= 0:
-        g.len = self.core.rgroup.len
-        memcpy(g.data, self.core.rgroup.data, g.len)
-
-
+include "socket_draft.pxi"
+include "socket_close.pxi"
 include "socket_endpoints.pxi"
 include "socket_udp.pxi"
 include "socket_options.pxi"
