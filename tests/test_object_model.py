@@ -573,3 +573,22 @@ def test_sync_aliases_and_build_dirs():
     assert inc[0] == os.path.dirname(pkg)
     assert os.path.exists(os.path.join(inc[1], "msg.pxd"))
     assert zmqx.get_library_dirs() == [pkg]
+
+
+def test_auth_ioloop_is_the_asyncio_authenticator(ctx):
+    import importlib
+    import sys
+    import warnings
+
+    sys.modules.pop("zmqx.auth.ioloop", None)
+    with pytest.warns(DeprecationWarning):
+        mod = importlib.import_module("zmqx.auth.ioloop")
+    from zmqx.auth.asyncio import AsyncioAuthenticator
+
+    assert issubclass(mod.IOLoopAuthenticator, AsyncioAuthenticator)
+    assert mod.IOLoopAuthenticator(ctx).context is ctx
+    with pytest.warns(DeprecationWarning):
+        mod.IOLoopAuthenticator(ctx, io_loop=object())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mod.IOLoopAuthenticator(ctx)
