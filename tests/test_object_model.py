@@ -592,3 +592,65 @@ def test_auth_ioloop_is_the_asyncio_authenticator(ctx):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         mod.IOLoopAuthenticator(ctx)
+
+
+# ---------------------------------------------------------------- socket creation failures
+
+_FD_EXHAUSTION = r"""
+import errno, resource, sys
+import zmqx
+resource.setrlimit(resource.RLIMIT_NOFILE, (48, 48))
+ctx = zmqx.Context()
+socks = []
+try:
+    for _ in range(100):
+        socks.append(ctx.socket(zmqx.PAIR))
+    print("no failure")
+    sys.exit(1)
+except zmqx.ZMQError as e:
+    assert e.errno == errno.EMFILE, e.errno
+    made = len(socks)
+socks.pop().close()
+socks.append(ctx.socket(zmqx.PAIR))          # a freed fd makes room again
+a, b = socks[0], socks[1]
+a.bind("inproc://still-works")
+b.connect("inproc://still-works")
+a.send(b"ok")
+assert b.recv() == b"ok"
+for s in socks:
+    s.close()
+ctx.term()
+print("EMFILE after", made)
+"""
+
+
+def test_out_of_fds_is_emfile_not_memoryerror():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _FD_EXHAUSTION], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("EMFILE after ")
+
+
+def test_socket_on_terminating_context_is_eterm():
+    import threading
+    import time
+
+    ctx = zmqx.Context()
+    s = ctx.socket(zmqx.PAIR)
+    t = threading.Thread(target=ctx.term)
+    t.start()
+    # term() waits for s; from the moment it starts, new sockets are refused with ETERM
+    deadline = time.monotonic() + 5
+    with pytest.raises(zmqx.ZMQError) as e:
+        while time.monotonic() < deadline:
+            ctx.socket(zmqx.PAIR).close()
+    assert e.value.errno == zmqx.ETERM
+    s.close()
+    t.join(5)
+    assert not t.is_alive()
+    with pytest.raises(zmqx.ZMQError) as e:
+        ctx.socket(zmqx.PAIR)
+    assert e.value.errno == zmqx.ENOTSUP       # terminated: as pyzmq

@@ -15,6 +15,7 @@ from cpython.exc cimport PyErr_CheckSignals
 from libc.stdint cimport int64_t
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcpy, memset, memmove
+from libc.errno cimport errno as _c_errno
 
 from zmqx._core.atomic cimport zx_load, zx_store
 from zmqx._core.platform cimport *
@@ -79,8 +80,13 @@ cdef class Socket:
         context._register_socket(self)
         self.sb = zx_sockbase_new(socket_type)
         if self.sb == NULL:
+            # out of fds (EMFILE/ENFILE: its signalers) or of memory: say which, as
+            # libzmq's zmq_socket() does
+            err = _c_errno or _errno.ENOMEM
             context.socket_closed(self)
-            raise MemoryError()
+            if zx_load(&context._terminated):
+                raise ContextTerminated()
+            raise ZMQError(err)
         self._closed = False
         self._gen = zx_fork_generation()
         memset(&self.opts, 0, sizeof(zx_opts))
