@@ -59,7 +59,11 @@ def test_shadow_of_object_and_positional(ctx):
     assert s3.poll(WAIT_MS) == zmqx.POLLIN
     assert a.getsockopt(zmqx.EVENTS) & zmqx.POLLIN
     assert s4.recv() == b"back"
-    assert not s3.rcvmore
+    assert s3.rcvmore == 0 and type(s3.rcvmore) is int
+    b.send_multipart([b"1", b"2"])
+    assert a.recv() == b"1"
+    assert a.rcvmore == 1 and type(a.rcvmore) is int and s2.rcvmore == 1
+    assert a.recv() == b"2" and a.rcvmore == 0
 
 
 def test_shadow_close_and_lifetime(ctx):

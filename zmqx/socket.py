@@ -294,6 +294,12 @@ class Socket(_SocketCore, Generic[_SocketReturnT_co]):
     socket_type = type  # type: ignore[assignment]
 
     @property
+    def rcvmore(self) -> int:
+        """1 if the last frame received has more frames after it, else 0 (an int, as
+        pyzmq's getsockopt(RCVMORE))."""
+        return 1 if _SocketCore.rcvmore.__get__(self) else 0
+
+    @property
     def underlying(self) -> int:
         """The socket's address as an int (the same for all its shadows); shadow() takes it."""
         return _register_address(self, _live_by_address)
