@@ -107,8 +107,6 @@ __all__ = [
     "get_library_dirs", "has", "proxy",
     "proxy_steerable", "pyzmq_version", "pyzmq_version_info", "select", "strerror",
     "zmq_errno", "zmq_poll", "zmq_version", "zmq_version_info",
+    "curve_keypair", "curve_public", "SyncContext", "SyncSocket", "_FINISHED_TRACKER",
 ]
-# names other parts of zmqx add when they are built in (security, pyzmq's object model)
-__all__ += [_n for _n in ("curve_keypair", "curve_public", "SyncContext", "SyncSocket")
-            if _n in globals()]
 __all__ += [_n for _n in constants.__all__ if _n not in __all__]

@@ -560,6 +560,10 @@ def _resolve(fut, value):
 class Context(_zmq.Context[Socket]):
     """A zmqx Context whose sockets are asyncio sockets."""
 
+    def __init__(self, io_threads: int | _zmq.Context[Any] = 1,
+                 shadow: _zmq.Context[Any] | int = 0, **kwargs: Any) -> None:
+        super().__init__(io_threads, shadow, **kwargs)  # type: ignore[misc,call-overload]
+
     _socket_class = Socket
     _instance = None
 

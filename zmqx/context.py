@@ -14,18 +14,15 @@ from ._core.context import Context as _ContextCore, fork_generation as _fork_gen
 from .error import ZMQError
 from .socket import Socket, _live_from, _register_address
 
+from typing import TypeVar
+
 if TYPE_CHECKING:
-    # type checkers only: a bare ``Context`` means ``Context[Socket[bytes]]`` (pyzmq's
-    # SyncContext), so ctx.socket() is a blocking Socket unless a subclass says otherwise
-    from typing_extensions import Self, TypeVar
+    from typing_extensions import Self
 
-    _SocketT_co = TypeVar("_SocketT_co", bound=Socket[Any], covariant=True,
-                          default=Socket[bytes])
-    _SocketT = TypeVar("_SocketT", bound=Socket[Any])
-else:
-    from typing import TypeVar
-
-    _SocketT_co = TypeVar("_SocketT_co", bound=Socket, covariant=True)
+# the class of the sockets a Context makes (pyzmq's Generic parameter)
+_SocketT_co = TypeVar("_SocketT_co", bound="Socket[Any]", covariant=True)
+_SocketT = TypeVar("_SocketT", bound="Socket[Any]")
+_ContextT = TypeVar("_ContextT", bound="Context[Any]")
 
 # `underlying` addresses handed out -> the live context (see zmqx.socket)
 _live_by_address: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
@@ -56,8 +53,18 @@ class Context(_ContextCore, Generic[_SocketT_co]):
     _socket_class: type[Socket[Any]] = Socket
     sockopts: dict[int, Any]
 
-    def __init__(self, io_threads: int | Context[Any] = 1, shadow: Context[Any] | int = 0,
-                 **kwargs: Any) -> None:
+    # as pyzmq's: a Context made directly makes blocking sockets (SyncContext); the
+    # asyncio Context defines its own __init__ and parameter
+    @overload
+    def __init__(self: SyncContext, io_threads: int = 1) -> None: ...
+
+    @overload
+    def __init__(self: SyncContext, io_threads: Context[Any], /) -> None: ...
+
+    @overload
+    def __init__(self: SyncContext, *, shadow: Context[Any] | int) -> None: ...
+
+    def __init__(self, io_threads: Any = 1, shadow: Any = 0, **kwargs: Any) -> None:
         if isinstance(io_threads, _ContextCore):     # Context(other_context): a shadow
             shadow, io_threads = io_threads, 1
         if shadow:
@@ -69,7 +76,7 @@ class Context(_ContextCore, Generic[_SocketT_co]):
         object.__setattr__(self, "sockopts", {})
 
     @classmethod
-    def shadow(cls, address: Context[Any] | int) -> Self:
+    def shadow(cls: type[_ContextT], address: Context[Any] | int) -> _ContextT:
         """A new `cls` handle on an existing context: a zmqx Context or its `underlying`
         address. Terminating either terminates the context; dropping a shadow does not."""
         return cls(shadow=address)
@@ -103,7 +110,7 @@ class Context(_ContextCore, Generic[_SocketT_co]):
                 pass
 
     @classmethod
-    def instance(cls, io_threads: int = 1) -> Self:
+    def instance(cls: type[_ContextT], io_threads: int = 1) -> _ContextT:
         if (
             cls._instance is None
             or cls._instance.closed

@@ -8,15 +8,13 @@ import pickle
 import weakref
 from typing import TYPE_CHECKING, Any, Callable, Generic, Sequence
 
+from typing import TypeVar, overload
+
 if TYPE_CHECKING:
-    # for type checkers only (no run-time dependency): a TypeVar default, so that a bare
-    # ``Socket`` means ``Socket[bytes]`` as in pyzmq, and Self
-    from typing_extensions import Self, TypeVar
+    from typing_extensions import Self
 
     from ._core.msg import MessageTracker
     from .context import Context
-else:
-    from typing import TypeVar
 
 from . import constants as _c
 from ._core.msg import Frame as _Frame
@@ -28,12 +26,10 @@ _KNOWN_OPTIONS = frozenset(int(o) for o in _c.SocketOption)
 
 # what recv() returns (bytes for the plain Socket, a Future for the asyncio one): the
 # parameter of Socket[...], as pyzmq's Generic Socket has
-if TYPE_CHECKING:
-    _SocketReturnT_co = TypeVar("_SocketReturnT_co", covariant=True, default=bytes)
-else:
-    _SocketReturnT_co = TypeVar("_SocketReturnT_co", covariant=True)
+_SocketReturnT_co = TypeVar("_SocketReturnT_co", covariant=True)
 _T = TypeVar("_T")
 _SocketT = TypeVar("_SocketT", bound="Socket[Any]")
+_SocketT2 = TypeVar("_SocketT2", bound="Socket[Any]")
 
 # `underlying` addresses handed out -> the live object, so that Socket.shadow(address)
 # finds it again (weak: an address never keeps a socket alive)
@@ -158,9 +154,21 @@ class Socket(_SocketCore, Generic[_SocketReturnT_co]):
         if cls.recv is not _SocketCore.recv and cls.recv_multipart is _SocketCore.recv_multipart:
             cls.recv_multipart = _py_recv_multipart  # type: ignore[method-assign,assignment]
 
-    def __init__(self, context: Context[Any] | Socket[Any] | None = None, socket_type: int = -1,
-                 *, shadow: Socket[Any] | int = 0, copy_threshold: int | None = None,
-                 **kwargs: Any) -> None:
+    # as pyzmq's: a Socket made directly is a blocking one (Socket[bytes]); subclasses
+    # (asyncio) define their own __init__ and parameter
+    @overload
+    def __init__(self: Socket[bytes], context: Context[Any] | None = None,
+                 socket_type: int = -1, *, copy_threshold: int | None = None) -> None: ...
+
+    @overload
+    def __init__(self: Socket[bytes], *, shadow: Socket[Any] | int,
+                 copy_threshold: int | None = None) -> None: ...
+
+    @overload
+    def __init__(self: Socket[bytes], context: Socket[Any], /) -> None: ...
+
+    def __init__(self, context: Any = None, socket_type: int = -1, *, shadow: Any = 0,
+                 copy_threshold: int | None = None, **kwargs: Any) -> None:
         if isinstance(context, _SocketCore):       # Socket(other_socket): a shadow
             shadow, context = context, None
         if shadow:
@@ -178,7 +186,7 @@ class Socket(_SocketCore, Generic[_SocketReturnT_co]):
             self.copy_threshold = copy_threshold
 
     @classmethod
-    def shadow(cls, address: Socket[Any] | int) -> Self:
+    def shadow(cls: type[_SocketT2], address: Socket[Any] | int) -> _SocketT2:
         """A new `cls` handle on an existing socket: a zmqx Socket or its `underlying`
         address. Both handles stay usable; closing either closes the socket."""
         return cls(shadow=address)

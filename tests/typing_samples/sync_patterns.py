@@ -32,7 +32,7 @@ def server(ctx: zmq.Context, url: str) -> list[bytes]:
 
 
 def client(url: str) -> int:
-    ctx = zmq.Context.instance()
+    ctx: zmq.Context = zmq.Context.instance()      # annotated, as pyzmq needs too
     with ctx.socket(zmq.REQ) as s:
         s.connect(url)
         poller = zmq.Poller()
@@ -47,7 +47,7 @@ def client(url: str) -> int:
         except zmq.ZMQError as e:
             return e.errno or -1
         kind: SocketType = s.type
-        shadow = zmq.Socket.shadow(s.underlying)
+        shadow: zmq.Socket = zmq.Socket.shadow(s.underlying)
         n: int = shadow.get(zmq.EVENTS)
         buf = bytearray(10)
         got: int = s.recv_into(buf, nbytes=5, flags=zmq.NOBLOCK) if n & zmq.POLLIN else 0
@@ -69,3 +69,16 @@ def main() -> None:
     s = ctx2.socket(zmq.PAIR, socket_class=zmq.Socket)
     s.close()
     ctx.destroy(linger=0)
+
+
+def takes_any_context(ctx: zmq.Context, sock: zmq.Socket) -> None:
+    """Bare zmq.Context / zmq.Socket annotations accept the asyncio ones too, as pyzmq's."""
+
+
+def mixed() -> None:
+    import zmqx.asyncio
+
+    actx = zmqx.asyncio.Context()
+    takes_any_context(actx, actx.socket(zmq.PUSH))
+    blocking: zmq.Socket[bytes] = zmq.Context().socket(zmq.PUSH)
+    takes_any_context(zmq.Context(), blocking)
