@@ -7,6 +7,7 @@ Every blocking call is bounded (RCVTIMEO/SNDTIMEO via helpers.sock, poll timeout
 import asyncio
 import copy
 import errno
+import time
 
 import pytest
 
@@ -658,3 +659,94 @@ def test_socket_on_terminating_context_is_eterm():
     with pytest.raises(zmqx.ZMQError) as e:
         ctx.socket(zmqx.PAIR)
     assert e.value.errno == zmqx.ENOTSUP       # terminated: as pyzmq
+
+
+# ---------------------------------------------------------------- Frame.get: connection properties
+
+def _props(frame):
+    out = {}
+    for name in ("Socket-Type", "Identity", "Routing-Id", "Peer-Address", "X-Nope"):
+        try:
+            out[name] = frame.get(name)
+        except zmqx.ZMQError as e:
+            assert e.errno == errno.EINVAL
+    return out
+
+
+@pytest.mark.parametrize("peer_lib", ["zmqx", "libzmq"])
+def test_frame_get_peer_properties(ctx, zctx, wire_endpoint, peer_lib):
+    """Frames from a connection carry the peer's Socket-Type and Identity (its READY), as
+    libzmq's zmq_msg_gets; every frame of the message, the ROUTER's id frame too."""
+    import zmq
+
+    router = sock(ctx, zmqx.ROUTER)
+    router.bind(wire_endpoint)
+    url = router.last_endpoint.decode()
+    lib, c = (zmqx, ctx) if peer_lib == "zmqx" else (zmq, zctx)
+    dealer = c.socket(lib.DEALER)
+    dealer.linger = 0
+    dealer.setsockopt(lib.ROUTING_ID, b"d\xc3\xa9")
+    dealer.connect(url)
+    dealer.send_multipart([b"a", b"b"])
+    frames = router.recv_multipart(copy=False)
+    assert [f.bytes for f in frames] == [b"d\xc3\xa9", b"a", b"b"]
+    for f in frames:
+        assert _props(f) == {"Socket-Type": "DEALER", "Identity": "dé"}
+        assert f["Socket-Type"] == f[b"Socket-Type"] == "DEALER"
+        assert copy.copy(f).get("Identity") == "dé"
+    # the other way: a ROUTER announces an (empty) Identity, a PUSH none at all
+    router.send_multipart([b"d\xc3\xa9", b"back"])
+    if peer_lib == "zmqx":
+        back = dealer.recv(copy=False)
+        assert _props(back) == {"Socket-Type": "ROUTER", "Identity": ""}
+    pull = sock(ctx, zmqx.PULL)
+    pull.bind(wire_endpoint if wire_endpoint.startswith("tcp") else wire_endpoint + "-pull")
+    push = c.socket(lib.PUSH)
+    push.linger = 0
+    push.connect(pull.last_endpoint.decode())
+    push.send(b"p")
+    assert _props(pull.recv(copy=False)) == {"Socket-Type": "PUSH"}
+    dealer.close()
+    push.close()
+
+
+def test_frame_get_inproc_has_no_properties(ctx):
+    a = sock(ctx, zmqx.ROUTER)
+    b = sock(ctx, zmqx.DEALER, routing_id=b"x")
+    a.bind("inproc://props")
+    b.connect("inproc://props")
+    b.send(b"m")
+    assert all(_props(f) == {} for f in a.recv_multipart(copy=False))
+    assert zmqx.Frame(b"made here").get(zmqx.MORE) == 0
+    with pytest.raises(zmqx.ZMQError):
+        zmqx.Frame(b"made here").get("Socket-Type")
+
+
+def test_frame_get_follows_a_reconnect(ctx):
+    """A connecting socket keeps its link across reconnects: frames from the new
+    connection report the new peer."""
+    server = sock(ctx, zmqx.DEALER, routing_id=b"first")
+    port = server.bind_to_random_port("tcp://127.0.0.1")
+    client = sock(ctx, zmqx.DEALER)
+    client.setsockopt(zmqx.RECONNECT_IVL, 10)
+    client.connect(f"tcp://127.0.0.1:{port}")
+    server.send(b"1")
+    assert client.recv(copy=False).get("Identity") == "first"
+    server.close()
+    server = sock(ctx, zmqx.ROUTER, routing_id=b"second")
+    # the old listener is closed by the I/O thread: bind once the port is free again
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while True:
+        try:
+            server.bind(f"tcp://127.0.0.1:{port}")
+            break
+        except zmqx.ZMQError as e:
+            if e.errno != errno.EADDRINUSE or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+    client.send(b"hello")                     # tells the new server our (empty) id
+    rid, _ = server.recv_multipart()
+    server.send_multipart([rid, b"2"])
+    f = client.recv(copy=False)
+    assert f.bytes == b"2"
+    assert (f.get("Socket-Type"), f.get("Identity")) == ("ROUTER", "second")

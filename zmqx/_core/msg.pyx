@@ -363,9 +363,14 @@ cdef class Frame:
         self._more = bool(value)
 
     def get(self, option):
-        """Frame properties: MORE (1), or a metadata name (not carried yet)."""
+        """Frame properties: MORE (1), or a property of the connection the frame came
+        from, by name: ``Socket-Type``, ``Identity`` (as the peer announced them), and
+        what the security mechanism adds. EINVAL for a property the frame does not have
+        (every property of a frame from inproc, as libzmq)."""
         if option == 1 or option == "more":
             return int(self._more)
+        if isinstance(option, bytes):
+            option = option.decode("utf-8")
         if isinstance(option, str) and self._properties is not None and option in self._properties:
             return self._properties[option]
         from zmqx.error import ZMQError
@@ -390,6 +395,7 @@ cdef class Frame:
         f._bytes = self._bytes
         f._data = self._data
         f.tracker = self.tracker
+        f._properties = self._properties
         return f
 
     fast_copy = __copy__

@@ -41,6 +41,8 @@ cdef class Socket:
     cdef bint fd_ready            # we know the signaler is readable
     cdef long _gen                # fork generation at creation
     cdef public Py_ssize_t copy_threshold  # copy=False sends smaller than this are copied
+    cdef void *last_in            # the link the last frame read came from (pipe read_note)
+    cdef dict _peer_props         # link address -> the properties Frame.get reports
     cdef readonly Socket _shadowed  # a shadow (pyzmq's Socket.shadow): the live socket
                                     # every call goes to; None on the live socket itself
     cdef object __weakref__
@@ -57,6 +59,7 @@ cdef class Socket:
     cdef int _poll_events(self) except -1
     cdef int _try_recv(self, zx_msg *m) except -1
     cdef object _recv_one(self, int flags, bint copy)
+    cdef dict _props_of(self, zx_link *link)
     cdef object _send_one(self, object data, int flags, bint copy, bint track)
     cdef int _sync_fd(self) except -1
     cdef bint _receives(self) noexcept

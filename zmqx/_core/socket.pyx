@@ -47,6 +47,18 @@ cdef enum:
     P_POLLOUT = 2
 
 
+# the socket types whose READY always carries an Identity (libzmq: REQ, DEALER, ROUTER)
+_ANNOUNCES_IDENTITY = frozenset((3, 5, 6))
+
+
+def _socktype_name(int n):
+    from zmqx.constants import SocketType
+    try:
+        return SocketType(n).name
+    except ValueError:
+        return str(n)
+
+
 cdef int64_t _deadline(int timeout_ms) noexcept nogil:
     # -1: wait forever; 0: don't wait; else an absolute monotonic time
     if timeout_ms < 0:
@@ -154,6 +166,8 @@ cdef class Socket:
             elif cmd.type == ZX_CMD_HICCUP:
                 if not self._closed:
                     self._hiccup(link)
+                if self._peer_props:
+                    self._peer_props.pop(<size_t>link, None)    # a new connection
                 zx_link_unref(link)
         return 0
 
@@ -177,6 +191,7 @@ cdef class Socket:
         s.link = link
         s.side = side
         s.io = io
+        zx_link_in(link, side).read_note = &self.last_in
         self.core.nslots += 1
         # the type sees every peer, even one already gone: what it sent is still read
         self.ops.attach(&self.core, idx)
@@ -222,6 +237,11 @@ cdef class Socket:
                 if s.refused or not zx_slot_readable(s):
                     self.ops.removed(&self.core, i)
                     link = s.link
+                    zx_link_in(link, s.side).read_note = NULL
+                    if <void *>link == self.last_in:
+                        self.last_in = NULL
+                    if self._peer_props:
+                        self._peer_props.pop(<size_t>link, None)
                     zx_store(&link.gone[s.side], 1)
                     zx_link_unref(link)
                     memmove(s, s + 1, sizeof(zx_slot) * (self.core.nslots - i - 1))
@@ -457,11 +477,36 @@ cdef class Socket:
     cdef object _recv_one(self, int flags, bint copy):
         cdef zx_msg m
         cdef object out
+        cdef Frame f
         zx_msg_init(&m)
         self._recv_msg(&m, flags)
         if copy:
             return zx_msg_take_bytes(&m)     # the sent bytes object itself where it can be
-        return Frame.from_msg(&m)
+        f = Frame.from_msg(&m)
+        if self.last_in != NULL:
+            f._properties = self._props_of(<zx_link *>self.last_in)
+        return f
+
+    cdef dict _props_of(self, zx_link *link):
+        # what Frame.get tells of the peer a frame came from, as libzmq's message metadata:
+        # only frames from a tcp/ipc connection have any (inproc: none). Made once per
+        # connection (a reconnect, HICCUP, starts a new one)
+        cdef int peer
+        if self._peer_props is None:
+            self._peer_props = {}
+        props = self._peer_props.get(<size_t>link)
+        if props is not None:
+            return props
+        props = {}
+        if link.release[1] == NULL:          # side 1 is an I/O session: a connection
+            peer = 1
+            if link.socktype[peer] >= 0:
+                props["Socket-Type"] = _socktype_name(link.socktype[peer])
+                if link.rid_len[peer] or link.socktype[peer] in _ANNOUNCES_IDENTITY:
+                    props["Identity"] = PyBytes_FromStringAndSize(
+                        <char *>link.rid[peer], link.rid_len[peer]).decode("utf-8", "replace")
+        self._peer_props[<size_t>link] = props
+        return props
 
     def send_multipart(self, msg_parts, int flags=0, copy=True, track=False, **kwargs):
         """Send a sequence of frames as one message (delivered whole or not at all)."""
@@ -596,6 +641,7 @@ cdef class Socket:
         for i in range(self.core.nslots - 1, -1, -1):
             s = &self.core.slots[i]
             link = s.link
+            zx_link_in(link, s.side).read_note = NULL
             zx_store(&link.gone[s.side], 1)
             if not s.io:
                 peer = <zx_sockbase *>link.release_arg[1 - s.side]
