@@ -7,6 +7,7 @@ Every blocking call is bounded (RCVTIMEO/SNDTIMEO via helpers.sock, poll timeout
 import asyncio
 import copy
 import errno
+import os
 import time
 
 import pytest
@@ -690,22 +691,27 @@ def test_frame_get_peer_properties(ctx, zctx, wire_endpoint, peer_lib):
     dealer.send_multipart([b"a", b"b"])
     frames = router.recv_multipart(copy=False)
     assert [f.bytes for f in frames] == [b"d\xc3\xa9", b"a", b"b"]
+    # the peer's address as libzmq gives it: the IP (tcp), or who the peer process is (ipc)
+    if wire_endpoint.startswith("tcp"):
+        addr = "127.0.0.1"
+    else:
+        addr = f"localhost:{os.getuid()}:{os.getgid()}:{os.getpid()}"
     for f in frames:
-        assert _props(f) == {"Socket-Type": "DEALER", "Identity": "dé"}
+        assert _props(f) == {"Socket-Type": "DEALER", "Identity": "dé", "Peer-Address": addr}
         assert f["Socket-Type"] == f[b"Socket-Type"] == "DEALER"
         assert copy.copy(f).get("Identity") == "dé"
     # the other way: a ROUTER announces an (empty) Identity, a PUSH none at all
     router.send_multipart([b"d\xc3\xa9", b"back"])
     if peer_lib == "zmqx":
         back = dealer.recv(copy=False)
-        assert _props(back) == {"Socket-Type": "ROUTER", "Identity": ""}
+        assert _props(back) == {"Socket-Type": "ROUTER", "Identity": "", "Peer-Address": addr}
     pull = sock(ctx, zmqx.PULL)
     pull.bind(wire_endpoint if wire_endpoint.startswith("tcp") else wire_endpoint + "-pull")
     push = c.socket(lib.PUSH)
     push.linger = 0
     push.connect(pull.last_endpoint.decode())
     push.send(b"p")
-    assert _props(pull.recv(copy=False)) == {"Socket-Type": "PUSH"}
+    assert _props(pull.recv(copy=False)) == {"Socket-Type": "PUSH", "Peer-Address": addr}
     dealer.close()
     push.close()
 

@@ -199,6 +199,7 @@ cdef int _session_handshake_done(zx_session *s) noexcept nogil:
 
 cdef void _link_set_peer(zx_session *s, zx_link *link) noexcept nogil:
     link.socktype[1] = s.hs.peer_socktype
+    link.peer_addr_len = zx_peer_address(s.fd, link.peer_addr, sizeof(link.peer_addr))
     if s.opts.connect_rid_len:
         memcpy(link.rid[1], s.opts.connect_rid, s.opts.connect_rid_len)
         link.rid_len[1] = s.opts.connect_rid_len

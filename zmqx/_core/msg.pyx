@@ -364,8 +364,8 @@ cdef class Frame:
 
     def get(self, option):
         """Frame properties: MORE (1), or a property of the connection the frame came
-        from, by name: ``Socket-Type``, ``Identity`` (as the peer announced them), and
-        what the security mechanism adds. EINVAL for a property the frame does not have
+        from, by name: ``Socket-Type``, ``Identity`` (as the peer announced them),
+        ``Peer-Address`` (as libzmq gives it), and what the security mechanism adds. EINVAL for a property the frame does not have
         (every property of a frame from inproc, as libzmq)."""
         if option == 1 or option == "more":
             return int(self._more)

@@ -235,6 +235,8 @@ ctypedef struct zx_link:
     zx_release_fn release[2]       # drops each side's waker arg when the link dies
     void *release_arg[2]
     int64_t user                   # free slot for the socket layer (e.g. routing table key)
+    char peer_addr[64]             # side 1's address when it is a connection (Peer-Address)
+    int peer_addr_len
 
 cdef inline zx_pipe *zx_link_out(zx_link *l, int side) noexcept nogil:
     return &l.pipes[side]

@@ -505,6 +505,9 @@ cdef class Socket:
                 if link.rid_len[peer] or link.socktype[peer] in _ANNOUNCES_IDENTITY:
                     props["Identity"] = PyBytes_FromStringAndSize(
                         <char *>link.rid[peer], link.rid_len[peer]).decode("utf-8", "replace")
+            if link.peer_addr_len > 0:
+                props["Peer-Address"] = PyBytes_FromStringAndSize(
+                    link.peer_addr, link.peer_addr_len).decode("ascii", "replace")
         self._peer_props[<size_t>link] = props
         return props
 
