@@ -7,6 +7,8 @@ Every blocking call is bounded (RCVTIMEO/SNDTIMEO via helpers.sock, poll timeout
 import asyncio
 import copy
 import errno
+import os
+import time
 
 import pytest
 
@@ -59,7 +61,11 @@ def test_shadow_of_object_and_positional(ctx):
     assert s3.poll(WAIT_MS) == zmqx.POLLIN
     assert a.getsockopt(zmqx.EVENTS) & zmqx.POLLIN
     assert s4.recv() == b"back"
-    assert not s3.rcvmore
+    assert s3.rcvmore == 0 and type(s3.rcvmore) is int
+    b.send_multipart([b"1", b"2"])
+    assert a.recv() == b"1"
+    assert a.rcvmore == 1 and type(a.rcvmore) is int and s2.rcvmore == 1
+    assert a.recv() == b"2" and a.rcvmore == 0
 
 
 def test_shadow_close_and_lifetime(ctx):
@@ -571,5 +577,182 @@ def test_sync_aliases_and_build_dirs():
     pkg = os.path.dirname(os.path.abspath(zmqx.__file__))
     inc = zmqx.get_includes()
     assert inc[0] == os.path.dirname(pkg)
-    assert os.path.exists(os.path.join(inc[1], "msg.pxd"))
+    assert inc[1] == os.path.join(pkg, "_core")
     assert zmqx.get_library_dirs() == [pkg]
+
+
+def test_auth_ioloop_is_the_asyncio_authenticator(ctx):
+    import importlib
+    import sys
+    import warnings
+
+    sys.modules.pop("zmqx.auth.ioloop", None)
+    with pytest.warns(DeprecationWarning):
+        mod = importlib.import_module("zmqx.auth.ioloop")
+    from zmqx.auth.asyncio import AsyncioAuthenticator
+
+    assert issubclass(mod.IOLoopAuthenticator, AsyncioAuthenticator)
+    assert mod.IOLoopAuthenticator(ctx).context is ctx
+    with pytest.warns(DeprecationWarning):
+        mod.IOLoopAuthenticator(ctx, io_loop=object())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mod.IOLoopAuthenticator(ctx)
+
+
+# ---------------------------------------------------------------- socket creation failures
+
+_FD_EXHAUSTION = r"""
+import errno, resource, sys
+import zmqx
+resource.setrlimit(resource.RLIMIT_NOFILE, (48, 48))
+ctx = zmqx.Context()
+socks = []
+try:
+    for _ in range(100):
+        socks.append(ctx.socket(zmqx.PAIR))
+    print("no failure")
+    sys.exit(1)
+except zmqx.ZMQError as e:
+    assert e.errno == errno.EMFILE, e.errno
+    made = len(socks)
+socks.pop().close()
+socks.append(ctx.socket(zmqx.PAIR))          # a freed fd makes room again
+a, b = socks[0], socks[1]
+a.bind("inproc://still-works")
+b.connect("inproc://still-works")
+a.send(b"ok")
+assert b.recv() == b"ok"
+for s in socks:
+    s.close()
+ctx.term()
+print("EMFILE after", made)
+"""
+
+
+def test_out_of_fds_is_emfile_not_memoryerror():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _FD_EXHAUSTION], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("EMFILE after ")
+
+
+def test_socket_on_terminating_context_is_eterm():
+    import threading
+    import time
+
+    ctx = zmqx.Context()
+    s = ctx.socket(zmqx.PAIR)
+    t = threading.Thread(target=ctx.term)
+    t.start()
+    # term() waits for s; from the moment it starts, new sockets are refused with ETERM
+    deadline = time.monotonic() + 5
+    with pytest.raises(zmqx.ZMQError) as e:
+        while time.monotonic() < deadline:
+            ctx.socket(zmqx.PAIR).close()
+    assert e.value.errno == zmqx.ETERM
+    s.close()
+    t.join(5)
+    assert not t.is_alive()
+    with pytest.raises(zmqx.ZMQError) as e:
+        ctx.socket(zmqx.PAIR)
+    assert e.value.errno == zmqx.ENOTSUP       # terminated: as pyzmq
+
+
+# ---------------------------------------------------------------- Frame.get: connection properties
+
+def _props(frame):
+    out = {}
+    for name in ("Socket-Type", "Identity", "Routing-Id", "Peer-Address", "X-Nope"):
+        try:
+            out[name] = frame.get(name)
+        except zmqx.ZMQError as e:
+            assert e.errno == errno.EINVAL
+    return out
+
+
+@pytest.mark.parametrize("peer_lib", ["zmqx", "libzmq"])
+def test_frame_get_peer_properties(ctx, zctx, wire_endpoint, peer_lib):
+    """Frames from a connection carry the peer's Socket-Type and Identity (its READY), as
+    libzmq's zmq_msg_gets; every frame of the message, the ROUTER's id frame too."""
+    import zmq
+
+    router = sock(ctx, zmqx.ROUTER)
+    router.bind(wire_endpoint)
+    url = router.last_endpoint.decode()
+    lib, c = (zmqx, ctx) if peer_lib == "zmqx" else (zmq, zctx)
+    dealer = c.socket(lib.DEALER)
+    dealer.linger = 0
+    dealer.setsockopt(lib.ROUTING_ID, b"d\xc3\xa9")
+    dealer.connect(url)
+    dealer.send_multipart([b"a", b"b"])
+    frames = router.recv_multipart(copy=False)
+    assert [f.bytes for f in frames] == [b"d\xc3\xa9", b"a", b"b"]
+    # the peer's address as libzmq gives it: the IP (tcp), or who the peer process is (ipc)
+    if wire_endpoint.startswith("tcp"):
+        addr = "127.0.0.1"
+    else:
+        addr = f"localhost:{os.getuid()}:{os.getgid()}:{os.getpid()}"
+    for f in frames:
+        assert _props(f) == {"Socket-Type": "DEALER", "Identity": "dé", "Peer-Address": addr}
+        assert f["Socket-Type"] == f[b"Socket-Type"] == "DEALER"
+        assert copy.copy(f).get("Identity") == "dé"
+    # the other way: a ROUTER announces an (empty) Identity, a PUSH none at all
+    router.send_multipart([b"d\xc3\xa9", b"back"])
+    if peer_lib == "zmqx":
+        back = dealer.recv(copy=False)
+        assert _props(back) == {"Socket-Type": "ROUTER", "Identity": "", "Peer-Address": addr}
+    pull = sock(ctx, zmqx.PULL)
+    pull.bind(wire_endpoint if wire_endpoint.startswith("tcp") else wire_endpoint + "-pull")
+    push = c.socket(lib.PUSH)
+    push.linger = 0
+    push.connect(pull.last_endpoint.decode())
+    push.send(b"p")
+    assert _props(pull.recv(copy=False)) == {"Socket-Type": "PUSH", "Peer-Address": addr}
+    dealer.close()
+    push.close()
+
+
+def test_frame_get_inproc_has_no_properties(ctx):
+    a = sock(ctx, zmqx.ROUTER)
+    b = sock(ctx, zmqx.DEALER, routing_id=b"x")
+    a.bind("inproc://props")
+    b.connect("inproc://props")
+    b.send(b"m")
+    assert all(_props(f) == {} for f in a.recv_multipart(copy=False))
+    assert zmqx.Frame(b"made here").get(zmqx.MORE) == 0
+    with pytest.raises(zmqx.ZMQError):
+        zmqx.Frame(b"made here").get("Socket-Type")
+
+
+def test_frame_get_follows_a_reconnect(ctx):
+    """A connecting socket keeps its link across reconnects: frames from the new
+    connection report the new peer."""
+    server = sock(ctx, zmqx.DEALER, routing_id=b"first")
+    port = server.bind_to_random_port("tcp://127.0.0.1")
+    client = sock(ctx, zmqx.DEALER)
+    client.setsockopt(zmqx.RECONNECT_IVL, 10)
+    client.connect(f"tcp://127.0.0.1:{port}")
+    server.send(b"1")
+    assert client.recv(copy=False).get("Identity") == "first"
+    server.close()
+    server = sock(ctx, zmqx.ROUTER, routing_id=b"second")
+    # the old listener is closed by the I/O thread: bind once the port is free again
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while True:
+        try:
+            server.bind(f"tcp://127.0.0.1:{port}")
+            break
+        except zmqx.ZMQError as e:
+            if e.errno != errno.EADDRINUSE or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+    client.send(b"hello")                     # tells the new server our (empty) id
+    rid, _ = server.recv_multipart()
+    server.send_multipart([rid, b"2"])
+    f = client.recv(copy=False)
+    assert f.bytes == b"2"
+    assert (f.get("Socket-Type"), f.get("Identity")) == ("ROUTER", "second")

@@ -40,38 +40,39 @@ from .poll import Poller, select, zmq_poll  # noqa: F401
 _LIBZMQ_VERSION = (4, 3, 5)
 
 
-def zmq_version_info():
+def zmq_version_info() -> tuple[int, int, int]:
     return _LIBZMQ_VERSION
 
 
-def zmq_version():
+def zmq_version() -> str:
     return "%i.%i.%i" % _LIBZMQ_VERSION
 
 
-def pyzmq_version_info():
+def pyzmq_version_info() -> tuple[int, ...]:
     return tuple(int(x) for x in __version__.split("."))
 
 
-def pyzmq_version():
+def pyzmq_version() -> str:
     return __version__
 
 
-def has(capability):
+def has(capability: str) -> bool:
     """Capabilities of this build, like zmq.has()."""
     return capability in ("ipc", "draft", "curve")
 
 
-def get_includes():
+def get_includes() -> list[str]:
     """Directories for Cython code that builds against zmqx: the one holding the package
-    (so ``cimport zmqx._core.msg`` resolves) and zmqx/_core (its C headers). zmqx has no
-    libzmq headers: the engine is its own."""
+    (so ``cimport zmqx._core.msg`` resolves) and zmqx/_core (its .pxd and C headers, which
+    source checkouts and the sdist carry; wheels do not). zmqx has no libzmq headers: the
+    engine is its own."""
     import os
 
     here = os.path.dirname(os.path.abspath(__file__))
     return [os.path.dirname(here), os.path.join(here, "_core")]
 
 
-def get_library_dirs():
+def get_library_dirs() -> list[str]:
     """Where zmqx's compiled modules are (pyzmq: its bundled libzmq). There is no separate
     C library to link: the engine is these extension modules."""
     import os
@@ -81,7 +82,7 @@ from ._core.proxy import proxy, proxy_steerable  # noqa: F401,E402
 from ._core.curve import curve_keypair, curve_public  # noqa: F401,E402
 
 
-def device(device_type, frontend, backend):
+def device(device_type: int, frontend: Socket, backend: Socket) -> None:
     """The old zmq_device(): every device type is a proxy now."""
     return proxy(frontend, backend)
 
@@ -106,8 +107,6 @@ __all__ = [
     "get_library_dirs", "has", "proxy",
     "proxy_steerable", "pyzmq_version", "pyzmq_version_info", "select", "strerror",
     "zmq_errno", "zmq_poll", "zmq_version", "zmq_version_info",
+    "curve_keypair", "curve_public", "SyncContext", "SyncSocket", "_FINISHED_TRACKER",
 ]
-# names other parts of zmqx add when they are built in (security, pyzmq's object model)
-__all__ += [_n for _n in ("curve_keypair", "curve_public", "SyncContext", "SyncSocket")
-            if _n in globals()]
 __all__ += [_n for _n in constants.__all__ if _n not in __all__]

@@ -15,12 +15,22 @@ Differences from pyzmq, on purpose:
   loop thread and only for a future that is still pending.
 """
 
+from __future__ import annotations
+
 import asyncio
 import collections
 import os
 import select
 import threading
 import weakref
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from zmqx._core.msg import MessageTracker
+
+_T = TypeVar("_T")
 
 import zmqx as _zmq
 from zmqx.constants import POLLIN as _POLLIN_E, RCVTIMEO, SNDTIMEO
@@ -167,17 +177,18 @@ def _fire_all(callbacks):
         cb()
 
 
-class Socket(_zmq.Socket):
+class Socket(_zmq.Socket["asyncio.Future[Any]"]):
     """A zmqx socket whose send/recv/poll return asyncio Futures."""
 
-    def __init__(self, context=None, socket_type=-1, io_loop=None, **kwargs):
+    def __init__(self, context: Any = None, socket_type: int = -1, io_loop: Any = None,
+                 **kwargs: Any) -> None:
         super().__init__(context, socket_type, **kwargs)
         self._waiters = collections.deque()     # (future, kind, args), in call order
         self._waker = None
         self._watching = False
 
     @classmethod
-    def from_socket(cls, socket, io_loop=None):
+    def from_socket(cls, socket: _zmq.Socket[Any], io_loop: Any = None) -> Self:
         """An asyncio handle on an existing (e.g. blocking) socket: a shadow of it."""
         return cls.shadow(socket)
 
@@ -395,13 +406,40 @@ class Socket(_zmq.Socket):
 
     # the same, compiled (zmqx/_core/ready.pyx): these are what recv() and send() run;
     # they fall back to the two above when a call has to wait
-    recv = _ready_mod.aio_recv
-    send = _ready_mod.aio_send
+    if TYPE_CHECKING:
+        # what type checkers see of the compiled recv/send below (Ready or Future)
+        def recv(self, flags: int = 0, copy: bool = True,  # type: ignore[override]
+                 track: bool = False) -> asyncio.Future[Any]: ...
 
-    def recv_multipart(self, flags=0, copy=True, track=False):
+        def send(self, data: Any, flags: int = 0, copy: bool = True,  # type: ignore[override]
+                 track: bool = False, **kwargs: Any) -> asyncio.Future[Any]: ...
+
+        # zmqx.Socket's helpers, which end in self.send: here they return its Future
+        def send_string(self, u: str, flags: int = 0,  # type: ignore[override]
+                        copy: bool = True, encoding: str = "utf-8",
+                        **kwargs: Any) -> asyncio.Future[MessageTracker | None]: ...
+
+        def send_json(self, obj: Any, flags: int = 0,  # type: ignore[override]
+                      **kwargs: Any) -> asyncio.Future[MessageTracker | None]: ...
+
+        def send_pyobj(self, obj: Any, flags: int = 0,  # type: ignore[override]
+                       protocol: int = ...,
+                       **kwargs: Any) -> asyncio.Future[MessageTracker | None]: ...
+
+        def send_serialized(self, msg: _T,  # type: ignore[override]
+                            serialize: Callable[[_T], Sequence[Any]], flags: int = 0,
+                            copy: bool = True,
+                            **kwargs: Any) -> asyncio.Future[MessageTracker | None]: ...
+    else:
+        recv = _ready_mod.aio_recv
+        send = _ready_mod.aio_send
+
+    def recv_multipart(self, flags: int = 0, copy: bool = True,  # type: ignore[override]
+                       track: bool = False) -> asyncio.Future[list[Any]]:
         return self._queue(_RECV_MULTIPART, (None, int(flags), copy, track), RCVTIMEO)
 
-    def recv_many(self, max=1000, flags=0, copy=True, track=False, timeout=None):
+    def recv_many(self, max: int = 1000, flags: int = 0, copy: bool = True, track: bool = False,
+                  timeout: int | None = None) -> asyncio.Future[list[Any]]:
         """Await at least one frame, then return every frame queued, up to `max`, as a
         list in arrival order (what `max` calls of recv() would return, without their
         awaits). `timeout` (ms; default RCVTIMEO) bounds the wait for the first one:
@@ -409,7 +447,9 @@ class Socket(_zmq.Socket):
         return self._queue(_RECV_MANY, (_check_max(max), int(flags), copy, track, False),
                            RCVTIMEO, timeout)
 
-    def recv_multipart_many(self, max=1000, flags=0, copy=True, track=False, timeout=None):
+    def recv_multipart_many(self, max: int = 1000, flags: int = 0, copy: bool = True,
+                            track: bool = False,
+                            timeout: int | None = None) -> asyncio.Future[list[list[Any]]]:
         """recv_many for whole messages: a list of up to `max` messages, each a list of
         frames as recv_multipart returns it."""
         return self._queue(_RECV_MANY, (_check_max(max), int(flags), copy, track, True),
@@ -429,10 +469,13 @@ class Socket(_zmq.Socket):
                 return _ready_error(e)
         return self._queue(_SEND, (data, int(flags), copy, track), SNDTIMEO)
 
-    def send_multipart(self, msg_parts, flags=0, copy=True, track=False, **kwargs):
+    def send_multipart(self, msg_parts: Sequence[Any], flags: int = 0,  # type: ignore[override]
+                       copy: bool = True, track: bool = False,
+                       **kwargs: Any) -> asyncio.Future[MessageTracker | None]:
         return self._queue(_SEND_MULTIPART, (list(msg_parts), int(flags), copy, track), SNDTIMEO)
 
-    def send_many(self, msgs, flags=0, copy=True, track=False, timeout=None):
+    def send_many(self, msgs: Sequence[Any], flags: int = 0, copy: bool = True,
+                  track: bool = False, timeout: int | None = None) -> asyncio.Future[None]:
         """Send every message of `msgs` in order in one await: an item is one frame
         (bytes, a buffer, a Frame) or a list/tuple of frames (sent as send_multipart).
         Waits for room as needed; `timeout` (ms; default SNDTIMEO) bounds the wait for
@@ -442,7 +485,8 @@ class Socket(_zmq.Socket):
         return self._queue(_SEND_MANY, ([list(msgs), 0], int(flags), copy, track),
                            SNDTIMEO, timeout)
 
-    def poll(self, timeout=None, flags=POLLIN):
+    def poll(self, timeout: int | None = None,  # type: ignore[override]
+             flags: int = POLLIN) -> asyncio.Future[int]:
         loop = asyncio.get_running_loop()
         ev = _zmq.Socket.poll(self, 0, flags)
         if ev or timeout == 0:
@@ -456,30 +500,34 @@ class Socket(_zmq.Socket):
             loop.call_later(timeout / 1000.0, _resolve, fut, 0)
         return fut
 
-    def recv_into(self, buffer, /, *, nbytes=0, flags=0):
+    def recv_into(self, buffer: Any, /, *, nbytes: int = 0,  # type: ignore[override]
+                  flags: int = 0) -> asyncio.Future[int]:
         """A Future of the frame's size; the frame is stored into `buffer` (see
         zmqx.Socket.recv_into)."""
         return self._queue(_RECV_INTO, (buffer, int(flags), nbytes), RCVTIMEO)
 
     # the send_* helpers are zmqx.Socket's: they end in self.send, which returns a Future.
     # The recv_* helpers return a Future of the decoded value
-    def recv_string(self, flags=0, encoding="utf-8"):
+    def recv_string(self, flags: int = 0,  # type: ignore[override]
+                    encoding: str = "utf-8") -> asyncio.Future[str]:
         return self._chain(self.recv(flags), lambda b: b.decode(encoding))
 
-    def recv_json(self, flags=0, **kwargs):
+    def recv_json(self, flags: int = 0,  # type: ignore[override]
+                  **kwargs: Any) -> asyncio.Future[Any]:
         import json
 
         return self._chain(self.recv(flags), lambda b: json.loads(b, **kwargs))
 
-    def recv_pyobj(self, flags=0):
+    def recv_pyobj(self, flags: int = 0) -> asyncio.Future[Any]:  # type: ignore[override]
         import pickle
 
         return self._chain(self.recv(flags), pickle.loads)
 
-    def recv_serialized(self, deserialize, flags=0, copy=True):
+    def recv_serialized(self, deserialize: Callable[[list[Any]], _T],  # type: ignore[override]
+                        flags: int = 0, copy: bool = True) -> asyncio.Future[_T]:
         return self._chain(self.recv_multipart(flags, copy=copy), deserialize)
 
-    def close(self, linger=None):
+    def close(self, linger: int | None = None) -> None:
         if not self.closed:
             if self._waker is not None:
                 self._waker.unwatch(self._signaler_fd(), self._on_ready)
@@ -514,8 +562,12 @@ def _resolve(fut, value):
         fut.set_result(value)
 
 
-class Context(_zmq.Context):
+class Context(_zmq.Context[Socket]):
     """A zmqx Context whose sockets are asyncio sockets."""
+
+    def __init__(self, io_threads: int | _zmq.Context[Any] = 1,
+                 shadow: _zmq.Context[Any] | int = 0, **kwargs: Any) -> None:
+        super().__init__(io_threads, shadow, **kwargs)  # type: ignore[misc,call-overload]
 
     _socket_class = Socket
     _instance = None
@@ -572,7 +624,8 @@ class Poller(_zmq.Poller):
         # as the sync Poller: objects registered through their fileno() come back as that fd
         return _ready_now(self.sockets)
 
-    def poll(self, timeout=None):
+    def poll(self, timeout: int | float | None = None  # type: ignore[override]
+             ) -> asyncio.Future[list[tuple[Any, int]]]:
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
         ready = self._ready()

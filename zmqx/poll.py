@@ -1,5 +1,9 @@
 """Poller and select over zmqx sockets and native file descriptors."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from ._core.poll import zmq_poll as _zmq_poll
 from ._core.socket import Socket as _Socket
 from .constants import POLLERR, POLLIN, POLLOUT
@@ -9,14 +13,14 @@ class Poller:
     """Register sockets, fds or objects with fileno(); poll(timeout_ms) returns
     [(obj, events)] for those ready."""
 
-    def __init__(self):
-        self.sockets = []
-        self._map = {}
+    def __init__(self) -> None:
+        self.sockets: list[tuple[Any, int]] = []
+        self._map: dict[Any, int] = {}
 
-    def __contains__(self, socket):
+    def __contains__(self, socket: Any) -> bool:
         return socket in self._map
 
-    def register(self, socket, flags=POLLIN | POLLOUT):
+    def register(self, socket: Any, flags: int = POLLIN | POLLOUT) -> None:
         if flags:
             if socket in self._map:
                 self.sockets[self._map[socket]] = (socket, flags)
@@ -27,17 +31,17 @@ class Poller:
         if socket in self._map:
             self.unregister(socket)
 
-    def modify(self, socket, flags=POLLIN | POLLOUT):
+    def modify(self, socket: Any, flags: int = POLLIN | POLLOUT) -> None:
         self.register(socket, flags)
 
-    def unregister(self, socket):
+    def unregister(self, socket: Any) -> None:
         idx = self._map.pop(socket)
         self.sockets.pop(idx)
         for s, i in self._map.items():
             if i > idx:
                 self._map[s] = i - 1
 
-    def poll(self, timeout=None):
+    def poll(self, timeout: int | float | None = None) -> list[tuple[Any, int]]:
         if timeout is None or timeout < 0:
             timeout = -1
         ready = _zmq_poll(self.sockets, int(timeout))
@@ -45,7 +49,8 @@ class Poller:
         return [(s if isinstance(s, (int, _Socket)) else s.fileno(), ev) for s, ev in ready]
 
 
-def select(rlist, wlist, xlist, timeout=None):
+def select(rlist: list[Any], wlist: list[Any], xlist: list[Any],
+           timeout: float | None = None) -> tuple[list[Any], list[Any], list[Any]]:
     """select-like wait over sockets and fds; timeout in seconds."""
     if timeout is None:
         timeout = -1
@@ -63,7 +68,9 @@ def select(rlist, wlist, xlist, timeout=None):
         sockets.append((s, flags))
     ready = [(s if isinstance(s, (int, _Socket)) else s.fileno(), ev)
              for s, ev in _zmq_poll(sockets, timeout)]
-    rl, wl, xl = [], [], []
+    rl: list[Any] = []
+    wl: list[Any] = []
+    xl: list[Any] = []
     for s, flags in ready:
         if flags & POLLIN:
             rl.append(s)

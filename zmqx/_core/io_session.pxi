@@ -259,6 +259,7 @@ cdef void _link_set_peer(zx_session *s, zx_link *link) noexcept nogil:
     link.connected_at = zx_now_ms()
     link.reconnects = s.handshakes
     s.handshakes += 1
+    link.peer_addr_len = zx_peer_address(s.fd, link.peer_addr, sizeof(link.peer_addr))
     if s.opts.connect_rid_len:
         memcpy(link.rid[1], s.opts.connect_rid, s.opts.connect_rid_len)
         link.rid_len[1] = s.opts.connect_rid_len

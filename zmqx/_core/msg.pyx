@@ -411,6 +411,14 @@ cdef class Frame:
             return self.msg.routing_id
         if option == "group":
             return "" if self._group is None else self._group.decode("utf8")
+        """Frame properties: MORE (1), or a property of the connection the frame came
+        from, by name: ``Socket-Type``, ``Identity`` (as the peer announced them),
+        ``Peer-Address`` (as libzmq gives it), and what the security mechanism adds. EINVAL for a property the frame does not have
+        (every property of a frame from inproc, as libzmq)."""
+        if option == 1 or option == "more":
+            return int(self._more)
+        if isinstance(option, bytes):
+            option = option.decode("utf-8")
         if isinstance(option, str) and self._properties is not None and option in self._properties:
             return self._properties[option]
         if isinstance(option, (str, bytes)):
@@ -449,6 +457,7 @@ cdef class Frame:
         f._data = self._data
         f.tracker = self.tracker
         f._group = self._group
+        f._properties = self._properties
         return f
 
     fast_copy = __copy__

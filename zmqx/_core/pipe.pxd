@@ -59,6 +59,8 @@ ctypedef struct zx_pipe:
     int r_pos
     int64_t r_count
     int64_t r_msgs
+    void **read_note               # if set, each read stores the link here (the reading
+                                   # socket's "where did this frame come from": Frame.get)
 
 
 cdef inline zx_chunk *_zx_chunk_get(zx_pipe *p) noexcept nogil:
@@ -198,6 +200,8 @@ cdef inline int zx_pipe_read(zx_pipe *p, zx_msg *m, void *link) noexcept nogil:
     memcpy(m, &p.r_chunk.msgs[p.r_pos], sizeof(zx_msg))
     p.r_pos += 1
     p.r_count += 1
+    if p.read_note != NULL:
+        p.read_note[0] = link
     if not (m.flags & ZX_MSG_MORE):
         p.r_msgs += 1
         zx_store(&p.msgs_read, p.r_msgs)
@@ -238,6 +242,8 @@ ctypedef struct zx_link:
     char mechanism[21]
     int64_t connected_at           # zx_now_ms() at that handshake
     int64_t reconnects             # handshakes its connect() session completed before it
+    char peer_addr[64]             # side 1's address when it is a connection (Peer-Address)
+    int peer_addr_len
 
 cdef inline zx_pipe *zx_link_out(zx_link *l, int side) noexcept nogil:
     return &l.pipes[side]

@@ -121,6 +121,7 @@ cdef extern from "zx_platform.h" nogil:
     int zx_close_socket(int fd)
     int zx_socket_stream(int family)
     int zx_connect(int fd, const sockaddr *sa, socklen_t len)
+    int zx_peer_address(int fd, char *out, int cap)
     int zx_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
     int zx_accept(int lfd, sockaddr *sa, socklen_t *len)
     int zx_listen_stream(const sockaddr *sa, socklen_t len, int backlog)

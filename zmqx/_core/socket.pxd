@@ -42,6 +42,8 @@ cdef class Socket:
     cdef bint fd_ready            # we know the signaler is readable
     cdef long _gen                # fork generation at creation
     cdef public Py_ssize_t copy_threshold  # copy=False sends smaller than this are copied
+    cdef void *last_in            # the link the last frame read came from (pipe read_note)
+    cdef dict _peer_props         # link address -> the properties Frame.get reports
     cdef readonly Socket _shadowed  # a shadow (pyzmq's Socket.shadow): the live socket
                                     # every call goes to; None on the live socket itself
     # thread-safe types only (ZX_T_THREADSAFE; NULL for the others): the per-socket lock

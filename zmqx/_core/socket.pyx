@@ -17,6 +17,7 @@ from cpython.pythread cimport PyThread_get_thread_ident
 from libc.stdint cimport int64_t, uint32_t
 from libc.stdlib cimport malloc, calloc, realloc, free
 from libc.string cimport memcpy, memset, memmove
+from libc.errno cimport errno as _c_errno
 
 from zmqx._core.atomic cimport zx_load, zx_store, zx_store_ptr
 from zmqx._core.platform cimport *
@@ -50,6 +51,7 @@ cdef enum:
     F_SNDMORE = 2
     P_POLLIN = 1
     P_POLLOUT = 2
+
 
 
 cdef int64_t _deadline(int timeout_ms) noexcept nogil:
@@ -87,8 +89,13 @@ cdef class Socket:
         context._register_socket(self)
         self.sb = zx_sockbase_new(socket_type)
         if self.sb == NULL:
+            # out of fds (EMFILE/ENFILE: its signalers) or of memory: say which, as
+            # libzmq's zmq_socket() does
+            err = _c_errno or _errno.ENOMEM
             context.socket_closed(self)
-            raise MemoryError()
+            if zx_load(&context._terminated):
+                raise ContextTerminated()
+            raise ZMQError(err)
         if self.ops.flags & ZX_T_THREADSAFE:
             self.tlock = <zx_mutex_t *>malloc(sizeof(zx_mutex_t))
             if self.tlock == NULL:
@@ -208,6 +215,8 @@ cdef class Socket:
             elif cmd.type == ZX_CMD_HICCUP:
                 if not self._closed:
                     self._hiccup(link)
+                if self._peer_props:
+                    self._peer_props.pop(<size_t>link, None)    # a new connection
                 zx_link_unref(link)
         return 0
 
@@ -231,6 +240,7 @@ cdef class Socket:
         s.link = link
         s.side = side
         s.io = io
+        zx_link_in(link, side).read_note = &self.last_in
         self.core.nslots += 1
         # the type sees every peer, even one already gone: what it sent is still read
         self.ops.attach(&self.core, idx)
@@ -276,6 +286,11 @@ cdef class Socket:
                 if s.refused or not zx_slot_readable(s):
                     self.ops.removed(&self.core, i)
                     link = s.link
+                    zx_link_in(link, s.side).read_note = NULL
+                    if <void *>link == self.last_in:
+                        self.last_in = NULL
+                    if self._peer_props:
+                        self._peer_props.pop(<size_t>link, None)
                     zx_store(&link.gone[s.side], 1)
                     zx_link_unref(link)
                     memmove(s, s + 1, sizeof(zx_slot) * (self.core.nslots - i - 1))
@@ -518,37 +533,13 @@ cdef class Socket:
         """Receive one frame into `buffer` (writable, contiguous), at most `nbytes` bytes
         (0: the buffer's size); returns the frame's full size (more than was stored: the
         rest of the frame was discarded)."""
-        cdef Py_buffer view
-        cdef zx_msg m
-        cdef Py_ssize_t cap
-        cdef size_t n
-        if self._shadowed is not None:
-            return Socket.recv_into(self._shadowed, buffer, nbytes=nbytes, flags=flags)
-        if nbytes < 0:
-            raise ValueError(f"nbytes={nbytes} must be non-negative")
-        PyObject_GetBuffer(buffer, &view, PyBUF_WRITABLE | PyBUF_ANY_CONTIGUOUS)
-        try:
-            cap = view.len
-            if nbytes:
-                if nbytes > view.len:
-                    raise ValueError(f"nbytes={nbytes} too big for memoryview of {view.len}B")
-                cap = nbytes
-            zx_msg_init(&m)
-            self._recv_msg(&m, flags)
-            n = m.size
-            if cap > 0:
-                memcpy(view.buf, zx_msg_data(&m), min(n, <size_t>cap))
-            zx_msg_close(&m)
-        finally:
-            PyBuffer_Release(&view)
-        return n
+        return _recv_into(self, buffer, nbytes, flags)   # (socket_props.pxi)
 
     cdef object _recv_one(self, int flags, bint copy):
         cdef zx_msg m
-        cdef object out
-        zx_msg_init(&m)
         cdef Frame f
         cdef zx_group g
+        zx_msg_init(&m)
         if copy:
             self._recv_msg(&m, flags)
             return zx_msg_take_bytes(&m)     # the sent bytes object itself where it can be
@@ -557,6 +548,8 @@ cdef class Socket:
         f = Frame.from_msg(&m)
         if g.len >= 0:                       # the rooms that carry groups (DISH)
             f._group = PyBytes_FromStringAndSize(<char *>g.data, g.len)
+        if self.last_in != NULL:
+            f._properties = _props_of(self, <zx_link *>self.last_in)
         return f
 
     def join(self, group):
@@ -808,6 +801,7 @@ cdef class Socket:
 
 include "socket_draft.pxi"
 include "socket_close.pxi"
+include "socket_props.pxi"
 include "socket_endpoints.pxi"
 include "socket_udp.pxi"
 include "socket_options.pxi"

@@ -29,6 +29,7 @@ cdef _close_socket(Socket self, int linger):
     for i in range(self.core.nslots - 1, -1, -1):
         s = &self.core.slots[i]
         link = s.link
+        zx_link_in(link, s.side).read_note = NULL
         zx_store(&link.gone[s.side], 1)
         if not s.io:
             peer = <zx_sockbase *>link.release_arg[1 - s.side]

@@ -15,6 +15,7 @@
      zx_socket_stream, zx_accept, zx_connect, zx_setsockopt, zx_recv, zx_send, zx_sendv,
        zx_close_socket, zx_sock_error, zx_sock_errno, zx_would_block, zx_connect_pending
      zx_poll_fds: a blocking wait on a few fds (returns -1/EINTR on a signal or Ctrl-C)
+     zx_peer_address: a connection's peer as libzmq's Peer-Address property
    Build switch: ZX_FORCE_POLL (setup.py defines it for ZMQX_POLLER=poll) selects the poll(2)
    poller, pipe signalers and the generic POSIX socket calls on Linux too, so the code that
    macOS runs is built and tested here. ZX_POLLER_NAME and ZX_SIGNALER_NAME say what was built. */
@@ -32,6 +33,41 @@
 #endif
 
 #include "zx_signaler.h"
+#include <stdio.h>
+
+/* ---- the address of a connected socket's peer: libzmq's Peer-Address message property.
+   The IP for tcp; for ipc, where Linux can say who the peer process is (SO_PEERCRED),
+   libzmq's "localhost:uid:gid:pid"; else nothing (returns the length written, 0) ---- */
+static inline int zx_peer_address(int fd, char *out, int cap) {
+    struct sockaddr_storage ss;
+    socklen_t len = (socklen_t)sizeof ss;
+    out[0] = '\0';
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+        return 0;
+    if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) {
+        const void *a = ss.ss_family == AF_INET
+            ? (const void *)&((struct sockaddr_in *)&ss)->sin_addr
+            : (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
+        if (inet_ntop(ss.ss_family, a, out, (socklen_t)cap) == NULL) {
+            out[0] = '\0';
+            return 0;
+        }
+        return (int)strlen(out);
+    }
+#if defined(__linux__) && defined(SO_PEERCRED) && defined(_GNU_SOURCE)
+    if (ss.ss_family == AF_UNIX) {
+        struct ucred cr;
+        socklen_t crlen = (socklen_t)sizeof cr;
+        int n;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) != 0)
+            return 0;
+        n = snprintf(out, (size_t)cap, "localhost:%u:%u:%d", (unsigned)cr.uid,
+                     (unsigned)cr.gid, (int)cr.pid);
+        return n > 0 && n < cap ? n : 0;
+    }
+#endif
+    return 0;
+}
 
 /* ---- the I/O thread's poller ---- */
 #define ZX_EV_IN 1
