@@ -155,6 +155,12 @@ def bind_core(core_recv, core_send, again, zmqerror=None):
     _ZMQError = zmqerror if zmqerror is not None else again
 
 
+# every send that completes at once (copy=True: its result is None) returns this one
+# Ready: it is immutable, so sharing it is invisible except to `is`, and the commonest
+# call of all then allocates nothing
+cdef Ready _DONE_NONE = Ready.__new__(Ready)
+
+
 cdef inline Ready _ready(value, exc):
     # a call that completed at once: its value, or the exception it raised
     cdef Ready r = Ready.__new__(Ready)
@@ -215,6 +221,8 @@ def aio_send(self, data, flags=0, copy=True, track=False, routing_id=None, group
         if not isinstance(e, Exception):
             raise
         return _ready(None, e)
+    if value is None:
+        return _DONE_NONE
     return _ready(value, None)
 
 
