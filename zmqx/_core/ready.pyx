@@ -9,6 +9,7 @@
 cimport cython
 from cpython.ref cimport PyObject, Py_INCREF
 from cpython.exc cimport PyErr_SetObject
+from cpython.object cimport PyObject_GenericGetAttr
 from zmqx._core.socket cimport Socket as CoreSocket
 
 cdef extern from "Python.h":
@@ -171,6 +172,16 @@ cdef inline Ready _ready(value, exc):
     return r
 
 
+cdef str _WAITERS = "_waiters"
+
+
+cdef inline bint _waiting(self) except -1:
+    # self._waiters (the queued futures) without the socket class's __getattr__ hook (it
+    # maps unknown names to options), which makes a plain attribute read cost more than a
+    # send: the generic lookup is all an instance attribute needs
+    return bool(PyObject_GenericGetAttr(self, _WAITERS))
+
+
 cdef inline CoreSocket _live(self):
     # the socket that does the work: a shadow's live socket (as the core's own send/recv)
     cdef CoreSocket s = <CoreSocket?>self
@@ -179,7 +190,7 @@ cdef inline CoreSocket _live(self):
 
 def aio_recv(self, flags=0, copy=True, track=False):
     """Receive one frame; an awaitable that is already done when a message was queued."""
-    if self._waiters:
+    if _waiting(self):
         return self._recv_py(flags, copy, track)
     try:
         # the core's recv without its Python call: its arguments are plain here
@@ -211,7 +222,7 @@ def aio_send(self, data, flags=0, copy=True, track=False, routing_id=None, group
     # named draft arguments, not **kwargs: a keyword dict per call is a tenth of the call
     if group is not None or routing_id is not None:
         data = _draft_frame(data, routing_id, group, copy, track)
-    if self._waiters:
+    if _waiting(self):
         return self._send_py(data, flags, copy, track)
     try:
         value = _live(self)._send_one(data, (flags | 1) if flags else 1, copy, track)
