@@ -330,38 +330,11 @@ class Socket(_zmq.Socket["asyncio.Future[Any]"]):
             if not fut.done():
                 fut.set_exception(exc)
 
-    def _take_many(self, limit, flags, copy, track, multipart):
-        # everything queued, up to `limit` (frames, or whole messages when multipart);
-        # Again only if there was nothing at all. Messages once taken are returned: an
-        # error after the first one is left for the next call to report
-        take = _core_recv_multipart if multipart else _core_recv
-        out = [take(self, flags, copy, track)]
-        append = out.append
-        try:
-            while len(out) < limit:
-                append(take(self, flags, copy, track))
-        except ZMQError:
-            pass
-        return out
-
-    def _give_many(self, state, flags, copy, track):
-        # send from state[1] on; Again (staying queued) when the socket pushes back, with
-        # the messages sent so far counted so that a retry goes on from there
-        msgs = state[0]
-        i = state[1]
-        n = len(msgs)
-        send = _core_send
-        try:
-            while i < n:
-                m = msgs[i]
-                if type(m) is bytes or not isinstance(m, (list, tuple)):
-                    send(self, m, flags, copy, track)
-                else:
-                    _core_send_multipart(self, m, flags, copy, track)
-                i += 1
-        finally:
-            state[1] = i
-        return None
+    # recv_many/send_many's loops, compiled (zmqx/_core/ready.pyx): take everything queued
+    # up to a limit (Again only if nothing was), and send from a saved index on (Again
+    # when the socket pushes back, the index counting what went out)
+    _take_many = _ready_mod.take_many
+    _give_many = _ready_mod.give_many
 
     def _queue(self, kind, args, timeout_opt, timeout=None):
         self._purge()
@@ -542,7 +515,8 @@ class Socket(_zmq.Socket["asyncio.Future[Any]"]):
             self._waiters.clear()
 
 
-_ready_mod.bind_core(_core_recv, _core_send, Again)
+_ready_mod.bind_core(_core_recv, _core_send, Again, ZMQError)
+_ready_mod.bind_multipart(_core_recv_multipart, _core_send_multipart)
 
 
 def _check_max(n):

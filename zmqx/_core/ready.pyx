@@ -9,11 +9,21 @@
 cimport cython
 from cpython.ref cimport PyObject, Py_INCREF
 from cpython.exc cimport PyErr_SetObject
+from cpython.object cimport PyObject_GenericGetAttr
+from zmqx._core.socket cimport Socket as CoreSocket
 
 cdef extern from "Python.h":
     ctypedef PyObject *(*iternextfunc)(PyObject *)
+    ctypedef enum PySendResult:
+        PYGEN_RETURN
+        PYGEN_ERROR
+        PYGEN_NEXT
+    ctypedef PySendResult (*sendfunc)(PyObject *, PyObject *, PyObject **)
+    ctypedef struct PyAsyncMethods:
+        sendfunc am_send
     ctypedef struct PyTypeObject:
         iternextfunc tp_iternext
+        PyAsyncMethods *tp_as_async
     PyObject *PyExc_StopIteration
 
 
@@ -94,7 +104,23 @@ cdef PyObject *_ready_next(PyObject *o) noexcept:
     return NULL
 
 
+cdef PySendResult _ready_send(PyObject *o, PyObject *arg, PyObject **result) noexcept:
+    # `await` (the SEND opcode, through PyIter_Send) asks this slot first: the result is
+    # handed back as the await's value with no StopIteration at all -- no exception to
+    # set, fetch and take apart on every await. The iterator step above stays for code
+    # that drives a Ready by hand (next(), `yield from`)
+    cdef Ready r = <Ready>o
+    if r._exc is not None:
+        PyErr_SetObject(type(r._exc), r._exc)
+        return PYGEN_ERROR
+    Py_INCREF(r._value)
+    result[0] = <PyObject *>r._value
+    return PYGEN_RETURN
+
+
 (<PyTypeObject *>Ready).tp_iternext = _ready_next
+if (<PyTypeObject *>Ready).tp_as_async != NULL:
+    (<PyTypeObject *>Ready).tp_as_async.am_send = _ready_send
 
 
 def ready(value):
@@ -119,13 +145,21 @@ def ready_error(exc):
 cdef object _core_recv = None
 cdef object _core_send = None
 cdef object _Again = None
+cdef object _ZMQError = None
 
 
-def bind_core(core_recv, core_send, again):
-    global _core_recv, _core_send, _Again
+def bind_core(core_recv, core_send, again, zmqerror=None):
+    global _core_recv, _core_send, _Again, _ZMQError
     _core_recv = core_recv
     _core_send = core_send
     _Again = again
+    _ZMQError = zmqerror if zmqerror is not None else again
+
+
+# every send that completes at once (copy=True: its result is None) returns this one
+# Ready: it is immutable, so sharing it is invisible except to `is`, and the commonest
+# call of all then allocates nothing
+cdef Ready _DONE_NONE = Ready.__new__(Ready)
 
 
 cdef inline Ready _ready(value, exc):
@@ -138,12 +172,29 @@ cdef inline Ready _ready(value, exc):
     return r
 
 
+cdef str _WAITERS = "_waiters"
+
+
+cdef inline bint _waiting(self) except -1:
+    # self._waiters (the queued futures) without the socket class's __getattr__ hook (it
+    # maps unknown names to options), which makes a plain attribute read cost more than a
+    # send: the generic lookup is all an instance attribute needs
+    return bool(PyObject_GenericGetAttr(self, _WAITERS))
+
+
+cdef inline CoreSocket _live(self):
+    # the socket that does the work: a shadow's live socket (as the core's own send/recv)
+    cdef CoreSocket s = <CoreSocket?>self
+    return s if s._shadowed is None else s._shadowed
+
+
 def aio_recv(self, flags=0, copy=True, track=False):
     """Receive one frame; an awaitable that is already done when a message was queued."""
-    if self._waiters:
+    if _waiting(self):
         return self._recv_py(flags, copy, track)
     try:
-        value = _core_recv(self, (flags | 1) if flags else 1, copy, track)
+        # the core's recv without its Python call: its arguments are plain here
+        value = _live(self)._recv_one((flags | 1) if flags else 1, copy)
     except BaseException as e:
         if isinstance(e, _Again) and not (flags & 1):
             return self._recv_py(flags, copy, track)
@@ -153,14 +204,10 @@ def aio_recv(self, flags=0, copy=True, track=False):
     return _ready(value, None)
 
 
-cdef object _draft_frame(data, dict kwargs, copy, track):
+cdef object _draft_frame(data, routing_id, group, copy, track):
     # pyzmq's draft send arguments (routing_id=, group=) travel on a Frame, as pyzmq's own
     # send puts them, so that a send queued to wait keeps them
     from zmqx._core.msg import Frame
-    group = kwargs.get("group")
-    routing_id = kwargs.get("routing_id")
-    if group is None and routing_id is None:
-        return data
     if not isinstance(data, Frame):
         data = Frame(data, track=track, copy=copy or None)
     if group is not None:
@@ -170,18 +217,84 @@ cdef object _draft_frame(data, dict kwargs, copy, track):
     return data
 
 
-def aio_send(self, data, flags=0, copy=True, track=False, **kwargs):
+def aio_send(self, data, flags=0, copy=True, track=False, routing_id=None, group=None):
     """Send one frame; an awaitable that is already done when there was room."""
-    if kwargs:
-        data = _draft_frame(data, kwargs, copy, track)
-    if self._waiters:
+    # named draft arguments, not **kwargs: a keyword dict per call is a tenth of the call
+    if group is not None or routing_id is not None:
+        data = _draft_frame(data, routing_id, group, copy, track)
+    if _waiting(self):
         return self._send_py(data, flags, copy, track)
     try:
-        value = _core_send(self, data, (flags | 1) if flags else 1, copy, track)
+        value = _live(self)._send_one(data, (flags | 1) if flags else 1, copy, track)
     except BaseException as e:
         if isinstance(e, _Again) and not (flags & 1):
             return self._send_py(data, flags, copy, track)
         if not isinstance(e, Exception):
             raise
         return _ready(None, e)
+    if value is None:
+        return _DONE_NONE
     return _ready(value, None)
+
+
+# ------------------------------------------------------------ the batch loops
+# recv_many/send_many's inner loops (zmqx.asyncio.Socket._take_many/_give_many): one core
+# call per message and nothing else, so a batch costs about what blocking calls would.
+
+cdef object _core_recv_multipart = None
+cdef object _core_send_multipart = None
+
+
+def bind_multipart(recv_multipart, send_multipart):
+    global _core_recv_multipart, _core_send_multipart
+    _core_recv_multipart = recv_multipart
+    _core_send_multipart = send_multipart
+
+
+def take_many(self, Py_ssize_t limit, int flags, copy, track, bint multipart):
+    """Everything queued, up to `limit` (frames, or whole messages when multipart);
+    Again only if there was nothing at all. Messages once taken are returned: an error
+    after the first one is left for the next call to report."""
+    cdef CoreSocket s = _live(self)
+    cdef bint c = copy
+    cdef list out
+    flags |= 1
+    if multipart:
+        out = [_core_recv_multipart(self, flags, copy, track)]
+        try:
+            while len(out) < limit:
+                out.append(_core_recv_multipart(self, flags, copy, track))
+        except Exception as e:
+            if not isinstance(e, _ZMQError):
+                raise
+        return out
+    out = [s._recv_one(flags, c)]
+    try:
+        while len(out) < limit:
+            out.append(s._recv_one(flags, c))
+    except Exception as e:
+        if not isinstance(e, _ZMQError):
+            raise
+    return out
+
+
+def give_many(self, list state, int flags, copy, track):
+    """Send state[0][state[1]:] in order; Again (the caller stays queued) when the socket
+    pushes back, with state[1] counting what was sent, so a retry goes on from there."""
+    cdef CoreSocket s = _live(self)
+    cdef list msgs = state[0]
+    cdef Py_ssize_t i = state[1]
+    cdef Py_ssize_t n = len(msgs)
+    cdef bint c = copy, t = track
+    flags |= 1
+    try:
+        while i < n:
+            m = msgs[i]
+            if type(m) is bytes or not isinstance(m, (list, tuple)):
+                s._send_one(m, flags, c, t)
+            else:
+                _core_send_multipart(self, m, flags, copy, track)
+            i += 1
+    finally:
+        state[1] = i
+    return None
