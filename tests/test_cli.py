@@ -686,3 +686,49 @@ def test_bench_without_source_tree(tmp_path):
     assert r.stderr.strip().splitlines() == [
         "zmqx bench: error: the benchmark (bench/sidebyside.py) is not installed with zmqx; "
         "run this from a source checkout of zmqx"]
+
+
+# ---------------------------------------------------------------- python -m zmqx.curve_keygen
+
+def _keygen(*args):
+    import subprocess
+    return subprocess.run([sys.executable, "-m", "zmqx.curve_keygen", *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_curve_keygen_module_prints_a_working_pair():
+    # pyzmq's module name and layout; the printed pair must really secure a connection
+    p = _keygen()
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    public = lines[lines.index("== CURVE PUBLIC KEY ==") + 1]
+    secret = lines[lines.index("== CURVE SECRET KEY ==") + 1]
+    assert zmqx.curve_public(secret.encode()) == public.encode()
+    ctx = zmqx.Context()
+    try:
+        server, client = ctx.socket(zmqx.PULL), ctx.socket(zmqx.PUSH)
+        server.linger = client.linger = 0
+        server.curve_server = True
+        server.curve_secretkey, server.curve_publickey = secret.encode(), public.encode()
+        client.curve_serverkey = public.encode()
+        client.curve_publickey, client.curve_secretkey = zmqx.curve_keypair()
+        server.rcvtimeo = 5000
+        server.bind("tcp://127.0.0.1:*")
+        client.connect(server.last_endpoint)
+        client.send(b"sealed")
+        assert server.recv() == b"sealed"
+    finally:
+        ctx.destroy(linger=0)
+
+
+def test_curve_keygen_module_json_secret_and_errors():
+    import json
+    p = _keygen("--json")
+    keys = json.loads(p.stdout)
+    assert zmqx.curve_public(keys["secret"].encode()).decode() == keys["public"]
+    p = _keygen("--secret", keys["secret"], "--json")
+    assert json.loads(p.stdout) == keys
+    p = _keygen("--secret", "too-short")
+    assert p.returncode == 2 and "Z85 secret key" in p.stderr
+    p = _keygen("-h")
+    assert p.returncode == 0 and "zmq.curve_keygen" in p.stdout and "--json" in p.stdout
