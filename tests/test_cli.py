@@ -732,3 +732,23 @@ def test_curve_keygen_module_json_secret_and_errors():
     assert p.returncode == 2 and "Z85 secret key" in p.stderr
     p = _keygen("-h")
     assert p.returncode == 0 and "zmq.curve_keygen" in p.stdout and "--json" in p.stdout
+
+
+def test_pyzmq_module_name_runs_on_zmqx_through_the_alias_hook():
+    # `python -m zmq.curve_keygen` with zmq aliased to zmqx (tests/alias): runpy asks the
+    # alias for the module's code; the pair printed is zmqx's
+    import json
+    import subprocess
+    alias = os.path.join(os.path.dirname(os.path.abspath(__file__)), "alias")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [alias] + [p for p in (env.get("PYTHONPATH"), os.getcwd()) if p])
+    p = subprocess.run([sys.executable, "-m", "zmq.curve_keygen", "--json"], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    keys = json.loads(p.stdout)
+    assert zmqx.curve_public(keys["secret"].encode()).decode() == keys["public"]
+    # and it is zmqx's module that ran (pyzmq, also installed, has one of that name)
+    p = subprocess.run([sys.executable, "-m", "zmq.curve_keygen", "-h"], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert "python3 -m zmqx.curve_keygen" in p.stdout

@@ -35,6 +35,15 @@ class ZmqAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         spec._zmqx_own = (module.__spec__, module.__loader__)
         return module
 
+    def get_code(self, fullname):
+        # `python -m zmq.x` (runpy) runs the code of zmqx.x as __main__
+        real = "zmqx" + fullname[3:]
+        return importlib.util.find_spec(real).loader.get_code(real)
+
+    def is_package(self, fullname):
+        spec = importlib.util.find_spec("zmqx" + fullname[3:])
+        return spec is not None and spec.submodule_search_locations is not None
+
     def exec_module(self, module):
         # importlib has stamped the alias's spec on the real module: give it back its own,
         # so that the module still says it is zmqx (and reloads go through zmqx)
