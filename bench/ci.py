@@ -52,12 +52,13 @@ NOISY_THRESHOLD = 0.75
 
 # ---------------------------------------------------------------------------- running
 
-def run_micro(workdir, select=None, tag="micro"):
-    """Run the microbenchmarks (those whose names are in `select`, plus the calibration)."""
+def run_micro(workdir, select=None, tag="micro", extra=()):
+    """Run the microbenchmarks (those whose names are in `select`, plus the calibration);
+    `extra`: more pytest options (tests/test_bench_compare.py shortens the rounds)."""
     out = os.path.join(workdir, f"{tag}.json")
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
            *MICRO_FILES, "--benchmark-only", f"--benchmark-json={out}",
-           "--benchmark-columns=median,iqr,rounds", "--benchmark-sort=name"]
+           "--benchmark-columns=median,iqr,rounds", "--benchmark-sort=name", *extra]
     if select:
         names = sorted({n.split("[")[0] for n in select} | {CALIBRATION})
         cmd += ["-k", " or ".join(names)]

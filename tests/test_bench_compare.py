@@ -188,3 +188,42 @@ def test_confirm_keeps_a_real_regression(ci, base, monkeypatch, tmp_path):
     # the best figure is kept: the re-run's +45%, not the first run's +50%
     assert cur["micro"]["test_pipe"]["normalized"] == pytest.approx(
         base["micro"]["test_pipe"]["normalized"] * 1.45)
+
+
+# ------------------------------------------------------------ the gate on real measurements
+
+@pytest.mark.timeout(120)
+def test_gate_catches_a_real_slowdown(ci, monkeypatch, tmp_path):
+    """Two real runs of one hot-path microbenchmark (the lock-free pipe's write+flush+read,
+    plus the calibration), the second with ZMQX_BENCH_SLOWDOWN_US=3: a busy wait of 3 us
+    added to every zmqx measurement, as a regression in the code would (bench/conftest.py).
+    The gate must call that a REGRESSION and `bench/ci.py --check` exit 1, while the
+    calibration, which no zmqx change can slow, stays unslowed. About 10 s."""
+    pytest.importorskip("pytest_benchmark", reason="pytest-benchmark not installed (the bench extra)")
+    bench = "test_pipe_write_flush_read_64B"
+    short = ["--benchmark-max-time=0.3", "--benchmark-warmup=off"]
+    monkeypatch.delenv("ZMQX_BENCH_SLOWDOWN_US", raising=False)
+    clean = ci.run_micro(str(tmp_path), [bench], tag="clean", extra=short)
+    monkeypatch.setenv("ZMQX_BENCH_SLOWDOWN_US", "3")
+    slow = ci.run_micro(str(tmp_path), [bench], tag="slow", extra=short)
+    assert set(clean) == set(slow) == {ci.CALIBRATION, bench}
+    # the injected wait is in the measured zmqx call, never in the calibration
+    assert slow[bench]["min_ns"] >= clean[bench]["min_ns"] + 2500
+    assert slow[ci.CALIBRATION]["min_ns"] < clean[ci.CALIBRATION]["min_ns"] * 1.5
+
+    before = {"schema": ci.SCHEMA, "micro": clean}
+    after = {"schema": ci.SCHEMA, "micro": slow}
+    rows = ci.compare(after, before)
+    assert verdicts(rows) == {bench: "REGRESSION"}
+    change = rows[0][4]
+    assert change > ci.MICRO_THRESHOLD
+    # the other way round the same pair is an improvement, not a regression
+    assert verdicts(ci.compare(before, after)) == {bench: "faster"}
+
+    # and the command CI runs says so by its exit status
+    (tmp_path / "clean.json").write_text(json.dumps(before))
+    (tmp_path / "slow.json").write_text(json.dumps(after))
+    p = subprocess.run([sys.executable, CI_SCRIPT, "--check", str(tmp_path / "slow.json"),
+                        str(tmp_path / "clean.json")], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert f"{bench}" in p.stdout and "1 regression(s)" in p.stdout
