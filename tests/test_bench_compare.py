@@ -23,7 +23,8 @@ def ci():
     return mod
 
 
-def micro(impl, min_ns, calib_ns=10_000.0):
+def micro(impl, min_ns, calib_ns=1_000.0):
+    # (a 1 us calibration: the changes below stay far above MICRO_FLOOR, as real ones are)
     return {"group": "g", "impl": impl, "median_ns": min_ns * 1.1, "min_ns": min_ns,
             "iqr_ns": 1.0, "rounds": 100, "normalized": min_ns / calib_ns}
 
@@ -36,7 +37,7 @@ def sbs(speedup, errors=()):
 @pytest.fixture
 def base(ci):
     return {"schema": ci.SCHEMA, "micro": {
-        "test_calibration": micro("calibration", 10_000.0),
+        "test_calibration": micro("calibration", 1_000.0),
         "test_send[zmqx]": micro("zmqx", 400.0),
         "test_send[pyzmq]": micro("pyzmq", 800.0),
         "test_pipe": micro("zmqx", 200.0),
@@ -78,6 +79,24 @@ def test_micro_is_normalised_by_calibration(ci, base):
     for row in cur["micro"].values():
         row["normalized"] = row["min_ns"] / calib
     assert not ci.failed(ci.compare(cur, base))
+
+
+@pytest.mark.parametrize("after_ns, verdict", [(186.0, "ok"), (236.0, "ok"), (245.0, "REGRESSION")])
+def test_small_benchmarks_need_an_absolute_growth(ci, base, after_ns, verdict):
+    """Frame(64 B)'s minimum jumps 97 <-> 177-186 ns between runs of one build (bench/README.md):
+    +92% of a tiny time is noise there; more than MICRO_FLOOR (0.01 of the 14 us calibration
+    = 140 ns) added is not. A large benchmark still fails on +25% alone."""
+    assert ci.MICRO_FLOOR == 0.01
+    cur, prev = copy.deepcopy(base), copy.deepcopy(base)
+    prev["micro"]["test_frame[zmqx]"] = micro("zmqx", 97.0, calib_ns=14_000.0)
+    cur["micro"]["test_frame[zmqx]"] = micro("zmqx", after_ns, calib_ns=14_000.0)
+    prev["micro"]["test_pipe"] = micro("zmqx", 200.0, calib_ns=10_000.0)
+    cur["micro"]["test_pipe"] = micro("zmqx", 260.0, calib_ns=10_000.0)      # +0.006
+    prev["micro"]["test_send[zmqx]"] = micro("zmqx", 400.0, calib_ns=10_000.0)
+    cur["micro"]["test_send[zmqx]"] = micro("zmqx", 520.0, calib_ns=10_000.0)  # +0.012
+    v = verdicts(ci.compare(cur, prev))
+    assert v["test_frame[zmqx]"] == verdict
+    assert v["test_pipe"] == "ok" and v["test_send[zmqx]"] == "REGRESSION"
 
 
 def test_pyzmq_slowdown_is_not_ours(ci, base):
@@ -188,3 +207,42 @@ def test_confirm_keeps_a_real_regression(ci, base, monkeypatch, tmp_path):
     # the best figure is kept: the re-run's +45%, not the first run's +50%
     assert cur["micro"]["test_pipe"]["normalized"] == pytest.approx(
         base["micro"]["test_pipe"]["normalized"] * 1.45)
+
+
+# ------------------------------------------------------------ the gate on real measurements
+
+@pytest.mark.timeout(120)
+def test_gate_catches_a_real_slowdown(ci, monkeypatch, tmp_path):
+    """Two real runs of one hot-path microbenchmark (the lock-free pipe's write+flush+read,
+    plus the calibration), the second with ZMQX_BENCH_SLOWDOWN_US=3: a busy wait of 3 us
+    added to every zmqx measurement, as a regression in the code would (bench/conftest.py).
+    The gate must call that a REGRESSION and `bench/ci.py --check` exit 1, while the
+    calibration, which no zmqx change can slow, stays unslowed. About 10 s."""
+    pytest.importorskip("pytest_benchmark", reason="pytest-benchmark not installed (the bench extra)")
+    bench = "test_pipe_write_flush_read_64B"
+    short = ["--benchmark-max-time=0.3", "--benchmark-warmup=off"]
+    monkeypatch.delenv("ZMQX_BENCH_SLOWDOWN_US", raising=False)
+    clean = ci.run_micro(str(tmp_path), [bench], tag="clean", extra=short)
+    monkeypatch.setenv("ZMQX_BENCH_SLOWDOWN_US", "3")
+    slow = ci.run_micro(str(tmp_path), [bench], tag="slow", extra=short)
+    assert set(clean) == set(slow) == {ci.CALIBRATION, bench}
+    # the injected wait is in the measured zmqx call, never in the calibration
+    assert slow[bench]["min_ns"] >= clean[bench]["min_ns"] + 2500
+    assert slow[ci.CALIBRATION]["min_ns"] < clean[ci.CALIBRATION]["min_ns"] * 1.5
+
+    before = {"schema": ci.SCHEMA, "micro": clean}
+    after = {"schema": ci.SCHEMA, "micro": slow}
+    rows = ci.compare(after, before)
+    assert verdicts(rows) == {bench: "REGRESSION"}
+    change = rows[0][4]
+    assert change > ci.MICRO_THRESHOLD
+    # the other way round the same pair is an improvement, not a regression
+    assert verdicts(ci.compare(before, after)) == {bench: "faster"}
+
+    # and the command CI runs says so by its exit status
+    (tmp_path / "clean.json").write_text(json.dumps(before))
+    (tmp_path / "slow.json").write_text(json.dumps(after))
+    p = subprocess.run([sys.executable, CI_SCRIPT, "--check", str(tmp_path / "slow.json"),
+                        str(tmp_path / "clean.json")], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert f"{bench}" in p.stdout and "1 regression(s)" in p.stdout

@@ -578,6 +578,9 @@ def test_sync_aliases_and_build_dirs():
     inc = zmqx.get_includes()
     assert inc[0] == os.path.dirname(pkg)
     assert inc[1] == os.path.join(pkg, "_core")
+    if not os.environ.get("ZMQX_TEST_INSTALLED"):
+        # the Cython declarations exist in a source tree; wheels ship no sources (issue 11)
+        assert os.path.exists(os.path.join(inc[1], "msg.pxd"))
     assert zmqx.get_library_dirs() == [pkg]
 
 

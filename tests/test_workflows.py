@@ -39,6 +39,20 @@ def test_workflows_match_the_github_schema():
     assert p.returncode == 0, p.stdout + p.stderr
 
 
+@pytest.mark.timeout(120)
+def test_workflows_pass_actionlint():
+    """actionlint, where installed, checks more than the schema: expressions, job needs,
+    action inputs and runtimes (node20 actions stopped running in September 2026), and the
+    run: scripts through shellcheck when that is installed too."""
+    exe = shutil.which("actionlint")
+    if exe is None:
+        pytest.skip("actionlint not installed (a Go binary: `go install "
+                    "github.com/rhysd/actionlint/cmd/actionlint@latest`)")
+    p = subprocess.run([exe, "-no-color", "-oneline", *workflow_files()],
+                       capture_output=True, text=True, timeout=100)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
 def test_schema_check_catches_a_broken_workflow(tmp_path):
     exe = shutil.which("check-jsonschema")
     if exe is None:

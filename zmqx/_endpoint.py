@@ -9,12 +9,21 @@ import errno
 import os
 import socket
 import stat
+import sys
 import tempfile
 
+from .constants import Errno as _Errno
 from .constants import IPC_PATH_MAX_LEN as _IPC_MAX   # sizeof(sun_path) - 1: 107 or 103
 from .error import ZMQError, strerror
 
 ENAMETOOLONG = getattr(errno, "ENAMETOOLONG", errno.EINVAL)
+# zmqx's numbers, not Python's errno module: on Windows that one names Winsock's codes
+# (EADDRINUSE = 10048), where zmqx, libzmq and pyzmq use MSVC's errno.h (100)
+EADDRINUSE = int(_Errno.EADDRINUSE)
+EPROTONOSUPPORT = int(_Errno.EPROTONOSUPPORT)
+# "ipc://@name" is an abstract socket on Linux only, as in libzmq; macOS and Windows have no
+# abstract namespace, and there "@name" is a file name like any other
+_ABSTRACT_IPC = sys.platform.startswith("linux")
 
 
 def _error(err, addr, msg=None):
@@ -30,7 +39,7 @@ def parse(endpoint):
     if not sep or not address:
         raise _error(errno.EINVAL, endpoint)
     if transport not in ("tcp", "ipc", "inproc", "udp"):
-        raise _error(errno.EPROTONOSUPPORT, endpoint)
+        raise _error(EPROTONOSUPPORT, endpoint)
     return transport, address
 
 
@@ -180,7 +189,7 @@ def connect_tcp(address, ipv6=False):
 
 
 def _ipc_path(address, addr):
-    if address.startswith("@"):
+    if address.startswith("@") and _ABSTRACT_IPC:
         path = "\0" + address[1:]
     else:
         path = address
@@ -228,7 +237,7 @@ def bind_ipc(address, listen, backlog=100):
             raise _error(e.errno or errno.EINVAL, addr) from None
         else:
             if not _is_socket_file(st):
-                raise _error(errno.EADDRINUSE, addr)
+                raise _error(EADDRINUSE, addr)
             try:
                 os.unlink(path)
             except FileNotFoundError:

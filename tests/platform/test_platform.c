@@ -5,6 +5,7 @@
    tests/test_platform_layer.py. Prints one line per check; exit status 0 when all pass.
    A check that the system cannot run (AF_UNIX on an old Windows) prints SKIP and why. */
 #include "zx_platform.h"
+#include <stddef.h>
 #include <stdio.h>
 #ifndef _WIN32
 #include <sys/stat.h>
@@ -281,7 +282,10 @@ static void test_unix(void) {
     unlink(path);
 #endif
     strncpy(sun.sun_path, path, sizeof sun.sun_path - 1);
-    int lfd = listener(AF_UNIX, (struct sockaddr *)&sun, sizeof sun);
+    /* the length the engine passes (_ipc_listen): the path and its terminator, not the
+       whole struct */
+    socklen_t sunlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1);
+    int lfd = listener(AF_UNIX, (struct sockaddr *)&sun, sunlen);
     if (lfd < 0) {
 #ifdef _WIN32
         printf("SKIP ipc: this Windows has no AF_UNIX sockets (error %d; Windows 10 1803+ has)\n",
@@ -292,13 +296,13 @@ static void test_unix(void) {
     }
     CHECK(lfd >= 0, "ipc: AF_UNIX listener");
     /* the path is taken: a second bind fails with the errno the Python layer reports */
-    int again = listener(AF_UNIX, (struct sockaddr *)&sun, sizeof sun);
+    int again = listener(AF_UNIX, (struct sockaddr *)&sun, sunlen);
     int again_err = again < 0 ? zx_sock_errno() : 0;
     CHECK(again < 0 && again_err == EADDRINUSE, "ipc: a second bind on the path is EADDRINUSE");
     if (again >= 0) zx_close_socket(again);
     zx_set_nonblock(lfd);
     int c, a;
-    if (connect_pair(&p, lfd, AF_UNIX, (struct sockaddr *)&sun, sizeof sun, &c, &a, "ipc") == 0)
+    if (connect_pair(&p, lfd, AF_UNIX, (struct sockaddr *)&sun, sunlen, &c, &a, "ipc") == 0)
         exchange(&p, c, a, "ipc");
     zx_close_socket(lfd);
 #ifdef _WIN32
@@ -343,8 +347,34 @@ static void test_ctrl_c(void) {
 }
 #endif
 
+#ifdef _WIN32
+/* Winsock's codes reach the Python layer as the errno values zmqx's Errno uses on Windows
+   (MSVC's errno.h, as libzmq's): the ones a bind or a connection can report */
+static void test_errno_map(void) {
+    static const int map[][2] = {
+        {WSAEADDRINUSE, EADDRINUSE}, {WSAECONNREFUSED, ECONNREFUSED},
+        {WSAENAMETOOLONG, ENAMETOOLONG}, {WSAENETDOWN, ENETDOWN},
+        {WSAEAFNOSUPPORT, EAFNOSUPPORT}, {WSAEPROTONOSUPPORT, EPROTONOSUPPORT},
+        {WSAENOTSOCK, ENOTSOCK}, {WSAEACCES, EACCES}, {WSAEINVAL, EINVAL},
+    };
+    int ok = 1;
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        WSASetLastError(map[i][0]);
+        if (zx_sock_errno() != map[i][1]) {
+            printf("  WSA error %d maps to %d, not %d\n", map[i][0], zx_sock_errno(), map[i][1]);
+            ok = 0;
+        }
+    }
+    WSASetLastError(0);
+    CHECK(ok, "Winsock errors map to errno values");
+}
+#endif
+
 int main(void) {
     CHECK(zx_platform_init() == 0, "platform init");
+#ifdef _WIN32
+    test_errno_map();
+#endif
     printf("backend: poller %s, signaler %s\n", ZX_POLLER_NAME, ZX_SIGNALER_NAME);
     test_clock_threads();
     test_signaler();

@@ -400,21 +400,21 @@ cdef int zx_mech_zap_request(const zx_mech *m, zx_zap_request *r) noexcept nogil
     stay valid until the next call on m."""
     if zx_mech_status(m) != ZX_MS_ZAP:
         return ZX_ERR_PROTOCOL
-    r.domain = m.zap_domain
+    r.domain = <const unsigned char *>m.zap_domain
     r.domain_len = m.zap_domain_len
-    r.identity = m.routing_id
+    r.identity = <const unsigned char *>m.routing_id
     r.identity_len = m.routing_id_len
     r.mechanism = zx_mech_name(m.kind)
     r.ncred = 0
     if m.kind == ZX_MECH_PLAIN:
         r.ncred = 2
-        r.cred[0] = m.username
+        r.cred[0] = <const unsigned char *>m.username
         r.cred_len[0] = m.username_len
-        r.cred[1] = m.password
+        r.cred[1] = <const unsigned char *>m.password
         r.cred_len[1] = m.password_len
     elif m.kind == ZX_MECH_CURVE:
         r.ncred = 1
-        r.cred[0] = m.client_key
+        r.cred[0] = <const unsigned char *>m.client_key
         r.cred_len[0] = 32
     return ZX_OK
 

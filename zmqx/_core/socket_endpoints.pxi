@@ -60,9 +60,10 @@ def _ipc_listen(bytes path, int backlog):
     memset(&sun, 0, sizeof(sun))
     sun.sun_family = AF_UNIX
     memcpy(sun.sun_path, <char *>path, n)
-    # an abstract name (leading NUL) is exactly its bytes; a path includes its terminator
-    fd = zx_listen_stream(<sockaddr *>&sun, <socklen_t>(2 + n + (0 if path[:1] == b"\0" else 1)),
-                          backlog)
+    # an abstract name (leading NUL, Linux only) is exactly its bytes; a path includes its
+    # terminator (Winsock takes either form; the length after sun_path's offset is what counts)
+    cdef socklen_t base = <socklen_t>(<char *>sun.sun_path - <char *>&sun)
+    fd = zx_listen_stream(<sockaddr *>&sun, base + n + (0 if path[:1] == b"\0" else 1), backlog)
     if fd < 0:
         err = zx_sock_errno()
         raise OSError(err, os.strerror(err))
@@ -135,7 +136,8 @@ cdef _connect(Socket self, addr):
         sun = <sockaddr_un *>&s.addr
         sun.sun_family = AF_UNIX
         memcpy(sun.sun_path, <char *>path, len(path))
-        s.addrlen = <socklen_t>(2 + len(path) + (0 if path.startswith(b"\0") else 1))
+        s.addrlen = <socklen_t>((<char *>sun.sun_path - <char *>sun) + len(path)
+                                + (0 if path.startswith(b"\0") else 1))
     if self.connect_rid is not None:
         memcpy(s.opts.connect_rid, <char *>self.connect_rid, len(self.connect_rid))
         s.opts.connect_rid_len = len(self.connect_rid)

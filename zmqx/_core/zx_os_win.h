@@ -126,6 +126,19 @@ static inline int zx_sock_errno(void) {
     case WSAENOBUFS: return ENOBUFS;
     case WSAEMFILE: return EMFILE;
     case WSAENOTCONN: return ENOTCONN;
+    /* what an AF_UNIX bind can add: a sun_path Windows refuses (WSAENAMETOOLONG; a path
+       that is not UTF-8 reads as WSAENETDOWN), no AF_UNIX at all (before Windows 10 1803) */
+    case WSAENAMETOOLONG: return ENAMETOOLONG;
+    case WSAENETDOWN: return ENETDOWN;
+    case WSAEPROTONOSUPPORT: return EPROTONOSUPPORT;
+    case WSAESOCKTNOSUPPORT: return EPROTONOSUPPORT;
+    case WSAEOPNOTSUPP: return EOPNOTSUPP;
+    case WSAENOTSOCK: return ENOTSOCK;
+    case WSAEMSGSIZE: return EMSGSIZE;
+    case WSAENETRESET: return ENETRESET;
+    case WSAEISCONN: return EISCONN;
+    case WSAEALREADY: return EALREADY;
+    case WSAEFAULT: return EFAULT;
     default: return e;
     }
 }
