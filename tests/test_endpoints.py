@@ -166,3 +166,27 @@ def test_inproc_connect_before_bind_and_name_reuse(ctx):
     again.bind("inproc://later")      # the name is free again after close
     again.close()
     push.close(0)
+
+
+def test_winsock_bind_errors_become_zmq_errnos():
+    # on Windows a socket call's OSError carries Winsock's code (10048 for "address in
+    # use"); bind must report zmqx's errno as pyzmq does, not the raw code
+    from zmqx import _endpoint
+    e = OSError(10048, "address in use")
+    e.winerror = 10048
+    assert _endpoint._socket_errno(e, windows=True) == zmq.EADDRINUSE
+    assert _endpoint._socket_errno(OSError(10049, "x"), windows=True) == zmq.EADDRNOTAVAIL
+    assert _endpoint._socket_errno(OSError(12345, "x"), windows=True) == 12345
+    # elsewhere the errno is already one
+    assert _endpoint._socket_errno(OSError(98, "x"), windows=False) == 98
+
+
+def test_tcp_bind_in_use_raises_eaddrinuse(ctx):
+    a = ctx.socket(zmq.PULL)
+    a.bind("tcp://127.0.0.1:*")
+    b = ctx.socket(zmq.PULL)
+    with pytest.raises(zmq.ZMQError) as info:
+        b.bind(a.last_endpoint)
+    assert info.value.errno == zmq.EADDRINUSE
+    a.close()
+    b.close()

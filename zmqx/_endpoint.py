@@ -26,6 +26,29 @@ EPROTONOSUPPORT = int(_Errno.EPROTONOSUPPORT)
 _ABSTRACT_IPC = sys.platform.startswith("linux")
 
 
+# Winsock's codes (what OSError.errno holds on Windows for a socket call) as the errno
+# values zmqx, libzmq and pyzmq report; elsewhere OSError.errno already is one
+_WSA_ERRNO = {
+    10048: EADDRINUSE,                              # WSAEADDRINUSE
+    10049: int(_Errno.EADDRNOTAVAIL),               # WSAEADDRNOTAVAIL
+    10047: int(_Errno.EAFNOSUPPORT),                # WSAEAFNOSUPPORT
+    10043: EPROTONOSUPPORT,                         # WSAEPROTONOSUPPORT
+    10055: int(_Errno.ENOBUFS),                     # WSAENOBUFS
+    10050: int(_Errno.ENETDOWN),                    # WSAENETDOWN
+    10013: errno.EACCES,                            # WSAEACCES
+    10022: errno.EINVAL,                            # WSAEINVAL
+    10024: errno.EMFILE,                            # WSAEMFILE
+    10063: ENAMETOOLONG,                            # WSAENAMETOOLONG
+}
+
+
+def _socket_errno(e, windows=os.name == "nt"):
+    err = e.errno or errno.EINVAL
+    if windows:
+        return _WSA_ERRNO.get(getattr(e, "winerror", None) or err, err)
+    return err
+
+
 def _error(err, addr, msg=None):
     return ZMQError(err, f"{msg or strerror(err)} (addr={addr!r})")
 
@@ -142,7 +165,7 @@ def bind_tcp(address, ipv6=False, backlog=100, sndbuf=-1, rcvbuf=-1):
         real = s.getsockname()[1]
     except OSError as e:
         s.close()
-        raise _error(e.errno or errno.EINVAL, addr) from None
+        raise _error(_socket_errno(e), addr) from None
     return s.detach(), _format_tcp(family, ip, real)
 
 
