@@ -44,6 +44,8 @@ cdef class Socket:
     cdef public Py_ssize_t copy_threshold  # copy=False sends smaller than this are copied
     cdef void *last_in            # the link the last frame read came from (pipe read_note)
     cdef dict _peer_props         # link address -> the properties Frame.get reports
+    cdef void *_props_link        # _props_of's one-entry cache: the link last asked for
+    cdef dict _props_last         # ... and its properties
     cdef readonly Socket _shadowed  # a shadow (pyzmq's Socket.shadow): the live socket
                                     # every call goes to; None on the live socket itself
     # thread-safe types only (ZX_T_THREADSAFE; NULL for the others): the per-socket lock

@@ -215,6 +215,7 @@ cdef class Socket:
             elif cmd.type == ZX_CMD_HICCUP:
                 if not self._closed:
                     self._hiccup(link)
+                self._props_link = NULL
                 if self._peer_props:
                     self._peer_props.pop(<size_t>link, None)    # a new connection
                 zx_link_unref(link)
@@ -289,6 +290,7 @@ cdef class Socket:
                     zx_link_in(link, s.side).read_note = NULL
                     if <void *>link == self.last_in:
                         self.last_in = NULL
+                    self._props_link = NULL
                     if self._peer_props:
                         self._peer_props.pop(<size_t>link, None)
                     zx_store(&link.gone[s.side], 1)

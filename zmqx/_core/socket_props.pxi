@@ -9,10 +9,16 @@ cdef dict _props_of(Socket self, zx_link *link):
     # only frames from a tcp/ipc connection have any (inproc: none). Made once per
     # connection (a reconnect, HICCUP, starts a new one)
     cdef int peer
+    if link.release[1] != NULL:          # side 1 is a socket: inproc frames have none
+        return None
+    if <void *>link == self._props_link:  # the hot case: the same connection as last time
+        return self._props_last
     if self._peer_props is None:
         self._peer_props = {}
     props = self._peer_props.get(<size_t>link)
     if props is not None:
+        self._props_link = <void *>link
+        self._props_last = props
         return props
     props = {}
     if link.release[1] == NULL:          # side 1 is an I/O session: a connection
@@ -26,6 +32,8 @@ cdef dict _props_of(Socket self, zx_link *link):
             props["Peer-Address"] = PyBytes_FromStringAndSize(
                 link.peer_addr, link.peer_addr_len).decode("ascii", "replace")
     self._peer_props[<size_t>link] = props
+    self._props_link = <void *>link
+    self._props_last = props
     return props
 
 
