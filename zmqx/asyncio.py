@@ -303,26 +303,7 @@ class Socket(_zmq.Socket["asyncio.Future[Any]"]):
                 return _ready(convert(inner.result()))
             except Exception as e:
                 return _ready_error(e)
-        outer = inner.get_loop().create_future()
-
-        def done(f):
-            if outer.done():
-                return
-            if f.cancelled():
-                outer.cancel()
-                return
-            exc = f.exception()
-            if exc is not None:
-                outer.set_exception(exc)
-                return
-            try:
-                outer.set_result(convert(f.result()))
-            except Exception as e:
-                outer.set_exception(e)
-
-        inner.add_done_callback(done)
-        outer.add_done_callback(lambda o: inner.cancel() if o.cancelled() else None)
-        return outer
+        return _then(inner, convert)
 
     def _fail_all(self, exc):
         while self._waiters:
@@ -660,3 +641,28 @@ class Poller(_zmq.Poller):
             if timeout is not None and timeout >= 0:
                 timer = loop.call_later(timeout / 1000.0, finish, [])
         return fut
+
+
+def _then(inner, transform):
+    """A Future of transform(inner's result), on inner's loop; cancelling it cancels inner
+    (a cancelled recv_json never takes a message). zmqx.eventloop.future uses it too."""
+    outer = inner.get_loop().create_future()
+
+    def done(f):
+        if outer.done():
+            return
+        if f.cancelled():
+            outer.cancel()
+            return
+        exc = f.exception()
+        if exc is not None:
+            outer.set_exception(exc)
+            return
+        try:
+            outer.set_result(transform(f.result()))
+        except Exception as e:
+            outer.set_exception(e)
+
+    inner.add_done_callback(done)
+    outer.add_done_callback(lambda o: inner.cancel() if o.cancelled() else None)
+    return outer

@@ -13,36 +13,9 @@ from asyncio import CancelledError  # noqa: F401  (pyzmq's module offers it)
 from tornado.ioloop import IOLoop
 
 import zmqx.asyncio as _aio
+from zmqx.asyncio import _then
 
 __all__ = ["Context", "Socket", "Poller", "CancelledError"]
-
-
-def _then(inner, transform):
-    """A Future for transform(inner's result); cancelling it cancels inner."""
-    outer = inner.get_loop().create_future()
-
-    def done(f):
-        if outer.done():
-            return
-        if f.cancelled():
-            outer.cancel()
-            return
-        exc = f.exception()
-        if exc is not None:
-            outer.set_exception(exc)
-            return
-        try:
-            outer.set_result(transform(f.result()))
-        except Exception as e:
-            outer.set_exception(e)
-
-    def cancelled(f):
-        if f.cancelled() and not inner.done():
-            inner.cancel()
-
-    inner.add_done_callback(done)
-    outer.add_done_callback(cancelled)
-    return outer
 
 
 def _no_events(fd, events):
