@@ -315,7 +315,7 @@ cdef int _session_command(zx_session *s, const unsigned char *body, size_t n) no
     if zx_command_is(name, namelen, "JOIN") or zx_command_is(name, namelen, "LEAVE"):
         # RADIO/DISH groups reach a RADIO as messages: 1 or 0, then the group (flagged, so
         # the room tells them from data a confused peer might send)
-        if s.opts.socktype != ZX_RADIO or datalen > ZX_GROUP_MAX:
+        if not (s.opts.wire & ZX_WIRE_JOIN_IN) or datalen > ZX_GROUP_MAX:
             return 0
         if zx_msg_init_size(&m, datalen + 1) < 0:
             return _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
@@ -433,7 +433,7 @@ cdef void _session_fill(zx_session *s) noexcept nogil:
         s.out_more = (m.flags & ZX_MSG_MORE) != 0
         # (DISH's JOIN/LEAVE are commands for 3.0 peers too, as libzmq sends them)
         if (m.flags & ZX_MSG_SUBSCRIPTION) and m.size >= 1 and not s.out_more \
-                and (s.hs.peer_minor >= 1 or s.opts.socktype == ZX_DISH):
+                and (s.hs.peer_minor >= 1 or s.opts.wire & ZX_WIRE_JOIN_OUT):
             _stage_subscription(s, &m)
             continue
         if s.curve:
@@ -467,7 +467,7 @@ cdef void _stage_subscription(zx_session *s, zx_msg *m) noexcept nogil:
     cdef unsigned char hdr[9]
     cdef unsigned char *body = zx_msg_data(m)
     cdef bint sub = body[0] == 1
-    cdef bint dish = s.opts.socktype == ZX_DISH         # JOIN/LEAVE instead
+    cdef bint dish = (s.opts.wire & ZX_WIRE_JOIN_OUT) != 0    # JOIN/LEAVE instead
     cdef const char *name = ("JOIN" if sub else "LEAVE") if dish else \
                             ("SUBSCRIBE" if sub else "CANCEL")
     cdef size_t namelen = strlen(name)

@@ -97,7 +97,7 @@ cdef void _session_event(zx_session *s, int ev) noexcept nogil:
 
 cdef int _session_start_handshake(zx_session *s) noexcept nogil:
     cdef bint secure
-    if s.opts.socktype == ZX_STREAM:
+    if s.opts.wire & ZX_WIRE_RAW:
         return _raw_start(s)      # no ZMTP: the raw engine runs it from now on (io_raw.pxi)
     secure = _session_uses_mech(s)
     if secure:

@@ -27,6 +27,15 @@ cdef enum:
     ZX_STAGE_SIZE = 65536
     ZX_RBUF_SIZE = 65536
 
+# what a socket type's connections need of the engine beyond plain ZMTP: each room sets
+# its zx_sockops.wire, the core copies it into zx_opts.wire, so the I/O side never asks
+# which type a socket is
+cdef enum:
+    ZX_WIRE_RAW = 1            # no ZMTP at all: bytes in, bytes out (STREAM, io_raw.pxi)
+    ZX_WIRE_JOIN_OUT = 2       # its subscription messages go out as JOIN/LEAVE commands,
+                               # to 3.0 peers too (DISH)
+    ZX_WIRE_JOIN_IN = 4        # JOIN/LEAVE commands come in as subscription messages (RADIO)
+
 # session states
 cdef enum:
     ZX_S_WAIT = 0          # waiting to (re)connect
@@ -122,6 +131,7 @@ ctypedef struct zx_opts:
     size_t zap_domain_len
     zx_zap *zap                        # this bind/connect's ZAP client (io_zap.pxi) or NULL
     int raw_notify                     # STREAM_NOTIFY: an empty message on connect/disconnect
+    int wire                           # ZX_WIRE_*: the socket type's engine needs (zx_sockops.wire)
 
 cdef struct zx_iothread
 cdef struct zx_zap

@@ -103,6 +103,8 @@ cdef struct zx_sockops:
     const char *name
     int flags                 # ZX_T_*
     int linger                # default LINGER (ms, -1 forever)
+    int wire                  # ZX_WIRE_* (io_thread.pxd): what its connections' engine does
+                              # beyond plain ZMTP (raw bytes, JOIN/LEAVE commands)
     zx_init_hook init
     zx_slot_hook attach
     zx_slot_hook detach

@@ -112,6 +112,7 @@ cdef class Socket:
             self.sb.tally = self._tally
         memset(&self.opts, 0, sizeof(zx_opts))
         self.opts.socktype = socket_type
+        self.opts.wire = self.ops.wire
         _options_init(self)
         self.core.socktype = socket_type
         self.core.opts = &self.opts

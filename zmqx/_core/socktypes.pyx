@@ -11,7 +11,8 @@ from libc.stdint cimport uint32_t
 from zmqx._core.atomic cimport zx_store
 from zmqx._core.mailbox cimport zx_sockbase, zx_mailbox_post, ZX_CMD_TERM
 from zmqx._core.pipe cimport zx_pipe, zx_link_out
-from zmqx._core.io_thread cimport ZX_WAKE_REFUSED, ZX_PEER_UDP
+from zmqx._core.io_thread cimport (ZX_WAKE_REFUSED, ZX_PEER_UDP, ZX_WIRE_RAW, ZX_WIRE_JOIN_OUT,
+                                   ZX_WIRE_JOIN_IN)
 from zmqx._core.msg cimport (zx_msg, zx_msg_init, zx_msg_close, zx_msg_copy, zx_msg_data,
                              zx_msg_init_copy, zx_msg_init_size, ZX_MSG_MORE, ZX_MSG_SUBSCRIPTION,
                              ZX_GROUP_MAX)

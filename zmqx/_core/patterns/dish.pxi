@@ -147,4 +147,5 @@ DISH_OPS.removed = _dish_removed
 DISH_OPS.recv = _dish_recv
 DISH_OPS.has_in = _dish_has_in
 DISH_OPS.setopt = _dish_setopt
+DISH_OPS.wire = ZX_WIRE_JOIN_OUT
 _register(&DISH_OPS)

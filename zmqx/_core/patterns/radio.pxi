@@ -125,4 +125,5 @@ RADIO_OPS.send = _radio_send
 RADIO_OPS.has_out = _radio_has_out
 RADIO_OPS.setopt = _radio_setopt
 RADIO_OPS.getopt = _radio_getopt
+RADIO_OPS.wire = ZX_WIRE_JOIN_IN
 _register(&RADIO_OPS)

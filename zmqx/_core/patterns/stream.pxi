@@ -139,4 +139,5 @@ STREAM_OPS.send = _stream_send
 STREAM_OPS.recv = _stream_recv
 STREAM_OPS.has_in = _stream_has_in
 STREAM_OPS.has_out = _always
+STREAM_OPS.wire = ZX_WIRE_RAW
 _register(&STREAM_OPS)
