@@ -151,3 +151,25 @@ def test_term_waits_cooperatively():
     assert term.successful() and ctx.closed
     assert 0.25 <= elapsed < 5            # it waited for LINGER ...
     assert len(ticks) >= 10               # ... while the other greenlet kept running
+
+
+def test_timeo_options_warn_that_zmqx_honours_them(gctx):
+    # pyzmq's green sockets ignore RCVTIMEO/SNDTIMEO and warn so; zmqx's honour them, and
+    # warn so: a pyzmq program may not expect zmq.Again. Once per set/get, not per call
+    import warnings
+    s = gctx.socket(zmq.PULL)
+    s.bind("inproc://green-warn")
+    for act in (lambda: setattr(s, "rcvtimeo", 50), lambda: s.sndtimeo,
+                lambda: s.setsockopt(zmq.RCVTIMEO, 50), lambda: s.getsockopt(zmq.SNDTIMEO)):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            act()
+        assert [x.category for x in w] == [UserWarning]
+        assert "honoured" in str(w[0].message)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        s.linger = 0                       # other options: no warning
+        with pytest.raises(zmq.Again):     # and the blocking call itself warns nothing
+            s.recv()
+    assert w == []
+    s.close()

@@ -6,12 +6,15 @@ fds through gevent's hub (an io watcher each, like any gevent socket) and tries 
 zmqx's FD is level-triggered and its writers signal a reader that armed its pipes by a
 failed attempt, so "attempt, then wait, then drain and attempt again" misses no wake-up.
 Each wait is also capped (_RECHECK seconds) so that another greenlet draining the same
-socket's signal cannot leave this one asleep. RCVTIMEO/SNDTIMEO are honoured.
+socket's signal cannot leave this one asleep. RCVTIMEO/SNDTIMEO are honoured, where
+pyzmq's zmq.green ignores them: setting or reading them warns (UserWarning, as pyzmq's
+green sockets do), since a program written for pyzmq may not expect zmq.Again.
 
 The multipart and string/json/pyobj helpers go through these send/recv (zmqx.Socket
 installs Python multipart paths for subclasses that override send/recv)."""
 
 import time
+import warnings
 
 from gevent.hub import Waiter, get_hub, getcurrent
 
@@ -23,6 +26,9 @@ __all__ = ["_Context", "_Socket"]
 
 _NOBLOCK = int(_c.NOBLOCK)
 _RECHECK = 0.5
+_TIMEOS = (int(_c.RCVTIMEO), int(_c.SNDTIMEO))
+_TIMEO_NOTE = ("RCVTIMEO/SNDTIMEO are honoured by zmqx's green sockets: a blocking call "
+               "raises zmq.Again when they expire (pyzmq's zmq.green ignores them)")
 
 
 def _deadline(timeout_ms):
@@ -72,7 +78,7 @@ class _Socket(zmqx.Socket):
     def _green(self, attempt, flags, timeout_opt):
         if flags & _NOBLOCK:
             return attempt(flags)
-        deadline = _deadline(self.get(timeout_opt))
+        deadline = _deadline(zmqx.Socket.get(self, timeout_opt))
         flags |= _NOBLOCK
         while True:
             try:
@@ -81,6 +87,19 @@ class _Socket(zmqx.Socket):
                 if deadline is not None and time.monotonic() >= deadline:
                     raise
             self._green_wait(deadline)
+
+    def set(self, option, optval):
+        if option in _TIMEOS:
+            warnings.warn(_TIMEO_NOTE, UserWarning, stacklevel=2)
+        return zmqx.Socket.set(self, option, optval)
+
+    def get(self, option):
+        if option in _TIMEOS:
+            warnings.warn(_TIMEO_NOTE, UserWarning, stacklevel=2)
+        return zmqx.Socket.get(self, option)
+
+    setsockopt = set
+    getsockopt = get
 
     def send(self, data, flags=0, copy=True, track=False, **kwargs):
         return self._green(
