@@ -566,6 +566,18 @@ def pingpong_latency(impl, transport, pattern, size, count, warmup, hwm=1000, cu
     ep = bind_any(zmq, s, transport)
     peer = start_peer(_echo_peer, (impl, ep, pattern, warmup + count, hwm, server_key),
                       transport, ctx)
+    res = _summary_ns(_round_trips(s, size, count, warmup))
+    emit(res)
+    peer.send("done")
+    peer.join()
+    s.close()
+    ctx.term()
+    return res
+
+
+def _round_trips(s, size, count, warmup):
+    """Times ``count`` round trips of one ``size``-byte message on socket ``s`` (after
+    ``warmup`` untimed ones); the samples in ns. Checks the last reply's size."""
     msg = b"x" * size
     send, recv = s.send, s.recv
     clock = time.perf_counter_ns
@@ -581,13 +593,7 @@ def pingpong_latency(impl, transport, pattern, size, count, warmup, hwm=1000, cu
         samples[i] = clock() - t
     if len(reply) != size:
         raise AssertionError(f"reply of {len(reply)} bytes, expected {size}")
-    res = _summary_ns(samples)
-    emit(res)
-    peer.send("done")
-    peer.join()
-    s.close()
-    ctx.term()
-    return res
+    return samples
 
 
 def _need_draft(zmq, impl):
@@ -627,22 +633,7 @@ def client_server_latency(impl, transport, size, count, warmup, hwm=1000):
     s = make_socket(zmq, ctx, zmq.CLIENT, hwm)
     ep = bind_any(zmq, s, transport)
     peer = start_peer(_server_echo, (impl, ep, warmup + count, hwm), transport, ctx)
-    msg = b"x" * size
-    send, recv = s.send, s.recv
-    clock = time.perf_counter_ns
-    for _ in range(warmup):
-        send(msg)
-        recv()
-    samples = [0] * count
-    reply = b""
-    for i in range(count):
-        t = clock()
-        send(msg)
-        reply = recv()
-        samples[i] = clock() - t
-    if len(reply) != size:
-        raise AssertionError(f"reply of {len(reply)} bytes, expected {size}")
-    res = _summary_ns(samples)
+    res = _summary_ns(_round_trips(s, size, count, warmup))
     emit(res)
     peer.send("done")
     peer.join()
