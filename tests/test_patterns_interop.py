@@ -454,9 +454,17 @@ def test_pyzmq_sub_keeps_subscriptions_across_zmqx_pub_restart(ctx, zctx, wire_e
     sub.setsockopt(zmq.SUBSCRIBE, b"keep")
     sub.connect(addr)
     sync_sub(pub, sub, b"keep")
-    witness = raw_connect(addr)
+    from zmqx.utils.monitor import recv_monitor_message as zmqx_monitor_message
+    mon = pub.get_monitor_socket(zmqx.EVENT_CLOSED)
+    mon.rcvtimeo = WAIT_MS
     pub.close()
-    wait_eof(witness)                       # the zmqx listener is gone
+    # the port is free again once the listening socket is closed: its CLOSED event (the
+    # connections it accepted may end before it, so their EOF proves nothing)
+    while True:
+        ev = zmqx_monitor_message(mon)
+        if ev["event"] == zmqx.EVENT_CLOSED and ev["endpoint"] == addr.encode():
+            break
+    mon.close()
     pub2 = zsock(ctx, "PUB")
     pub2.bind(addr)
     sync_sub(pub2, sub, b"keep")
