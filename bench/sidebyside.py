@@ -693,6 +693,28 @@ def client_server_throughput(impl, transport, size, count, hwm=1000):
     return res
 
 
+def _count_until_end(recv, ctl):
+    """A fan-out receiver's loop: skip to the sender's sync message (b"S..."), tell the
+    controller "ready", then count the data messages (b"D...") until the end (b"E...").
+    Times are time.monotonic(): system-wide, comparable across processes."""
+    while recv()[0] != 0x53:  # b"S"
+        pass
+    ctl.send("ready")
+    n = 0
+    t_first = t_last = None
+    clock = time.monotonic
+    while True:
+        k = recv()[0]
+        if k == 0x44:  # b"D"
+            t_last = clock()
+            if n == 0:
+                t_first = t_last
+            n += 1
+        elif k == 0x45:  # b"E"
+            break
+    return {"received": n, "t_first": t_first, "t_last": t_last}
+
+
 def _sub_receiver(ctl, impl, ep, hwm, ctx):
     zmq = load(impl)
     own = ctx is None
@@ -701,27 +723,11 @@ def _sub_receiver(ctl, impl, ep, hwm, ctx):
     s = make_socket(zmq, ctx, zmq.SUB, hwm)
     s.setsockopt(zmq.SUBSCRIBE, b"")
     s.connect(ep)
-    recv = s.recv
-    while recv()[0] != 0x53:  # b"S": publisher's sync message
-        pass
-    ctl.send("ready")
-    n = 0
-    t_first = t_last = None
-    clock = time.monotonic  # system-wide clock: comparable across processes
-    while True:
-        m = recv()
-        k = m[0]
-        if k == 0x44:  # b"D"
-            t_last = clock()
-            if n == 0:
-                t_first = t_last
-            n += 1
-        elif k == 0x45:  # b"E"
-            break
+    res = _count_until_end(s.recv, ctl)
     s.close()
     if own:
         ctx.term()
-    return {"received": n, "t_first": t_first, "t_last": t_last}
+    return res
 
 
 def pub_sub_fanout(impl, transport, size, count, subscribers=3, hwm=None):
@@ -807,27 +813,11 @@ def _dish_receiver(ctl, impl, transport, hwm, ctx):
     else:
         ep = bind_any(zmq, s, transport)
     ctl.send(ep)
-    recv = s.recv
-    while recv()[0] != 0x53:  # b"S": the RADIO's sync message
-        pass
-    ctl.send("ready")
-    n = 0
-    t_first = t_last = None
-    clock = time.monotonic
-    while True:
-        m = recv()
-        k = m[0]
-        if k == 0x44:  # b"D"
-            t_last = clock()
-            if n == 0:
-                t_first = t_last
-            n += 1
-        elif k == 0x45:  # b"E"
-            break
+    res = _count_until_end(s.recv, ctl)
     s.close()
     if own:
         ctx.term()
-    return {"received": n, "t_first": t_first, "t_last": t_last}
+    return res
 
 
 def radio_dish_throughput(impl, transport, size, count, hwm=None):
