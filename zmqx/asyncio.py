@@ -58,9 +58,15 @@ _IN_KINDS = (_RECV, _RECV_MULTIPART, _RECV_MANY, _RECV_INTO)
 
 
 class _Waker:
-    """One per event loop: a thread that waits on fds and reports each ready fd once to the
-    callbacks registered for it. The thread exits when nothing is watched (so it never
-    outlives its loop) and is started again on demand."""
+    """One per event loop: a thread that waits on fds and reports each ready one once to
+    the callbacks registered for it (one-shot). The thread exits when nothing is watched
+    (so it never outlives its loop) and is started again on demand.
+
+    A zmqx socket is watched as a unit (its signaler and mailbox fds), and only here is it
+    drained: in the loop thread, just before every callback watching it runs. Everyone who
+    waits on a socket re-checks it after that drain, so no wake-up meant for one of them
+    can be swallowed by another (a drain in one watcher's callback could take the signal
+    that a second watcher, still waiting, was about to see)."""
 
     _by_loop = weakref.WeakKeyDictionary()
     _lock = threading.Lock()
@@ -77,7 +83,8 @@ class _Waker:
         # a weak reference: _by_loop is keyed weakly by the loop, so a strong one here would
         # keep every loop (and this waker's pipe) alive for ever
         self._loop_ref = weakref.ref(loop)
-        self._watch = {}              # fd -> [callbacks] (one-shot)
+        self._watch = {}              # key -> [callbacks]; key: an fd, or a socket's fd pair
+        self._drains = {}             # socket key -> its _drain_signaler
         self._mutex = threading.Lock()
         self._thread = None
         self._r, self._w = os.pipe()
@@ -92,33 +99,50 @@ class _Waker:
         return self._loop_ref()
 
     def watch(self, fd, callback):
+        """callback() once, in the loop thread, when the native fd is readable."""
+        self.watch_key(fd, callback, None)
+
+    def unwatch(self, fd, callback=None):
+        self.unwatch_key(fd, callback)
+
+    def watch_socket(self, sock, callback):
+        """callback() once, in the loop thread, after sock may have become ready (and its
+        wake-up fds were drained)."""
+        self.watch_key((sock._signaler_fd(), sock._mailbox_fd()), callback, sock._drain_signaler)
+
+    def unwatch_socket(self, sock, callback=None):
+        self.unwatch_key((sock._signaler_fd(), sock._mailbox_fd()), callback)
+
+    def watch_key(self, key, callback, drain):
+        # key: an fd, or a socket's (signaler fd, mailbox fd) with drain its _drain_signaler
         with self._mutex:
-            cbs = self._watch.setdefault(fd, [])
+            cbs = self._watch.setdefault(key, [])
             if callback not in cbs:
                 cbs.append(callback)
+            if drain is not None:
+                self._drains[key] = drain
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="zmqx-asyncio-waker",
                                                 daemon=True)
                 self._thread.start()
                 return
-        try:
-            os.write(self._w, b"x")   # make the thread re-read the set
-        except BlockingIOError:
-            pass
+        self._poke()
 
-    def unwatch(self, fd, callback=None):
+    def unwatch_key(self, key, callback):
         with self._mutex:
-            cbs = self._watch.get(fd)
+            cbs = self._watch.get(key)
             if cbs is None:
                 return
-            if callback is None:
-                del self._watch[fd]
-            elif callback in cbs:
+            if callback is not None and callback in cbs:
                 cbs.remove(callback)
-                if not cbs:
-                    del self._watch[fd]
+            if callback is None or not cbs:
+                del self._watch[key]
+                self._drains.pop(key, None)
+        self._poke()
+
+    def _poke(self):
         try:
-            os.write(self._w, b"x")
+            os.write(self._w, b"x")   # make the thread re-read the set
         except BlockingIOError:
             pass
 
@@ -129,11 +153,17 @@ class _Waker:
                 if not self._watch or loop is None or loop.is_closed():
                     self._thread = None
                     return
-                fds = list(self._watch)
+                owner = {}                # fd -> its key
+                for key in self._watch:
+                    if type(key) is tuple:
+                        for fd in key:
+                            owner[fd] = key
+                    else:
+                        owner[key] = key
                 del loop                  # hold no reference to the loop while waiting
             p = select.poll()
             p.register(self._r, select.POLLIN)
-            for fd in fds:
+            for fd in owner:
                 try:
                     p.register(fd, select.POLLIN)
                 except (OSError, ValueError):
@@ -154,7 +184,10 @@ class _Waker:
                             self._thread = None
                             return
                         continue
-                    fire.extend(self._watch.pop(fd, ()))
+                    key = owner.get(fd)
+                    cbs = self._watch.pop(key, None)
+                    if cbs:
+                        fire.append((self._drains.pop(key, None), cbs))
             loop = self._loop
             if fire and loop is not None:
                 try:
@@ -162,6 +195,7 @@ class _Waker:
                 except RuntimeError:          # the loop was closed meanwhile
                     with self._mutex:
                         self._watch.clear()
+                        self._drains.clear()
 
 
 def _close_fds(*fds):
@@ -172,9 +206,15 @@ def _close_fds(*fds):
             pass
 
 
-def _fire_all(callbacks):
-    for cb in callbacks:
-        cb()
+def _fire_all(batches):
+    for drain, callbacks in batches:
+        if drain is not None:
+            try:
+                drain()           # before any of the watchers looks: see _Waker
+            except Exception:
+                pass              # a closed socket: its watchers find out themselves
+        for cb in callbacks:
+            cb()
 
 
 class Socket(_zmq.Socket["asyncio.Future[Any]"]):
@@ -205,8 +245,7 @@ class Socket(_zmq.Socket["asyncio.Future[Any]"]):
         waker = self._loop_waker()
         if not self._watching and not self.closed:
             self._watching = True
-            waker.watch(self._signaler_fd(), self._on_ready)
-            waker.watch(self._mailbox_fd(), self._on_ready)
+            waker.watch_socket(self, self._on_ready)
 
     def _purge(self):
         # futures that were cancelled or timed out no longer hold a place in the queue
@@ -244,7 +283,7 @@ class Socket(_zmq.Socket["asyncio.Future[Any]"]):
         if self.closed:
             self._fail_all(ZMQError(_zmq.ENOTSOCK))
             return
-        self._drain_signaler()        # drain first: the attempts below re-arm the wake-ups
+        # (the waker drained the wake-up fds just before: the attempts below re-arm them)
         blocked_in = blocked_out = False
         pending = collections.deque()
         while self._waiters:
@@ -484,8 +523,7 @@ class Socket(_zmq.Socket["asyncio.Future[Any]"]):
     def close(self, linger: int | None = None) -> None:
         if not self.closed:
             if self._waker is not None:
-                self._waker.unwatch(self._signaler_fd(), self._on_ready)
-                self._waker.unwatch(self._mailbox_fd(), self._on_ready)
+                self._waker.unwatch_socket(self, self._on_ready)
             super().close(linger)
             for fut, _, _ in list(self._waiters):
                 if not fut.done():
@@ -601,8 +639,11 @@ class Poller(_zmq.Poller):
             rewatch()
 
         def finish(result):
-            for fd in watched:
-                waker.unwatch(fd, check)
+            for key in watched:
+                if isinstance(key, _zmq.Socket):
+                    waker.unwatch_socket(key, check)
+                else:
+                    waker.unwatch(key, check)
             watched.clear()
             if timer is not None:
                 timer.cancel()
@@ -613,23 +654,17 @@ class Poller(_zmq.Poller):
             watched.clear()
             for obj, _flags in self.sockets:
                 if isinstance(obj, _zmq.Socket):
-                    # a wake-up that was set before this point is for a message the check
-                    # already saw (or a future of obj's own, served below)
-                    obj._drain_signaler()
-                    if isinstance(obj, Socket):
-                        obj._purge()      # finished futures must not schedule a drain
-                    if isinstance(obj, Socket) and obj._waiters:
-                        # the drain may have taken the wake-up its own futures wait for
-                        loop.call_soon(obj._on_ready)
-                    fds = (obj._signaler_fd(), obj._mailbox_fd())
+                    # the waker drains obj's wake-up fds before calling check (and before
+                    # any other watcher of obj, such as obj's own futures, looks)
+                    watched.append(obj)
+                    waker.watch_socket(obj, check)
                 else:
-                    fds = (obj if isinstance(obj, int) else obj.fileno(),)
-                for fd in fds:
+                    fd = obj if isinstance(obj, int) else obj.fileno()
                     watched.append(fd)
                     waker.watch(fd, check)
-            # drained, then watched, then checked (which arms the sockets again): a message
-            # from before the drain is seen here; one from after the arm sets an fd that the
-            # waker is watching, and the check itself no longer drains it (_ready_now)
+            # watched, then checked (which arms the sockets again): a message from before
+            # the check is seen here; one from after it sets an fd that the waker is
+            # watching, and nothing but the waker drains those fds
             ready = self._ready()
             if ready:
                 finish(ready)

@@ -292,7 +292,7 @@ class ZMQStream:
             self.close()
             gen_log.warning("Got events for stream %r attached to closed socket", self)
             return
-        sock._drain_signaler()        # drain first: the attempts below re-arm the wake-ups
+        # (after a wake-up the waker drained the socket's fds: the attempts below re-arm them)
         busy_in = busy_out = False
         try:
             for _ in range(_BATCH):
@@ -333,13 +333,11 @@ class ZMQStream:
         loop = self.io_loop.asyncio_loop
         if self._waker is None or self._waker._loop is not loop:
             self._waker = _Waker.for_loop(loop)
-        for fd in self._fds:
-            self._waker.watch(fd, self._on_wake)
+        self._waker.watch_key(self._fds, self._on_wake, self.socket._drain_signaler)
 
     def _unwatch(self):
         if self._waker is not None:
-            for fd in self._fds:
-                self._waker.unwatch(fd, self._on_wake)
+            self._waker.unwatch_key(self._fds, self._on_wake)
 
     def _on_wake(self):
         if not self._scheduled:
