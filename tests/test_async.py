@@ -754,7 +754,10 @@ def _basic_scenario(c, ep):
             p.register(pull, zmqx.POLLIN)
             pf = p.poll(int(WAIT * 1000))
             await push.send(b"x")
-            out.append(await asyncio.wait_for(pf, WAIT) == [(pull, zmqx.POLLIN)])
+            got = await asyncio.wait_for(pf, WAIT)
+            # on failure, say whether the message had come (a lost wake-up) or not (the I/O path)
+            assert got == [(pull, zmqx.POLLIN)], (got, "EVENTS", pull.get(zmqx.EVENTS))
+            out.append(True)
             out.append(await asyncio.wait_for(pull.recv(), WAIT))
             return out
         finally:
