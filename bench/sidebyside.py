@@ -51,7 +51,12 @@ SCRIPT = os.path.abspath(__file__)
 #: third column wherever it imports.  "limit" is not an implementation: it is the
 #: machine's limit for a case (plain sockets, a thread hand-off, or zmqx blocking for the
 #: asyncio cases), measured in the same run unless --no-limits.
-IMPLS = {"zmqx": "zmqx", "pyzmq": "zmq", "pyzmq2": "zmq", "pyomq": "pyomq"}
+IMPLS = {"zmqx": "zmqx", "pyzmq": "zmq", "pyzmq2": "zmq", "pyomq": "pyomq",
+         "zmqx-nospin": "zmqx"}
+#: implementations that are zmqx with settings of their own (environment, read at import):
+#: zmqx-nospin never spins before sleeping (spin_us 0, libzmq's way), to show what
+#: the adaptive spinning is worth in the same run
+IMPL_ENV = {"zmqx-nospin": {"ZMQX_SPIN_US": "0"}}
 LIMIT = "limit"
 
 
@@ -80,6 +85,7 @@ def load(impl):
         raise ValueError(f"unknown implementation {impl!r}; known: {', '.join(IMPLS)}")
     if modname != "zmqx":
         return importlib.import_module(modname)
+    os.environ.update(IMPL_ENV.get(impl, {}))
     try:
         return _check_module(importlib.import_module("zmqx"))
     except ImportError as first:

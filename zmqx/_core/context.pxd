@@ -17,6 +17,7 @@ cdef class Context:
     cdef long _gen                 # fork generation at creation (see zx_fork_generation)
     cdef bint _closed
     cdef int _next_io
+    cdef int64_t _spin_ns          # spin_us: I/O threads and new sockets (see docs/performance.md)
     cdef readonly Context _shadowed   # a shadow (Context.shadow): the live context; else None
 
     cdef zx_iothread *choose_io(self) except NULL

@@ -2,6 +2,7 @@ from typing import Any
 
 class Context:
     _io_threads: int
+    spin_us: float
     @property
     def _shadowed(self) -> Context | None: ...
     def __init__(self, io_threads: int = ..., **kwargs: Any) -> None: ...

@@ -2,6 +2,7 @@
 # programs never start one), the inproc registry, and termination.
 import os
 import threading
+import warnings
 import weakref
 
 from cpython.exc cimport PyErr_CheckSignals
@@ -47,6 +48,27 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+def _spin_ns_of(value):
+    # spin_us as given (µs, int or float) -> ns; a clear error for nonsense
+    us = float(value)
+    if not (0 <= us <= 1e6):
+        raise ValueError(f"spin_us must be between 0 and 1000000 µs, not {value!r}")
+    return int(us * 1000)
+
+
+def _env_spin_ns():
+    raw = os.environ.get("ZMQX_SPIN_US")
+    if raw:
+        try:
+            return _spin_ns_of(raw)
+        except ValueError:
+            warnings.warn(f"ignoring ZMQX_SPIN_US={raw!r}: not a number of µs in [0, 1e6]")
+    return 50_000
+
+
+cdef int64_t _default_spin_ns = _env_spin_ns()
+
+
 cdef class Context:
 
     def __cinit__(self, *args, **kwargs):
@@ -65,6 +87,7 @@ cdef class Context:
         self._gen = _fork_gen
         self._closed = False
         self._next_io = 0
+        self._spin_ns = _default_spin_ns
         _all_contexts.add(self)
 
     def __init__(self, io_threads=1, **kwargs):
@@ -116,10 +139,30 @@ cdef class Context:
                 if self._io == NULL:
                     raise MemoryError()
                 for i in range(n):
-                    self._io[i] = zx_iothread_start()
+                    self._io[i] = zx_iothread_start(self._spin_ns)
                     self._nio = i + 1
             self._next_io = (self._next_io + 1) % self._nio
             return self._io[self._next_io]
+
+    @property
+    def spin_us(self):
+        """How long (µs) a waiting thread keeps looking before it sleeps: the I/O threads
+        after traffic, and sockets made from now on in a blocking wait that follows a
+        short one. 0 never spins (libzmq's behaviour). Default: $ZMQX_SPIN_US, else 50."""
+        if self._shadowed is not None:
+            return self._shadowed.spin_us
+        return self._spin_ns / 1000.0
+
+    @spin_us.setter
+    def spin_us(self, value):
+        cdef int i
+        if self._shadowed is not None:
+            self._shadowed.spin_us = value
+            return
+        self._spin_ns = _spin_ns_of(value)
+        with self._lock:
+            for i in range(self._nio):
+                zx_store(&self._io[i].spin_ns, self._spin_ns)
 
     cdef bint terminated(self) noexcept nogil:
         return zx_load(&self._terminated) != 0

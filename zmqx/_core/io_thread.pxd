@@ -275,6 +275,8 @@ cdef struct zx_iothread:
     void *resolver                 # io_resolver.pxi's lookup thread, started on first use
     zx_udp *udps                   # udp:// endpoints (io_udp.pxi)
     zx_udp *dead_udps              # closed this round: freed after the event batch
+    int64_t spin_ns                # after traffic, look again without sleeping this long
+                                   # (the context's spin_us; atomic: set from app threads)
 
 # zx_io_wake's `what` beyond pipe.pxd's ZX_WAKE_READ/WRITE: the socket refused the link
 # and will never read it; the session ends (ZX_END_REFUSED)
@@ -300,7 +302,7 @@ cdef void zx_zap_ref(zx_zap *z) noexcept nogil
 cdef void zx_zap_unref(zx_zap *z) noexcept nogil
 cdef void zx_io_wake_zap(void *arg, void *link, int what) noexcept nogil
 
-cdef zx_iothread *zx_iothread_start() except NULL
+cdef zx_iothread *zx_iothread_start(int64_t spin_ns) except NULL
 cdef void zx_iothread_stop(zx_iothread *io) noexcept nogil     # posts STOP, joins, frees
 cdef void zx_io_wake(void *arg, void *link, int what) noexcept nogil
 cdef zx_session *zx_session_new_connect(zx_iothread *io, zx_sockbase *sb, zx_opts *opts,

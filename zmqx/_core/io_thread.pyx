@@ -103,10 +103,11 @@ def _event_counts_snapshot():
 
 # ---------------------------------------------------------------- construction
 
-cdef zx_iothread *zx_iothread_start() except NULL:
+cdef zx_iothread *zx_iothread_start(int64_t spin_ns) except NULL:
     cdef zx_iothread *io = <zx_iothread *>calloc(1, sizeof(zx_iothread))
     if io == NULL:
         raise MemoryError()
+    io.spin_ns = spin_ns
     io.kind = ZX_OBJ_IOTHREAD
     if zx_mailbox_init(&io.mb) < 0:
         free(io)
@@ -147,11 +148,25 @@ cdef void _io_main(void *arg) noexcept nogil:
     cdef zx_event events[MAX_EVENTS]
     cdef int n, i, kind, timeout
     cdef zx_session *s
+    cdef int64_t spin_until = 0
+    cdef int64_t spin_ns
     while True:
         if io.stopping and io.sessions == NULL:
             break
         timeout = _next_timeout(io)
-        n = zx_poller_wait(&io.poller, events, MAX_EVENTS, timeout)
+        n = 0
+        if spin_until and timeout != 0:
+            # traffic a moment ago: look again without sleeping for a while (yielding to
+            # the app threads), since waking a sleeping thread costs far more than a look
+            while True:
+                n = zx_poller_wait(&io.poller, events, MAX_EVENTS, 0)
+                if n != 0 or zx_now_ns() >= spin_until:
+                    break
+                zx_cpu_yield()
+        if n == 0:
+            n = zx_poller_wait(&io.poller, events, MAX_EVENTS, timeout)
+        spin_ns = zx_load(&io.spin_ns)
+        spin_until = zx_now_ns() + spin_ns if n > 0 and spin_ns > 0 else 0
         for i in range(n):
             kind = (<int *>events[i].ptr)[0]
             if kind == ZX_OBJ_IOTHREAD:

@@ -20,6 +20,8 @@ cdef extern from "zx_platform.h" nogil:
     void zx_thread_detach(zx_thread_t t)
 
     int64_t zx_now_ms()
+    int64_t zx_now_ns()
+    void zx_cpu_yield()
 
     ctypedef struct zx_sigfd:
         int r

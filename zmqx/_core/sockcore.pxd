@@ -47,6 +47,9 @@ ctypedef struct zx_sockstats:
     int64_t dropped_unroutable     # ROUTER: no peer has that routing id
     int64_t dropped_no_subscribers # PUB/XPUB: no peer subscribed to it
     int64_t dropped_conflated      # CONFLATE: replaced by a newer one before it was read
+    int64_t waits                  # blocking waits (send/recv/poll found nothing to do)
+    int64_t waits_spun             # ... that spun first (the wait before was short)
+    int64_t waits_ended_spinning   # ... that the awaited event ended while still spinning
 
 
 # The socket as the hooks see it. Types read it freely; they change only the slots' flags

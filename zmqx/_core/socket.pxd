@@ -54,6 +54,10 @@ cdef class Socket:
     cdef unsigned long tlock_owner
     cdef int tlock_depth
     cdef int nwaiters
+    # adaptive spinning in _wait: how long the next wait may spin before it sleeps (0 or
+    # spin_max_ns, from how long the last wait took), and the bound set by spin_us
+    cdef int64_t spin_ns
+    cdef int64_t spin_max_ns
     cdef object _monitor_binder   # the internal PAIR bound to the monitor address (monitor())
     cdef zx_tally *_tally         # linger drops after close, shared with the sockbase
     cdef object _final_stats      # stats() as they were when the socket closed

@@ -7,6 +7,7 @@ class Socket:
     context: Context
     socket_type: int
     copy_threshold: int
+    spin_us: float
     @property
     def _shadowed(self) -> Socket | None: ...
     def __init__(self, context: Context | None = ..., socket_type: int = ...) -> None: ...

@@ -27,6 +27,7 @@ from zmqx._core.msg cimport *
 from zmqx._core.msg cimport Frame, MessageTracker, _group_bytes
 from zmqx._core.io_thread cimport *
 from zmqx._core.context cimport Context, zx_fork_generation
+from zmqx._core.context import _spin_ns_of
 from zmqx._core.slots cimport zx_slot, zx_slot_readable, zx_slot_write
 from zmqx._core.sockcore cimport (zx_sock, zx_sockops, zx_sockstats, ZX_T_SEND, ZX_T_RECV, ZX_T_ATTACH_LATE,
                                   ZX_T_THREADSAFE, ZX_T_SINGLEPART, ZX_T_CONNECT_PEER)
@@ -61,6 +62,20 @@ cdef int64_t _deadline(int timeout_ms) noexcept nogil:
     if timeout_ms == 0:
         return 0
     return zx_now_ms() + timeout_ms
+
+
+cdef int _spin_fds(pollfd *pfd, int n, int64_t until_ns) noexcept nogil:
+    # look at the wake-up fds without sleeping until until_ns, letting other threads (the
+    # I/O thread that is about to deliver) run in between: a sleeping thread's wake-up
+    # costs tens of microseconds on a virtual machine, a yield a fraction of one
+    cdef int rc
+    while True:
+        rc = zx_poll_fds(pfd, n, 0)
+        if rc > 0:
+            return rc
+        if zx_now_ns() >= until_ns:
+            return 0
+        zx_cpu_yield()
 
 
 @cython.no_gc_clear      # __dealloc__ needs self.context to deregister and close
@@ -126,6 +141,8 @@ cdef class Socket:
         self._dead_eids = set()
         self._last_endpoint = b""
         self.connect_rid = None
+        self.spin_max_ns = context._spin_ns
+        self.spin_ns = self.spin_max_ns        # a new socket assumes a prompt peer
 
     def _shadow_init(self, Socket live):
         # make this object a second handle on `live` (pyzmq's Socket.shadow): it owns
@@ -305,7 +322,7 @@ cdef class Socket:
 
     cdef int _wait(self, int64_t deadline) except -1:
         # returns 1 on timeout; 0 after a wake-up (the caller re-checks everything)
-        cdef int64_t now
+        cdef int64_t now, t0, until
         cdef int timeout, rc
         cdef pollfd pfd[2]
         cdef zx_sockbase *sb
@@ -333,8 +350,25 @@ cdef class Socket:
         pfd[1].events = POLLIN
         pfd[1].revents = 0
         self.nwaiters += 1
-        with nogil:
-            rc = zx_poll_fds(pfd, 2, timeout)
+        self.core.stats.waits += 1
+        rc = 0
+        t0 = 0
+        if self.spin_max_ns:
+            t0 = zx_now_ns()
+            if self.spin_ns:
+                # never past the caller's deadline (a whole ms: timeout is at least 1)
+                until = t0 + min(self.spin_ns, <int64_t>timeout * 1000000)
+                self.core.stats.waits_spun += 1
+                with nogil:
+                    rc = _spin_fds(pfd, 2, until)
+                self.core.stats.waits_ended_spinning += rc > 0
+        if rc <= 0:
+            with nogil:
+                rc = zx_poll_fds(pfd, 2, timeout)
+        if self.spin_max_ns:
+            # spin next time only if this wait ended within the bound: a peer that answers
+            # that fast is worth the CPU, a slow or idle one is not
+            self.spin_ns = self.spin_max_ns if rc > 0 and zx_now_ns() - t0 <= self.spin_max_ns else 0
         self.nwaiters -= 1
         if rc > 0:
             if pfd[0].revents:
@@ -777,6 +811,23 @@ cdef class Socket:
             return _getopt(self, option)
         finally:
             self._unlock()
+
+    @property
+    def spin_us(self):
+        """How long (µs) a blocking send/recv/poll keeps looking before it sleeps, unless
+        the wait before it took longer than that (a slow or idle peer is not worth the
+        CPU). 0: sleep at once, as libzmq. Default: the context's spin_us."""
+        if self._shadowed is not None:
+            return self._shadowed.spin_us
+        return self.spin_max_ns / 1000.0
+
+    @spin_us.setter
+    def spin_us(self, value):
+        if self._shadowed is not None:
+            self._shadowed.spin_us = value
+            return
+        self.spin_max_ns = _spin_ns_of(value)
+        self.spin_ns = self.spin_max_ns
 
     # ------------------------------------------------------------ for poll/asyncio
 

@@ -132,6 +132,9 @@ cdef dict _snapshot(Socket self):
         "handshake_failures": (events["HANDSHAKE_FAILED_NO_DETAIL"]
                                + events["HANDSHAKE_FAILED_PROTOCOL"]
                                + events["HANDSHAKE_FAILED_AUTH"]),
+        "waits": st.waits,
+        "waits_spun": st.waits_spun,
+        "waits_ended_spinning": st.waits_ended_spinning,
         "events": events,
         "peers": peers,
     }

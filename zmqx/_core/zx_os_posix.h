@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -85,6 +86,15 @@ static inline int64_t zx_now_ms(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+static inline int64_t zx_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* give the CPU to another runnable thread (a spinning waiter lets the I/O thread run) */
+static inline void zx_cpu_yield(void) { sched_yield(); }
 
 /* nothing to set up: sockets need no library initialisation on POSIX */
 static inline int zx_platform_init(void) { return 0; }

@@ -95,6 +95,17 @@ static inline int zx_thread_start(zx_thread_t *t, zx_thread_fn fn, void *arg) {
 static inline void zx_thread_join(zx_thread_t t) { WaitForSingleObject(t, INFINITE); CloseHandle(t); }
 static inline void zx_thread_detach(zx_thread_t t) { CloseHandle(t); }
 
+static inline int64_t zx_now_ns(void) {
+    static LARGE_INTEGER freq;        /* racy first fill is harmless: same value */
+    LARGE_INTEGER now;
+    if (!freq.QuadPart) QueryPerformanceFrequency(&freq);
+    QueryPerformanceCounter(&now);
+    return (int64_t)(now.QuadPart / freq.QuadPart * 1000000000 +
+                     now.QuadPart % freq.QuadPart * 1000000000 / freq.QuadPart);
+}
+
+static inline void zx_cpu_yield(void) { SwitchToThread(); }
+
 static inline int64_t zx_now_ms(void) {
     static LARGE_INTEGER freq;        /* racy first fill is harmless: same value */
     LARGE_INTEGER now;
