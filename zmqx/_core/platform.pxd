@@ -154,3 +154,18 @@ cdef extern from "zx_platform.h" nogil:
     void freeaddrinfo(addrinfo *res)
     int zx_if_addr(const char *name, int family, sockaddr_storage *out)
     unsigned short htons(unsigned short v)
+
+
+# look at fds without sleeping until until_ns (a zx_now_ns time), letting other threads
+# (the I/O thread about to deliver) run in between: waking a sleeping thread costs tens of
+# microseconds on a virtual machine, a yield a fraction of one. poll(2)'s result, 0 if
+# nothing came in time (see docs/performance.md, "Waiting")
+cdef inline int zx_spin_poll(pollfd *pfd, int n, int64_t until_ns) noexcept nogil:
+    cdef int rc
+    while True:
+        rc = zx_poll_fds(pfd, n, 0)
+        if rc > 0:
+            return rc
+        if zx_now_ns() >= until_ns:
+            return 0
+        zx_cpu_yield()

@@ -2,13 +2,34 @@
 # and the whole set is waited on in a single poll(2) with the GIL released.
 from cpython.exc cimport PyErr_CheckSignals
 from libc.stdlib cimport malloc, free
-from zmqx._core.platform cimport pollfd, zx_poll_fds, zx_now_ms, POLLIN, POLLOUT, POLLERR, POLLHUP, POLLNVAL
+from libc.stdint cimport int64_t
+from zmqx._core.platform cimport (pollfd, zx_poll_fds, zx_now_ms, zx_now_ns, zx_spin_poll,
+                                   POLLIN, POLLOUT, POLLERR, POLLHUP, POLLNVAL)
 from zmqx._core.socket cimport Socket
 
 cdef enum:
     Z_POLLIN = 1
     Z_POLLOUT = 2
     Z_POLLERR = 4
+
+
+cdef inline Socket _live(Socket s):
+    return s._shadowed if s._shadowed is not None else s
+
+
+cdef int64_t _after_wait(list socks, Py_ssize_t n, bint woken, int64_t took):
+    # as Socket._wait: a wait longer than a socket's spin bound turns its spinning off
+    # until a wait of it is short again. Returns the spin for the next wait
+    cdef Py_ssize_t i
+    cdef Socket s
+    cdef int64_t spin = 0
+    for i in range(n):
+        if socks[i] is not None:
+            s = _live(<Socket>socks[i])
+            s.spin_ns = s.spin_max_ns if woken and took <= s.spin_max_ns else 0
+            if s.spin_ns > spin:
+                spin = s.spin_ns
+    return spin
 
 
 def zmq_poll(list items, timeout=-1):
@@ -20,6 +41,8 @@ def zmq_poll(list items, timeout=-1):
     cdef Py_ssize_t i
     cdef int rc, ev, wait_ms, want
     cdef long long deadline
+    cdef int64_t spin = 0, t0 = 0
+    cdef bint spins = False
     cdef Socket s
     if fds == NULL:
         raise MemoryError()
@@ -33,6 +56,11 @@ def zmq_poll(list items, timeout=-1):
             obj, want = items[i]
             if isinstance(obj, Socket):
                 socks[i] = obj
+                # spin (docs/performance.md) as the most eager of the sockets would
+                s = _live(<Socket>obj)
+                spins = spins or s.spin_max_ns > 0
+                if s.spin_ns > spin:
+                    spin = s.spin_ns
                 fds[2 * i].fd = (<Socket>obj)._signaler_fd()
                 fds[2 * i].events = POLLIN
                 fds[2 * i + 1].fd = (<Socket>obj)._mailbox_fd()
@@ -65,8 +93,16 @@ def zmq_poll(list items, timeout=-1):
                     wait_ms = 500
             for i in range(2 * n):
                 fds[i].revents = 0
-            with nogil:
-                rc = zx_poll_fds(fds, <int>(2 * n), wait_ms)
+            rc = 0
+            t0 = zx_now_ns() if wait_ms > 0 and spins else 0
+            if t0 and spin > 0:
+                with nogil:
+                    rc = zx_spin_poll(fds, <int>(2 * n), t0 + min(spin, <int64_t>wait_ms * 1000000))
+            if rc <= 0:
+                with nogil:
+                    rc = zx_poll_fds(fds, <int>(2 * n), wait_ms)
+            if t0:
+                spin = _after_wait(socks, n, rc > 0, zx_now_ns() - t0)
             PyErr_CheckSignals()
             if rc > 0:
                 for i in range(n):

@@ -64,20 +64,6 @@ cdef int64_t _deadline(int timeout_ms) noexcept nogil:
     return zx_now_ms() + timeout_ms
 
 
-cdef int _spin_fds(pollfd *pfd, int n, int64_t until_ns) noexcept nogil:
-    # look at the wake-up fds without sleeping until until_ns, letting other threads (the
-    # I/O thread that is about to deliver) run in between: a sleeping thread's wake-up
-    # costs tens of microseconds on a virtual machine, a yield a fraction of one
-    cdef int rc
-    while True:
-        rc = zx_poll_fds(pfd, n, 0)
-        if rc > 0:
-            return rc
-        if zx_now_ns() >= until_ns:
-            return 0
-        zx_cpu_yield()
-
-
 @cython.no_gc_clear      # __dealloc__ needs self.context to deregister and close
 cdef class Socket:
 
@@ -360,7 +346,7 @@ cdef class Socket:
                 until = t0 + min(self.spin_ns, <int64_t>timeout * 1000000)
                 self.core.stats.waits_spun += 1
                 with nogil:
-                    rc = _spin_fds(pfd, 2, until)
+                    rc = zx_spin_poll(pfd, 2, until)
                 self.core.stats.waits_ended_spinning += rc > 0
         if rc <= 0:
             with nogil:
