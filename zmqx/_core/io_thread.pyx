@@ -32,7 +32,7 @@
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint64_t
 from libc.stdlib cimport malloc, free, calloc, realloc, rand
 from libc.string cimport memcpy, memset, memmove, memcmp, strlen
-from zmqx._core.atomic cimport zx_load, zx_store, zx_add, zx_load_ptr
+from zmqx._core.atomic cimport zx_load, zx_store, zx_add, zx_load_ptr, zx_xchg
 from zmqx._core.monitor cimport zx_monitor, zx_monitor_event, zx_monitor_event_text
 from libc.errno cimport EPIPE
 from zmqx._core.platform cimport *
@@ -150,23 +150,32 @@ cdef void _io_main(void *arg) noexcept nogil:
     cdef zx_session *s
     cdef int64_t spin_until = 0
     cdef int64_t spin_ns
+    cdef bint poked
     while True:
         if io.stopping and io.sessions == NULL:
             break
         timeout = _next_timeout(io)
         n = 0
+        poked = False
         if spin_until and timeout != 0:
             # traffic a moment ago: look again without sleeping for a while (yielding to
-            # the app threads), since waking a sleeping thread costs far more than a look
+            # the app threads), since waking a sleeping thread costs far more than a look.
+            # Meanwhile commands come without a write on the mailbox's fd (spin_state);
+            # the exchange that ends the spin orders this thread after their posters
+            zx_xchg(&io.mb.spin_state, 1)
             while True:
                 n = zx_poller_wait(&io.poller, events, MAX_EVENTS, 0)
-                if n != 0 or zx_now_ns() >= spin_until:
+                if n != 0 or zx_load(&io.mb.pending) or zx_now_ns() >= spin_until:
                     break
                 zx_cpu_yield()
-        if n == 0:
+            zx_xchg(&io.mb.spin_state, 0)
+            if zx_load(&io.mb.pending):
+                poked = True
+                _process_commands(io)
+        if n == 0 and not poked:
             n = zx_poller_wait(&io.poller, events, MAX_EVENTS, timeout)
         spin_ns = zx_load(&io.spin_ns)
-        spin_until = zx_now_ns() + spin_ns if n > 0 and spin_ns > 0 else 0
+        spin_until = zx_now_ns() + spin_ns if (n > 0 or poked) and spin_ns > 0 else 0
         for i in range(n):
             kind = (<int *>events[i].ptr)[0]
             if kind == ZX_OBJ_IOTHREAD:

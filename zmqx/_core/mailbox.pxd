@@ -7,7 +7,7 @@
 from libc.stdint cimport int64_t
 from libc.stdlib cimport malloc, free, realloc
 from libc.string cimport memset
-from zmqx._core.atomic cimport zx_add, zx_load, zx_store
+from zmqx._core.atomic cimport zx_add, zx_load, zx_store, zx_cas
 from zmqx._core.platform cimport (zx_mutex_t, zx_mutex_init, zx_mutex_destroy, zx_mutex_lock,
                                   zx_mutex_unlock, zx_sigfd, zx_sig_open, zx_sig_close,
                                   zx_sig_send, zx_sig_drain)
@@ -41,6 +41,9 @@ ctypedef struct zx_mailbox:
     int64_t pending            # atomic mirror of count: lock-free "anything to do?" check
     bint closed                # no more commands accepted (the socket is closing)
     zx_sigfd sig
+    # its reader spins (an I/O thread after traffic) while this is 1: a post that finds 1
+    # swaps in 2 instead of writing sig, and the reader takes the commands on seeing it
+    int64_t spin_state
 
 cdef inline int zx_mailbox_init(zx_mailbox *mb) noexcept nogil:
     memset(mb, 0, sizeof(zx_mailbox))
@@ -82,6 +85,11 @@ cdef inline int zx_mailbox_post(zx_mailbox *mb, int type, void *ptr, int64_t arg
     was_empty = mb.count == 0
     mb.count += 1
     zx_store(&mb.pending, mb.count)
+    # a spinning reader is told here, under the lock: once the lock is released it may
+    # take this command and free the mailbox's owner, so nothing after that touches mb
+    # but the signal the reader waits for when it does not spin (as before)
+    if was_empty and zx_load(&mb.spin_state) == 1 and zx_cas(&mb.spin_state, 1, 2):
+        was_empty = False
     zx_mutex_unlock(&mb.lock)
     if was_empty:
         zx_sig_send(&mb.sig)
@@ -125,6 +133,9 @@ ctypedef struct zx_sockbase:
     int socktype
     zx_mailbox mb              # commands; its signaler also carries "may send again"
     zx_sigfd rsig              # "a message may be waiting": what Socket.FD exposes
+    # a classic socket's thread that spins in _wait sets 1 here; a waker that finds 1
+    # swaps in 2 instead of writing an fd (no system call on either side), see _wait
+    int64_t spin_state
     # observability (monitor.pxd): the socket's monitor channel, made by its first
     # monitor() and freed (after sending MONITOR_STOPPED) with the sockbase; and how many
     # lifecycle events of each kind (by bit number) the socket saw, for Socket.stats()
@@ -175,6 +186,9 @@ cdef inline void zx_sockbase_unref(void *arg) noexcept nogil:
 # pipe waker for a socket side: one write on the socket's signaler. Readability goes to
 # rsig (the level-triggered FD), writability to the mailbox signaler
 cdef inline void zx_sockbase_wake(void *arg, void *link, int what) noexcept nogil:
+    cdef zx_sockbase *sb = <zx_sockbase *>arg
+    if zx_load(&sb.spin_state) == 1 and zx_cas(&sb.spin_state, 1, 2):
+        return                 # its thread is spinning: it sees the 2
     if what == 1:              # ZX_WAKE_READ
         zx_sig_send(&(<zx_sockbase *>arg).rsig)
     else:

@@ -64,6 +64,38 @@ cdef int64_t _deadline(int timeout_ms) noexcept nogil:
     return zx_now_ms() + timeout_ms
 
 
+cdef int _spin_poked(zx_sockbase *sb, pollfd *pfd, int64_t until_ns) noexcept nogil:
+    # _wait's spin for a classic socket: with spin_state 1 a waker swaps in 2 instead of
+    # writing an fd, so a wake-up costs neither side a system call. Wake-ups sent before
+    # the 1 was seen are on the fds: looked at first, then every 16 rounds. The state is
+    # always left with an exchange, which orders this thread after any waker that swapped
+    # in its 2 (and so after the message it published). Returns > 0 if woken; the fds'
+    # revents say what to drain (nothing, after a poke)
+    cdef int rc
+    cdef int k = 0
+    zx_xchg(&sb.spin_state, 1)
+    while True:
+        if (k & 15) == 0:
+            rc = zx_poll_fds(pfd, 2, 0)
+            if rc > 0:
+                zx_xchg(&sb.spin_state, 0)
+                return rc
+        if zx_load(&sb.spin_state) == 2 or zx_load(&sb.mb.pending):
+            break
+        k += 1
+        if zx_now_ns() >= until_ns:
+            if zx_xchg(&sb.spin_state, 0) == 2:
+                pfd[0].revents = 0
+                pfd[1].revents = 0
+                return 1
+            return 0
+        zx_cpu_yield()
+    zx_xchg(&sb.spin_state, 0)
+    pfd[0].revents = 0
+    pfd[1].revents = 0
+    return 1
+
+
 @cython.no_gc_clear      # __dealloc__ needs self.context to deregister and close
 cdef class Socket:
 
@@ -345,8 +377,14 @@ cdef class Socket:
                 # never past the caller's deadline (a whole ms: timeout is at least 1)
                 until = t0 + min(self.spin_ns, <int64_t>timeout * 1000000)
                 self.core.stats.waits_spun += 1
-                with nogil:
-                    rc = zx_spin_poll(pfd, 2, until)
+                if self.tlock == NULL:
+                    with nogil:
+                        rc = _spin_poked(sb, pfd, until)
+                else:
+                    # (several threads may wait on a thread-safe socket: a poke would
+                    # wake only one of them, maybe not the one it was for)
+                    with nogil:
+                        rc = zx_spin_poll(pfd, 2, until)
                 self.core.stats.waits_ended_spinning += rc > 0
         if rc <= 0:
             with nogil:

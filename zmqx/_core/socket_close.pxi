@@ -32,8 +32,12 @@ cdef _close_socket(Socket self, int linger):
         zx_link_in(link, s.side).read_note = NULL
         zx_store(&link.gone[s.side], 1)
         if not s.io:
+            # the other side is a socket (its sockbase is what its release drops), or the
+            # I/O thread's ZAP client (no release; it notices gone[] itself), which has
+            # no mailbox of that shape to post to
             peer = <zx_sockbase *>link.release_arg[1 - s.side]
-            if peer != NULL and peer != self.sb and not zx_load(&link.gone[1 - s.side]):
+            if peer != NULL and link.release[1 - s.side] != NULL and peer != self.sb \
+                    and not zx_load(&link.gone[1 - s.side]):
                 zx_mailbox_post(&peer.mb, ZX_CMD_TERM, link, 0)
         self.ops.removed(&self.core, i)
         self.core.nslots = i
