@@ -9,6 +9,10 @@ from libc.string cimport strlen
 cdef enum:
     SMALL_BODY = 2048          # bodies up to this are copied into the write stage
     LARGE_BODY = 32768         # bodies from this size are read straight into their own block
+    # the read that ends a large body also takes up to this much of what follows into the
+    # receive buffer: the next header arrives with no call of its own, and at most this
+    # much of a following large body is copied into its block
+    BIG_TAIL = 1024
 
 
 # ---------------------------------------------------------------- input
@@ -44,6 +48,7 @@ cdef bint _ensure_rbuf(zx_session *s) noexcept nogil:
 # decode what is buffered, then read (up to 4 times when do_read); -1 if the session ended
 cdef int _session_input(zx_session *s, bint do_read) noexcept nogil:
     cdef ssize_t n
+    cdef uint64_t rest
     cdef int rc, err
     cdef int reads = 0
     while True:
@@ -68,8 +73,16 @@ cdef int _session_input(zx_session *s, bint do_read) noexcept nogil:
         if s.big_active:
             if _big_room(s) < 0:
                 return _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
-            n = zx_recv(s.fd, s.big.u.l.data + s.big_filled,
-                        s.big.u.l.blk.size - s.big_filled)
+            if s.big.u.l.blk.size == s.big.size and _ensure_rbuf(s):
+                # room for the whole rest of the body: what follows it comes in the same
+                # read, into the receive buffer (empty now: the body took all it held)
+                n = zx_recv2(s.fd, s.big.u.l.data + s.big_filled, s.big.size - s.big_filled,
+                             s.rbuf.data + s.rend,
+                             BIG_TAIL if ZX_RBUF_SIZE - s.rend > BIG_TAIL
+                             else ZX_RBUF_SIZE - s.rend)
+            else:
+                n = zx_recv(s.fd, s.big.u.l.data + s.big_filled,
+                            s.big.u.l.blk.size - s.big_filled)
         else:
             if not _ensure_rbuf(s):
                 return _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
@@ -90,6 +103,10 @@ cdef int _session_input(zx_session *s, bint do_read) noexcept nogil:
         s.ping_deadline = 0
         s.ttl_deadline = 0
         if s.big_active:
+            rest = s.big.size - s.big_filled
+            if <uint64_t>n > rest:
+                s.rend += <size_t>(<uint64_t>n - rest)      # the next frame's first bytes
+                n = <ssize_t>rest
             s.big_filled += n
             if s.big_filled == s.big.size and _session_big_done(s) < 0:
                 return -1
@@ -137,7 +154,11 @@ cdef int _big_start(zx_session *s, uint64_t size, const unsigned char *have,
     cdef zx_block *b
     if cap < BIG_EAGER:
         cap = BIG_EAGER if size > BIG_EAGER else size
-    b = zx_block_new(cap)
+    if s.props == NULL and not s.curve:
+        # a bytes-shaped block (msg.pxd): recv(copy=True) takes it as is, no copy
+        b = zx_block_new_bytes(cap)
+    else:
+        b = zx_block_new(cap)
     if b == NULL:
         return -1
     zx_block_set_props(b, s.props)
@@ -161,11 +182,9 @@ cdef int _big_room(zx_session *s) noexcept nogil:
     if s.big_filled < b.size:
         return 0
     cap = zx_frame_reserve(s.big.size, s.big_filled)
-    nb = <zx_block *>realloc(b, sizeof(zx_block) + cap)
+    nb = zx_block_grow(b, cap)
     if nb == NULL:
         return -1
-    nb.data = (<unsigned char *>nb) + sizeof(zx_block)
-    nb.size = cap
     s.big.u.l.blk = nb
     s.big.u.l.data = nb.data
     return 0
