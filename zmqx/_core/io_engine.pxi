@@ -13,6 +13,11 @@ cdef enum:
     # receive buffer: the next header arrives with no call of its own, and at most this
     # much of a following large body is copied into its block
     BIG_TAIL = 1024
+    # large frames below this size wake a sleeping reader once per input round (up to four
+    # reads) instead of once each: a wake-up costs the I/O thread about as much as reading
+    # 64 KiB, and the reader takes every frame there is when it wakes. Larger frames wake
+    # it at once: the reader's work on one overlaps the read of the next
+    WAKE_BATCH_BELOW = 262144
 
 
 # ---------------------------------------------------------------- input
@@ -47,6 +52,15 @@ cdef bint _ensure_rbuf(zx_session *s) noexcept nogil:
 
 # decode what is buffered, then read (up to 4 times when do_read); -1 if the session ended
 cdef int _session_input(zx_session *s, bint do_read) noexcept nogil:
+    cdef int rc = _session_read(s, do_read)
+    if s.wake_due:
+        s.wake_due = False
+        if s.link != NULL:
+            zx_pipe_wake_reader(zx_link_out(s.link, 1), s.link)
+    return rc
+
+
+cdef int _session_read(zx_session *s, bint do_read) noexcept nogil:
     cdef ssize_t n
     cdef uint64_t rest
     cdef int rc, err
@@ -119,6 +133,7 @@ cdef int _session_input(zx_session *s, bint do_read) noexcept nogil:
 # a frame read into its own block is complete; -1 if the session ended
 cdef int _session_big_done(zx_session *s) noexcept nogil:
     cdef int rc
+    cdef uint64_t size = s.big.size
     s.big_active = False
     s.expect_big = True
     if s.curve:
@@ -135,7 +150,11 @@ cdef int _session_big_done(zx_session *s) noexcept nogil:
             return -1
     elif _deliver(s, &s.big) < 0:
         return _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
-    zx_pipe_flush(zx_link_out(s.link, 1), s.link)
+    if size < WAKE_BATCH_BELOW:
+        if zx_pipe_publish(zx_link_out(s.link, 1)):
+            s.wake_due = True               # _session_input wakes the reader
+    else:
+        zx_pipe_flush(zx_link_out(s.link, 1), s.link)
     return 0
 
 

@@ -7,7 +7,7 @@ from libc.stdlib cimport malloc, free, realloc
 from libc.string cimport memcpy, memmove
 from weakref import ref as _weakref
 from libc.stdint cimport uint32_t
-from zmqx._core.atomic cimport zx_load_ptr, zx_cas_ptr, zx_xchg_ptr, zx_load, zx_store
+from zmqx._core.atomic cimport zx_load_ptr, zx_cas_ptr, zx_xchg_ptr, zx_load, zx_store, zx_cas
 
 # bodies below this size are copied even when copy=False: pinning a buffer costs more
 cdef enum:
@@ -208,6 +208,7 @@ cdef extern from *:
     object zx_bytes_adopt(void *mem, Py_ssize_t n)
 
 cdef bint _adopt_ok = zx_bytes_adoptable()
+cdef Py_ssize_t _adopted = 0       # frames handed out as their own memory (a test hook reads it)
 
 
 def _bytes_adoption(enable=None):
@@ -220,13 +221,102 @@ def _bytes_adoption(enable=None):
     return bool(_adopt_ok)
 
 
+def _bytes_adopted():
+    """Test hook: how many received frames recv(copy=True) returned without a copy."""
+    return _adopted
+
+
 cdef inline size_t _bytes_tail(size_t cap) noexcept nogil:
     # where the zx_block sits: after header, content and NUL, 16-byte aligned
     return (ZX_BYTES_HDR + cap + 1 + 15) & ~(<size_t>15)
 
 
+# A few released bytes-shaped blocks are kept for the next frame of the same size. Why:
+# the engine allocates one per large frame on its thread and the app frees it on another,
+# and glibc gives the top of the I/O thread's arena back to the kernel as soon as more than
+# 128 KiB of it is free (MADV_DONTNEED), so every new block faulted its pages in again,
+# zeroed: 16% of the CPU time of a 64 KiB stream between two threads. Only blocks that come
+# back to us are kept (a Frame's, a dropped message's); one that became a bytes object is
+# Python's to free. Shared by every thread, under a try-lock: a thread that finds it taken
+# (or a forked child that inherited it taken) mallocs or frees as before and never waits.
+# Sizes match exactly, so a reused block is indistinguishable from a new one; a request
+# that matches nothing frees one cached block, so sizes no longer in use drain away.
+cdef enum:
+    CACHE_SLOTS = 32
+    CACHE_BLOCK_MAX = 4 << 20          # larger blocks are never kept
+    CACHE_BYTES_MAX = 8 << 20          # what the cache may hold in all
+
+cdef zx_block *_cache[CACHE_SLOTS]
+cdef int64_t _cache_lock = 0
+cdef size_t _cache_bytes = 0
+cdef int _cache_evict = 0              # where the next unmatched request frees a block
+
+
 cdef void _bytes_block_free(void *blk) noexcept nogil:
-    free((<zx_block *>blk).hint)
+    global _cache_bytes
+    cdef zx_block *b = <zx_block *>blk
+    cdef int i
+    if b.size <= CACHE_BLOCK_MAX and zx_cas(&_cache_lock, 0, 1):
+        if _cache_bytes + b.size <= CACHE_BYTES_MAX:
+            for i in range(CACHE_SLOTS):
+                if _cache[i] == NULL:
+                    _cache[i] = b
+                    _cache_bytes += b.size
+                    b = NULL
+                    break
+        zx_store(&_cache_lock, 0)
+    if b != NULL:
+        free(b.hint)
+
+
+cdef zx_block *_cache_take(size_t cap) noexcept nogil:
+    global _cache_bytes, _cache_evict
+    cdef zx_block *b = NULL
+    cdef zx_block *stale = NULL
+    cdef int i
+    if not zx_cas(&_cache_lock, 0, 1):
+        return NULL
+    for i in range(CACHE_SLOTS):
+        if _cache[i] != NULL and _cache[i].size == cap:
+            b = _cache[i]
+            _cache[i] = NULL
+            _cache_bytes -= cap
+            break
+    else:
+        for i in range(CACHE_SLOTS):
+            stale = _cache[(_cache_evict + i) % CACHE_SLOTS]
+            if stale != NULL:
+                _cache[(_cache_evict + i) % CACHE_SLOTS] = NULL
+                _cache_bytes -= stale.size
+                _cache_evict = (_cache_evict + i + 1) % CACHE_SLOTS
+                break
+    zx_store(&_cache_lock, 0)
+    if stale != NULL:
+        free(stale.hint)
+    if b != NULL:
+        b.refs = 1
+        b.next = NULL
+        b.done = 0
+    return b
+
+
+def _bytes_cache_clear():
+    """Test hook: free the cached blocks; returns how many bytes they held."""
+    global _cache_bytes
+    cdef size_t held = 0
+    cdef zx_block *b
+    cdef int i
+    while not zx_cas(&_cache_lock, 0, 1):
+        pass
+    for i in range(CACHE_SLOTS):
+        b = _cache[i]
+        if b != NULL:
+            _cache[i] = NULL
+            held += b.size
+            free(b.hint)
+    _cache_bytes = 0
+    zx_store(&_cache_lock, 0)
+    return held
 
 
 cdef zx_block *zx_block_new_bytes(size_t cap) noexcept nogil:
@@ -237,6 +327,10 @@ cdef zx_block *zx_block_new_bytes(size_t cap) noexcept nogil:
         return zx_block_new(cap)
     if cap > (<size_t>-1) // 2:
         return NULL
+    if cap <= CACHE_BLOCK_MAX:
+        b = _cache_take(cap)
+        if b != NULL:
+            return b
     off = _bytes_tail(cap)
     mem = <unsigned char *>malloc(off + sizeof(zx_block))
     if mem == NULL:
@@ -290,6 +384,8 @@ cdef object _bytes_adopt_msg(zx_msg *m):
     cdef unsigned char *mem = <unsigned char *>b.hint
     cdef unsigned char *nm
     cdef size_t n = m.size
+    global _adopted
+    _adopted += 1
     if b.size - n >= 65536:
         nm = <unsigned char *>realloc(mem, ZX_BYTES_HDR + n + 1)
         if nm != NULL:
