@@ -18,6 +18,11 @@ cdef enum:
     # 64 KiB, and the reader takes every frame there is when it wakes. Larger frames wake
     # it at once: the reader's work on one overlaps the read of the next
     WAKE_BATCH_BELOW = 262144
+    # a write round stages large bodies up to about this much (one 1 MiB message, sixteen
+    # of 64 KiB): larger vectored writes left multi-MiB bursts queued in the socket, which
+    # the kernel then sent from both ends' CPUs over loopback (the ACKs clock them out on
+    # the receiver's): out-of-order segments and retransmits, 288 per GB instead of ~60
+    WRITE_BIG_MAX = 1 << 20
 
 
 # ---------------------------------------------------------------- input
@@ -454,8 +459,10 @@ cdef void _session_fill(zx_session *s) noexcept nogil:
     cdef unsigned char hdr[10]
     cdef size_t hl
     cdef int rc
+    cdef size_t big = 0
     # room for the largest piece one message stages: header, command name, small body
-    while s.iov_n < ZX_IOV_MAX - 4 and s.stage_len + 64 + SMALL_BODY <= ZX_STAGE_SIZE:
+    while s.iov_n < ZX_IOV_MAX - 4 and s.stage_len + 64 + SMALL_BODY <= ZX_STAGE_SIZE \
+            and big < WRITE_BIG_MAX:
         if (s.pend_ping or s.pend_pong) and not s.out_more:
             if _stage_pending(s) < 0:
                 return
@@ -495,6 +502,7 @@ cdef void _session_fill(zx_session *s) noexcept nogil:
             s.iov[s.iov_n].iov_base = zx_msg_data(&m)
             s.iov[s.iov_n].iov_len = m.size
             s.iov_n += 1
+            big += m.size
             memcpy(&s.held[s.held_n], &m, sizeof(zx_msg))
             s.held_n += 1
 
