@@ -211,6 +211,27 @@ static void exchange(zx_poller *p, int c, int a, const char *name) {
     snprintf(what, sizeof what, "%s: zx_send the other way", name);
     CHECK(n == 4 && (wait_event(p, c, ZX_EV_IN, 3000) & ZX_EV_IN) && zx_recv(c, buf, 4) == 4 &&
           memcmp(buf, "back", 4) == 0, what);
+    /* zx_recv2: one read filling the first buffer (the rest of a large body), then the
+       second (what follows it); a first buffer larger than what came gets it all */
+    {
+        char b1[8], b2[16];
+        memset(b1, 0, sizeof b1); memset(b2, 0, sizeof b2);
+        n = zx_send(a, "bodytailnext", 12);
+        got = 0;
+        if (n == 12 && (wait_event(p, c, ZX_EV_IN, 3000) & ZX_EV_IN))
+            got = (size_t)zx_recv2(c, b1, 8, b2, sizeof b2);
+        snprintf(what, sizeof what, "%s: zx_recv2 fills the first buffer, then the second", name);
+        CHECK(got == 12 && memcmp(b1, "bodytail", 8) == 0 && memcmp(b2, "next", 4) == 0, what);
+        n = zx_send(a, "xyz", 3);
+        got = 0;
+        if (n == 3 && (wait_event(p, c, ZX_EV_IN, 3000) & ZX_EV_IN))
+            got = (size_t)zx_recv2(c, b1, 8, b2, sizeof b2);
+        snprintf(what, sizeof what, "%s: zx_recv2 of less than the first buffer", name);
+        CHECK(got == 3 && memcmp(b1, "xyz", 3) == 0, what);
+        n = zx_recv2(c, b1, 8, b2, sizeof b2);
+        snprintf(what, sizeof what, "%s: zx_recv2 with nothing there: would block", name);
+        CHECK(n < 0 && zx_would_block(zx_sock_errno()), what);
+    }
     zx_close_socket(c);
     int ev = wait_event(p, a, ZX_EV_IN, 3000);
     n = zx_recv(a, buf, sizeof buf);

@@ -9,6 +9,20 @@ from libc.string cimport strlen
 cdef enum:
     SMALL_BODY = 2048          # bodies up to this are copied into the write stage
     LARGE_BODY = 32768         # bodies from this size are read straight into their own block
+    # the read that ends a large body also takes up to this much of what follows into the
+    # receive buffer: the next header arrives with no call of its own, and at most this
+    # much of a following large body is copied into its block
+    BIG_TAIL = 1024
+    # large frames below this size wake a sleeping reader once per input round (up to four
+    # reads) instead of once each: a wake-up costs the I/O thread about as much as reading
+    # 64 KiB, and the reader takes every frame there is when it wakes. Larger frames wake
+    # it at once: the reader's work on one overlaps the read of the next
+    WAKE_BATCH_BELOW = 262144
+    # a write round stages large bodies up to about this much (one 1 MiB message, sixteen
+    # of 64 KiB): larger vectored writes left multi-MiB bursts queued in the socket, which
+    # the kernel then sent from both ends' CPUs over loopback (the ACKs clock them out on
+    # the receiver's): out-of-order segments and retransmits, 288 per GB instead of ~60
+    WRITE_BIG_MAX = 1 << 20
 
 
 # ---------------------------------------------------------------- input
@@ -43,7 +57,17 @@ cdef bint _ensure_rbuf(zx_session *s) noexcept nogil:
 
 # decode what is buffered, then read (up to 4 times when do_read); -1 if the session ended
 cdef int _session_input(zx_session *s, bint do_read) noexcept nogil:
+    cdef int rc = _session_read(s, do_read)
+    if s.wake_due:
+        s.wake_due = False
+        if s.link != NULL:
+            zx_pipe_wake_reader(zx_link_out(s.link, 1), s.link)
+    return rc
+
+
+cdef int _session_read(zx_session *s, bint do_read) noexcept nogil:
     cdef ssize_t n
+    cdef uint64_t rest
     cdef int rc, err
     cdef int reads = 0
     while True:
@@ -68,8 +92,16 @@ cdef int _session_input(zx_session *s, bint do_read) noexcept nogil:
         if s.big_active:
             if _big_room(s) < 0:
                 return _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
-            n = zx_recv(s.fd, s.big.u.l.data + s.big_filled,
-                        s.big.u.l.blk.size - s.big_filled)
+            if s.big.u.l.blk.size == s.big.size and _ensure_rbuf(s):
+                # room for the whole rest of the body: what follows it comes in the same
+                # read, into the receive buffer (empty now: the body took all it held)
+                n = zx_recv2(s.fd, s.big.u.l.data + s.big_filled, s.big.size - s.big_filled,
+                             s.rbuf.data + s.rend,
+                             BIG_TAIL if ZX_RBUF_SIZE - s.rend > BIG_TAIL
+                             else ZX_RBUF_SIZE - s.rend)
+            else:
+                n = zx_recv(s.fd, s.big.u.l.data + s.big_filled,
+                            s.big.u.l.blk.size - s.big_filled)
         else:
             if not _ensure_rbuf(s):
                 return _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
@@ -90,6 +122,10 @@ cdef int _session_input(zx_session *s, bint do_read) noexcept nogil:
         s.ping_deadline = 0
         s.ttl_deadline = 0
         if s.big_active:
+            rest = s.big.size - s.big_filled
+            if <uint64_t>n > rest:
+                s.rend += <size_t>(<uint64_t>n - rest)      # the next frame's first bytes
+                n = <ssize_t>rest
             s.big_filled += n
             if s.big_filled == s.big.size and _session_big_done(s) < 0:
                 return -1
@@ -102,6 +138,7 @@ cdef int _session_input(zx_session *s, bint do_read) noexcept nogil:
 # a frame read into its own block is complete; -1 if the session ended
 cdef int _session_big_done(zx_session *s) noexcept nogil:
     cdef int rc
+    cdef uint64_t size = s.big.size
     s.big_active = False
     s.expect_big = True
     if s.curve:
@@ -118,7 +155,11 @@ cdef int _session_big_done(zx_session *s) noexcept nogil:
             return -1
     elif _deliver(s, &s.big) < 0:
         return _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
-    zx_pipe_flush(zx_link_out(s.link, 1), s.link)
+    if size < WAKE_BATCH_BELOW:
+        if zx_pipe_publish(zx_link_out(s.link, 1)):
+            s.wake_due = True               # _session_input wakes the reader
+    else:
+        zx_pipe_flush(zx_link_out(s.link, 1), s.link)
     return 0
 
 
@@ -137,7 +178,11 @@ cdef int _big_start(zx_session *s, uint64_t size, const unsigned char *have,
     cdef zx_block *b
     if cap < BIG_EAGER:
         cap = BIG_EAGER if size > BIG_EAGER else size
-    b = zx_block_new(cap)
+    if s.props == NULL and not s.curve:
+        # a bytes-shaped block (msg.pxd): recv(copy=True) takes it as is, no copy
+        b = zx_block_new_bytes(cap)
+    else:
+        b = zx_block_new(cap)
     if b == NULL:
         return -1
     zx_block_set_props(b, s.props)
@@ -161,11 +206,9 @@ cdef int _big_room(zx_session *s) noexcept nogil:
     if s.big_filled < b.size:
         return 0
     cap = zx_frame_reserve(s.big.size, s.big_filled)
-    nb = <zx_block *>realloc(b, sizeof(zx_block) + cap)
+    nb = zx_block_grow(b, cap)
     if nb == NULL:
         return -1
-    nb.data = (<unsigned char *>nb) + sizeof(zx_block)
-    nb.size = cap
     s.big.u.l.blk = nb
     s.big.u.l.data = nb.data
     return 0
@@ -416,8 +459,10 @@ cdef void _session_fill(zx_session *s) noexcept nogil:
     cdef unsigned char hdr[10]
     cdef size_t hl
     cdef int rc
+    cdef size_t big = 0
     # room for the largest piece one message stages: header, command name, small body
-    while s.iov_n < ZX_IOV_MAX - 4 and s.stage_len + 64 + SMALL_BODY <= ZX_STAGE_SIZE:
+    while s.iov_n < ZX_IOV_MAX - 4 and s.stage_len + 64 + SMALL_BODY <= ZX_STAGE_SIZE \
+            and big < WRITE_BIG_MAX:
         if (s.pend_ping or s.pend_pong) and not s.out_more:
             if _stage_pending(s) < 0:
                 return
@@ -457,6 +502,7 @@ cdef void _session_fill(zx_session *s) noexcept nogil:
             s.iov[s.iov_n].iov_base = zx_msg_data(&m)
             s.iov[s.iov_n].iov_len = m.size
             s.iov_n += 1
+            big += m.size
             memcpy(&s.held[s.held_n], &m, sizeof(zx_msg))
             s.held_n += 1
 

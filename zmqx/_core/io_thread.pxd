@@ -208,6 +208,7 @@ cdef struct zx_session:
     bint expect_big                # the last frame was large: read the next header small
     bint in_blocked
     bint in_more
+    bint wake_due                  # large frames were published, the reader not yet woken
     # output
     unsigned char *stage
     size_t stage_len

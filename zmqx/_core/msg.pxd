@@ -126,6 +126,15 @@ cdef inline void zx_msg_copy(zx_msg *dst, zx_msg *src) noexcept nogil:
     if src.is_block:
         zx_block_ref(src.u.l.blk)
 
+# Bytes-shaped blocks: large frames the engine reads land in memory laid out as a bytes
+# object's storage (msg.pyx explains when the interpreter allows it), so recv(copy=True)
+# hands that very memory out as the bytes object, with no copy. Where it does not allow
+# it, zx_block_new_bytes makes a plain block and every recv copies once, as before.
+cdef zx_block *zx_block_new_bytes(size_t cap) noexcept nogil
+# room for cap bytes (contents kept) in a block held only by the caller; NULL when out of
+# memory, b untouched. Either kind of block
+cdef zx_block *zx_block_grow(zx_block *b, size_t cap) noexcept nogil
+
 # Python-owned buffers (copy=False sends) are released through a lock-free stack that app
 # threads drain with the GIL held: the I/O thread never touches a Python object.
 cdef void zx_release_pending() noexcept     # call with the GIL; cheap when empty
@@ -135,7 +144,9 @@ cdef zx_block *zx_block_from_object(object obj) except NULL   # GIL; pins obj's 
 # once every holder is done), else copied; -1 with MemoryError set
 cdef int zx_msg_init_bytes(zx_msg *m, bytes data) except -1
 # the body of *m as bytes, closing *m: the very bytes object it was sent from when *m
-# covers all of one (inproc, any copy flag: bytes are immutable), else one copy
+# covers all of one (inproc, any copy flag: bytes are immutable); the block's own memory
+# when *m is the only holder of a whole bytes-shaped block (a large frame from tcp/ipc);
+# else one copy
 cdef object zx_msg_take_bytes(zx_msg *m)
 
 

@@ -1,13 +1,14 @@
-# Frames, zero-copy blocks over Python buffers (bytes sent by reference), and the release
-# queue that lets the I/O thread drop a Python buffer without taking the GIL.
+# Frames, zero-copy blocks over Python buffers (bytes sent by reference), the release
+# queue that lets the I/O thread drop a Python buffer without taking the GIL, and (in
+# msg_blocks.pxi) the bytes-shaped blocks large received frames land in.
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_ANY_CONTIGUOUS
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_CheckExact, PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
-from libc.stdlib cimport malloc, free
-from libc.string cimport memcpy
+from libc.stdlib cimport malloc, free, realloc
+from libc.string cimport memcpy, memmove
 from weakref import ref as _weakref
 from libc.stdint cimport uint32_t
-from zmqx._core.atomic cimport zx_load_ptr, zx_cas_ptr, zx_xchg_ptr, zx_load, zx_store
+from zmqx._core.atomic cimport zx_load_ptr, zx_cas_ptr, zx_xchg_ptr, zx_load, zx_store, zx_cas
 
 # bodies below this size are copied even when copy=False: pinning a buffer costs more
 cdef enum:
@@ -116,7 +117,10 @@ cdef object zx_msg_take_bytes(zx_msg *m):
     cdef object out
     if m.is_block:
         b = m.u.l.blk
-        if b.ffn == _release_push:
+        if b.ffn == _bytes_block_free:
+            if m.u.l.data == b.data and zx_load(&b.refs) == 1:
+                return _bytes_adopt_msg(m)
+        elif b.ffn == _release_push:
             h = <zx_pyhold *>b.hint
             o = <PyObject *>h.view.obj
             if o != NULL and PyBytes_CheckExact(<object>o) \
@@ -128,6 +132,9 @@ cdef object zx_msg_take_bytes(zx_msg *m):
     out = PyBytes_FromStringAndSize(<char *>zx_msg_data(m), m.size)
     zx_msg_close(m)
     return out
+
+
+include "msg_blocks.pxi"
 
 
 def _bytes_roundtrip(data, bint by_ref=True):

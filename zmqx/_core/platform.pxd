@@ -128,6 +128,7 @@ cdef extern from "zx_platform.h" nogil:
     int zx_accept(int lfd, sockaddr *sa, socklen_t *len)
     int zx_listen_stream(const sockaddr *sa, socklen_t len, int backlog)
     ssize_t zx_recv(int fd, void *buf, size_t n)
+    ssize_t zx_recv2(int fd, void *a, size_t na, void *b, size_t nb)   # a, then b
     ssize_t zx_send(int fd, const void *buf, size_t n)
     ssize_t zx_sendv(int fd, iovec *iov, int n)
     int socket(int domain, int type, int protocol)

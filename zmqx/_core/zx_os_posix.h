@@ -151,6 +151,14 @@ static inline int zx_accept(int lfd, struct sockaddr *sa, socklen_t *len) {
 #endif
 }
 static inline ssize_t zx_recv(int fd, void *buf, size_t n) { return recv(fd, buf, n, 0); }
+/* one read into two buffers: the rest of a large frame's body, then the start of what
+   follows it (the next header), so a stream of large frames costs one call per frame */
+static inline ssize_t zx_recv2(int fd, void *a, size_t na, void *b, size_t nb) {
+    struct iovec iov[2];
+    iov[0].iov_base = a; iov[0].iov_len = na;
+    iov[1].iov_base = b; iov[1].iov_len = nb;
+    return readv(fd, iov, 2);
+}
 static inline ssize_t zx_send(int fd, const void *buf, size_t n) {
     return send(fd, buf, n, ZX_MSG_NOSIGNAL);
 }

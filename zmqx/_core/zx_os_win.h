@@ -195,6 +195,16 @@ static inline ssize_t zx_recv(int fd, void *buf, size_t n) {
     int rc = recv((SOCKET)fd, (char *)buf, (int)n, 0);
     return rc == SOCKET_ERROR ? -1 : rc;
 }
+static inline ssize_t zx_recv2(int fd, void *a, size_t na, void *b, size_t nb) {
+    WSABUF bufs[2];
+    DWORD got = 0, flags = 0;
+    if (na > INT_MAX) na = INT_MAX;
+    if (nb > INT_MAX) nb = INT_MAX;
+    bufs[0].buf = (CHAR *)a; bufs[0].len = (ULONG)na;
+    bufs[1].buf = (CHAR *)b; bufs[1].len = (ULONG)nb;
+    if (WSARecv((SOCKET)fd, bufs, 2, &got, &flags, NULL, NULL) == SOCKET_ERROR) return -1;
+    return (ssize_t)got;
+}
 static inline ssize_t zx_send(int fd, const void *buf, size_t n) {
     if (n > INT_MAX) n = INT_MAX;
     int rc = send((SOCKET)fd, (const char *)buf, (int)n, 0);
