@@ -20,6 +20,8 @@ import errno as _errno
 
 cdef extern from "crypto/zx_crypto.h" nogil:
     void zx_memzero(void *p, size_t n)
+    void zx_crypto_set_simd(int on)
+    int zx_crypto_simd_enabled()
     int zx_verify16(const uint8_t *a, const uint8_t *b)
     int zx_randombytes(void *buf, size_t n)
     int zx_x25519(uint8_t *q, const uint8_t *n, const uint8_t *p)
@@ -129,6 +131,15 @@ cdef inline const uint8_t *_p(_bufs *bs, int i) noexcept nogil:
 
 cdef inline uint8_t *_w(bytes out) noexcept:
     return <uint8_t *>PyBytes_AS_STRING(out)
+
+
+def set_simd(bint on):
+    """Use the vector code paths (True, the default, where the CPU has them) or force the
+    portable C everywhere (False); returns the previous setting. For tests and benchmarks
+    that check or time both: the bytes produced are the same either way."""
+    cdef int was = zx_crypto_simd_enabled()
+    zx_crypto_set_simd(1 if on else 0)
+    return bool(was)
 
 
 def random_bytes(Py_ssize_t n):

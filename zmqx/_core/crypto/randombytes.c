@@ -50,6 +50,12 @@ void zx_memzero(void *p, size_t n)
     while (n--) *v++ = 0;
 }
 
+static int simd_on = 1;
+
+void zx_crypto_set_simd(int on) { simd_on = on ? 1 : 0; }
+
+int zx_crypto_simd_enabled(void) { return simd_on; }
+
 int zx_verify16(const uint8_t *a, const uint8_t *b)
 {
     /* OR every byte difference together; branch only on the final, public answer. */

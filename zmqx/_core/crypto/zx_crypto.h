@@ -42,6 +42,13 @@ int zx_verify16(const uint8_t *a, const uint8_t *b);
 /* Fill buf with n bytes from the operating system's CSPRNG. 0, or -1 with errno set. */
 int zx_randombytes(void *buf, size_t n);
 
+/* The vector code paths (Salsa20 and Poly1305 on several blocks at once) run by default
+ * where the compiler and the CPU have them; zx_crypto_set_simd(0) makes every call use the
+ * portable code instead (the tests compare both with libsodium). Not meant to change
+ * while another thread encrypts: either path gives the same bytes, so a race is harmless. */
+void zx_crypto_set_simd(int on);
+int zx_crypto_simd_enabled(void);
+
 /* ---- X25519 (x25519.c) */
 
 /* q = X25519(n, p). Returns -1 (q still written) if q is all zeros, i.e. p is a
