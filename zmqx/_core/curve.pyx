@@ -133,13 +133,17 @@ cdef inline uint8_t *_w(bytes out) noexcept:
     return <uint8_t *>PyBytes_AS_STRING(out)
 
 
-def set_simd(bint on):
-    """Use the vector code paths (True, the default, where the CPU has them) or force the
-    portable C everywhere (False); returns the previous setting. For tests and benchmarks
-    that check or time both: the bytes produced are the same either way."""
+SIMD_NONE, SIMD_VEC128, SIMD_AVX2, SIMD_AVX512 = 0, 1, 2, 3
+
+
+def set_simd(int level):
+    """Cap the vector code paths: SIMD_NONE forces the portable C, SIMD_VEC128 allows the
+    4-lane generic vectors, SIMD_AVX2 the AVX2 code, SIMD_AVX512 (the default) all that
+    the CPU has. Returns the previous cap. For tests and benchmarks that check or time
+    each path: the bytes produced are the same whichever runs."""
     cdef int was = zx_crypto_simd_enabled()
-    zx_crypto_set_simd(1 if on else 0)
-    return bool(was)
+    zx_crypto_set_simd(level)
+    return was
 
 
 def random_bytes(Py_ssize_t n):

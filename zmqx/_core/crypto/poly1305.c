@@ -217,7 +217,7 @@ static void poly1305_blocks(zx_poly1305_state *st, const uint8_t *m, size_t len,
     const uint64_t hibit = full ? ((uint64_t)1 << 40) : 0;
     uint64_t r0, r1, r2, s1, s2, h0, h1, h2;
 #ifdef ZX_POLY_AVX2
-    if (full && len >= 256 && zx_crypto_simd_enabled() && poly1305_have_avx2()) {
+    if (full && len >= 256 && zx_crypto_simd_enabled() >= ZX_SIMD_AVX2 && poly1305_have_avx2()) {
         size_t done = poly1305_blocks_avx2(st, m, len);
         m += done;
         len -= done;

@@ -1,5 +1,6 @@
-/* randombytes.c: key material from the operating system, plus the two small helpers every
- * other file needs (wiping secrets, comparing tags in constant time).
+/* randombytes.c: key material from the operating system, plus the small helpers every
+ * other file needs (wiping secrets, comparing tags in constant time, the cap on the
+ * vector code paths).
  *
  * Randomness comes only from the kernel's CSPRNG, never from a generator kept in this
  * process: a userspace pool would need reseeding after fork() and could repeat a key in a
@@ -50,11 +51,14 @@ void zx_memzero(void *p, size_t n)
     while (n--) *v++ = 0;
 }
 
-static int simd_on = 1;
+static int simd_cap = ZX_SIMD_AVX512;
 
-void zx_crypto_set_simd(int on) { simd_on = on ? 1 : 0; }
+void zx_crypto_set_simd(int level)
+{
+    simd_cap = level < ZX_SIMD_NONE ? ZX_SIMD_NONE : level > ZX_SIMD_AVX512 ? ZX_SIMD_AVX512 : level;
+}
 
-int zx_crypto_simd_enabled(void) { return simd_on; }
+int zx_crypto_simd_enabled(void) { return simd_cap; }
 
 int zx_verify16(const uint8_t *a, const uint8_t *b)
 {

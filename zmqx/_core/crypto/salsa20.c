@@ -263,7 +263,93 @@ static void salsa20_xor_8blocks_vl(uint8_t *c, const uint8_t *m, uint32_t s[16],
     SALSA20_X8_BODY(S8_ROTL_VL)
 }
 
-/* 0: portable only, 1: AVX2, 2: AVX2 with AVX-512VL rotates */
+/* AVX-512F: sixteen blocks per pass in zmm registers. The 16x16 word transpose is done
+ * as above inside each 128-bit lane (four words of four blocks), then as a 4x4 transpose
+ * of 128-bit lanes across the four row groups. */
+#define S16_QR(a, b, c, d) do {                                                           \
+        b = _mm512_xor_si512(b, _mm512_rol_epi32(_mm512_add_epi32(a, d), 7));           \
+        c = _mm512_xor_si512(c, _mm512_rol_epi32(_mm512_add_epi32(b, a), 9));           \
+        d = _mm512_xor_si512(d, _mm512_rol_epi32(_mm512_add_epi32(c, b), 13));          \
+        a = _mm512_xor_si512(a, _mm512_rol_epi32(_mm512_add_epi32(d, c), 18));          \
+    } while (0)
+
+/* four rows to u[k]: 128-bit lane L holds their words for block 4L + k */
+#define S16_T4(r0, r1, r2, r3, u) do {                                                    \
+        __m512i t0 = _mm512_unpacklo_epi32(r0, r1), t1 = _mm512_unpackhi_epi32(r0, r1);   \
+        __m512i t2 = _mm512_unpacklo_epi32(r2, r3), t3 = _mm512_unpackhi_epi32(r2, r3);   \
+        u[0] = _mm512_unpacklo_epi64(t0, t2); u[1] = _mm512_unpackhi_epi64(t0, t2);     \
+        u[2] = _mm512_unpacklo_epi64(t1, t3); u[3] = _mm512_unpackhi_epi64(t1, t3);     \
+    } while (0)
+
+__attribute__((target("avx512f")))
+static void salsa20_xor_16blocks_avx512(uint8_t *c, const uint8_t *m, uint32_t s[16],
+                                        size_t nblk16)
+{
+    __m512i in[16], a[4], b[4], cc[4], d[4];
+    uint32_t cl[16], ch[16];
+    int w, j, k;
+    for (w = 0; w < 16; w++) in[w] = _mm512_set1_epi32((int)s[w]);
+    for (; nblk16; nblk16--) {
+        uint64_t ctr = (uint64_t)s[8] | ((uint64_t)s[9] << 32);
+        for (j = 0; j < 16; j++) {
+            cl[j] = (uint32_t)(ctr + (uint64_t)j);
+            ch[j] = (uint32_t)((ctr + (uint64_t)j) >> 32);
+        }
+        in[8] = _mm512_loadu_si512((const void *)cl);
+        in[9] = _mm512_loadu_si512((const void *)ch);
+        ctr += 16;
+        s[8] = (uint32_t)ctr;
+        s[9] = (uint32_t)(ctr >> 32);
+        {
+            __m512i x0 = in[0], x1 = in[1], x2 = in[2], x3 = in[3], x4 = in[4], x5 = in[5],
+                    x6 = in[6], x7 = in[7], x8 = in[8], x9 = in[9], x10 = in[10],
+                    x11 = in[11], x12 = in[12], x13 = in[13], x14 = in[14], x15 = in[15];
+            int i;
+            for (i = 0; i < 10; i++) {
+                S16_QR(x0, x4, x8, x12);  S16_QR(x5, x9, x13, x1);
+                S16_QR(x10, x14, x2, x6); S16_QR(x15, x3, x7, x11);
+                S16_QR(x0, x1, x2, x3);   S16_QR(x5, x6, x7, x4);
+                S16_QR(x10, x11, x8, x9); S16_QR(x15, x12, x13, x14);
+            }
+            x0 = _mm512_add_epi32(x0, in[0]); x1 = _mm512_add_epi32(x1, in[1]);
+            x2 = _mm512_add_epi32(x2, in[2]); x3 = _mm512_add_epi32(x3, in[3]);
+            x4 = _mm512_add_epi32(x4, in[4]); x5 = _mm512_add_epi32(x5, in[5]);
+            x6 = _mm512_add_epi32(x6, in[6]); x7 = _mm512_add_epi32(x7, in[7]);
+            x8 = _mm512_add_epi32(x8, in[8]); x9 = _mm512_add_epi32(x9, in[9]);
+            x10 = _mm512_add_epi32(x10, in[10]); x11 = _mm512_add_epi32(x11, in[11]);
+            x12 = _mm512_add_epi32(x12, in[12]); x13 = _mm512_add_epi32(x13, in[13]);
+            x14 = _mm512_add_epi32(x14, in[14]); x15 = _mm512_add_epi32(x15, in[15]);
+            S16_T4(x0, x1, x2, x3, a);
+            S16_T4(x4, x5, x6, x7, b);
+            S16_T4(x8, x9, x10, x11, cc);
+            S16_T4(x12, x13, x14, x15, d);
+        }
+        for (k = 0; k < 4; k++) {
+            /* block 4L + k is (a[k], b[k], cc[k], d[k]) at 128-bit lane L */
+            __m512i t0 = _mm512_shuffle_i32x4(a[k], b[k], 0x44);
+            __m512i t1 = _mm512_shuffle_i32x4(a[k], b[k], 0xEE);
+            __m512i t2 = _mm512_shuffle_i32x4(cc[k], d[k], 0x44);
+            __m512i t3 = _mm512_shuffle_i32x4(cc[k], d[k], 0xEE);
+            __m512i o[4];
+            o[0] = _mm512_shuffle_i32x4(t0, t2, 0x88);
+            o[1] = _mm512_shuffle_i32x4(t0, t2, 0xDD);
+            o[2] = _mm512_shuffle_i32x4(t1, t3, 0x88);
+            o[3] = _mm512_shuffle_i32x4(t1, t3, 0xDD);
+            for (j = 0; j < 4; j++) {
+                size_t off = (size_t)64 * (4 * j + k);
+                if (m) o[j] = _mm512_xor_si512(o[j], _mm512_loadu_si512((const void *)(m + off)));
+                _mm512_storeu_si512((void *)(c + off), o[j]);
+            }
+        }
+        if (m) m += 1024;
+        c += 1024;
+    }
+    zx_memzero(in, sizeof in);
+    zx_memzero(a, sizeof a); zx_memzero(b, sizeof b);
+    zx_memzero(cc, sizeof cc); zx_memzero(d, sizeof d);
+}
+
+/* 0: portable only, 1: AVX2, 2: AVX2 with AVX-512VL rotates, and AVX-512F's 16 lanes */
 static int salsa20_x86_level(void)
 {
     static int known = -1;      /* a benign race: every thread computes the same answer */
@@ -290,9 +376,18 @@ void zx_salsa20_xor_ic(uint8_t *c, const uint8_t *m, size_t len, const uint8_t n
     s[8] = (uint32_t)ic;
     s[9] = (uint32_t)(ic >> 32);
 #ifdef ZX_SALSA20_X8
-    if (len >= 512 && zx_crypto_simd_enabled()) {
+    if (len >= 512 && zx_crypto_simd_enabled() >= ZX_SIMD_AVX2) {
         int level = salsa20_x86_level();
-        size_t n8 = len / 512;
+        if (level == 2 && zx_crypto_simd_enabled() < ZX_SIMD_AVX512) level = 1;
+        size_t n8;
+        if (level == 2 && len >= 1024) {
+            size_t n16 = len / 1024;
+            salsa20_xor_16blocks_avx512(c, m, s, n16);
+            if (m) m += 1024 * n16;
+            c += 1024 * n16;
+            len -= 1024 * n16;
+        }
+        n8 = len / 512;
         if (level == 2) salsa20_xor_8blocks_vl(c, m, s, n8);
         else if (level == 1) salsa20_xor_8blocks_avx2(c, m, s, n8);
         if (level) {
@@ -303,7 +398,7 @@ void zx_salsa20_xor_ic(uint8_t *c, const uint8_t *m, size_t len, const uint8_t n
     }
 #endif
 #ifdef ZX_SALSA20_X4
-    while (len >= 256 && zx_crypto_simd_enabled()) {
+    while (len >= 256 && zx_crypto_simd_enabled() >= ZX_SIMD_VEC128) {
         uint64_t ctr;
         salsa20_xor_4blocks(c, m, s);
         if (m) m += 256;

@@ -43,11 +43,17 @@ int zx_verify16(const uint8_t *a, const uint8_t *b);
 int zx_randombytes(void *buf, size_t n);
 
 /* The vector code paths (Salsa20 and Poly1305 on several blocks at once) run by default
- * where the compiler and the CPU have them; zx_crypto_set_simd(0) makes every call use the
- * portable code instead (the tests compare both with libsodium). Not meant to change
- * while another thread encrypts: either path gives the same bytes, so a race is harmless. */
-void zx_crypto_set_simd(int on);
-int zx_crypto_simd_enabled(void);
+ * wherever the compiler and the CPU have them. zx_crypto_set_simd(level) caps them, so the
+ * tests can compare every path with libsodium on one machine: ZX_SIMD_NONE forces the
+ * portable C, ZX_SIMD_VEC128 allows the 4-lane generic vectors, ZX_SIMD_AVX2 the AVX2
+ * code, ZX_SIMD_AVX512 (the default) everything. Either path gives the same bytes, so a
+ * change while another thread encrypts is harmless. */
+#define ZX_SIMD_NONE 0
+#define ZX_SIMD_VEC128 1
+#define ZX_SIMD_AVX2 2
+#define ZX_SIMD_AVX512 3
+void zx_crypto_set_simd(int level);
+int zx_crypto_simd_enabled(void); /* the cap in force */
 
 /* ---- X25519 (x25519.c) */
 
