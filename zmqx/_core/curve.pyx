@@ -41,6 +41,8 @@ cdef extern from "crypto/zx_crypto.h" nogil:
                           const uint8_t *k)
     int zx_secretbox_open_easy(uint8_t *m, const uint8_t *c, size_t clen, const uint8_t *n,
                                const uint8_t *k)
+    int zx_secretbox_easy_head(uint8_t *c, const uint8_t *head, size_t hlen, const uint8_t *m,
+                               size_t mlen, const uint8_t *n, const uint8_t *k)
     int zx_box_keypair(uint8_t *pk, uint8_t *sk)
     int zx_box_beforenm(uint8_t *k, const uint8_t *pk, const uint8_t *sk)
     int zx_box(uint8_t *c, const uint8_t *m, size_t mlen, const uint8_t *n,
@@ -87,6 +89,10 @@ cdef int crypto_seal(uint8_t *c, const uint8_t *m, size_t mlen, const uint8_t *n
 cdef int crypto_open(uint8_t *m, const uint8_t *c, size_t clen, const uint8_t *n,
                      const uint8_t *k) noexcept nogil:
     return zx_secretbox_open_easy(m, c, clen, n, k)
+
+cdef int crypto_seal_head(uint8_t *c, const uint8_t *head, size_t hlen, const uint8_t *m,
+                          size_t mlen, const uint8_t *n, const uint8_t *k) noexcept nogil:
+    return zx_secretbox_easy_head(c, head, hlen, m, mlen, n, k)
 
 cdef int crypto_seal_detached(uint8_t *c, uint8_t *mac, const uint8_t *m, size_t mlen,
                               const uint8_t *n, const uint8_t *k) noexcept nogil:
@@ -332,6 +338,33 @@ def secretbox(message, nonce, key):
             zx_secretbox_easy(w_out, _p(&bs, 0), <size_t>bs.b[0].len, _p(&bs, 1), _p(&bs, 2))
     finally:
         _release(&bs)
+    return out
+
+
+def secretbox_head(head, message, nonce, key):
+    """secretbox(head + message, nonce, key) computed without joining them (head: at most
+    32 bytes), the way the engine boxes a frame's flags byte and its body."""
+    cdef _bufs bs
+    bs.n = 0
+    cdef bytes out
+    cdef uint8_t *w_out
+    cdef int rc
+    try:
+        _take(&bs, head, -1, "head")
+        _take(&bs, message, -1, "message")
+        _take(&bs, nonce, 24, "nonce")
+        _take(&bs, key, 32, "key")
+        if bs.b[0].len > 32:
+            raise ValueError("head longer than 32 bytes")
+        out = PyBytes_FromStringAndSize(NULL, bs.b[0].len + bs.b[1].len + 16)
+        w_out = _w(out)
+        with nogil:
+            rc = zx_secretbox_easy_head(w_out, _p(&bs, 0), <size_t>bs.b[0].len, _p(&bs, 1),
+                                        <size_t>bs.b[1].len, _p(&bs, 2), _p(&bs, 3))
+    finally:
+        _release(&bs)
+    if rc != 0:
+        raise ValueError("head longer than 32 bytes")
     return out
 
 

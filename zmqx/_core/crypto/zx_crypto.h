@@ -106,6 +106,11 @@ int zx_secretbox_open_detached(uint8_t *m, const uint8_t *c, const uint8_t mac[1
  * In place works when m == c + 16. */
 int zx_secretbox_easy(uint8_t *c, const uint8_t *m, size_t mlen, const uint8_t n[24],
                       const uint8_t k[32]);
+/* The compact box of head || m (hlen <= 32) without joining them first: m is read where it
+ * lies (the engine boxes a frame's flags byte and its body this way). c (hlen + mlen + 16
+ * bytes) must not overlap m. */
+int zx_secretbox_easy_head(uint8_t *c, const uint8_t *head, size_t hlen, const uint8_t *m,
+                           size_t mlen, const uint8_t n[24], const uint8_t k[32]);
 /* clen >= 16; m receives clen - 16 bytes. In place works when m == c + 16. */
 int zx_secretbox_open_easy(uint8_t *m, const uint8_t *c, size_t clen, const uint8_t n[24],
                            const uint8_t k[32]);
