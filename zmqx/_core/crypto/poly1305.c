@@ -58,7 +58,7 @@ void zx_poly1305_init(zx_poly1305_state *st, const uint8_t key[32])
 /* x86 with AVX2 (checked at run time): four blocks per step in four 64-bit lanes, each
  * lane an accumulator of 26-bit limbs. Lane j takes blocks j, j+4, j+8, ... and multiplies
  * by r^4 per step; the last step multiplies the lanes by r^4, r^3, r^2, r instead, so the
- * lane sums add up to the serial Horner result. Same arithmetic on every lane and no
+ * lane sums add up to the serial Horner result. With AVX-512F, eight lanes and r^8. Same arithmetic on every lane and no
  * data-dependent branch: constant-time like the scalar code. */
 #define ZX_POLY_AVX2 1
 #include <immintrin.h>
@@ -95,72 +95,107 @@ static void limbs44_to_26(uint64_t o[5], uint64_t x0, uint64_t x1, uint64_t x2)
     o[4] = (hi >> 40) | (top << 24);
 }
 
-static int poly1305_have_avx2(void)
+/* 0: scalar only, 1: AVX2, 2: AVX-512F too */
+static int poly1305_x86_level(void)
 {
     static int known = -1;      /* a benign race: every thread computes the same answer */
     if (known < 0) {
         __builtin_cpu_init();
-        known = __builtin_cpu_supports("avx2") ? 1 : 0;
+        known = !__builtin_cpu_supports("avx2") ? 0 : __builtin_cpu_supports("avx512f") ? 2 : 1;
     }
     return known;
 }
 
-#define V_M26 _mm256_set1_epi64x((long long)M26)
-
-/* (H + M) * R with R's limbs in r[] and 5 * R's in s[], then a carry pass */
+/* (H + M) * R, then one carry pass, in 64-bit lanes; R holds the multiplier's limbs and S
+ * five times them. The VADD/VMUL/VAND/VSRL/VSLL operations and the mask m26 are those of
+ * the function the macro is used in (AVX2 or AVX-512). */
 #define V_MULADD(H, R, S) do {                                                            \
-        __m256i d0, d1, d2, d3, d4, c_;                                                 \
-        d0 = _mm256_add_epi64(_mm256_add_epi64(_mm256_mul_epu32(H[0], R[0]),            \
-                _mm256_mul_epu32(H[1], S[4])), _mm256_add_epi64(_mm256_mul_epu32(H[2], S[3]), \
-                _mm256_add_epi64(_mm256_mul_epu32(H[3], S[2]), _mm256_mul_epu32(H[4], S[1])))); \
-        d1 = _mm256_add_epi64(_mm256_add_epi64(_mm256_mul_epu32(H[0], R[1]),            \
-                _mm256_mul_epu32(H[1], R[0])), _mm256_add_epi64(_mm256_mul_epu32(H[2], S[4]), \
-                _mm256_add_epi64(_mm256_mul_epu32(H[3], S[3]), _mm256_mul_epu32(H[4], S[2])))); \
-        d2 = _mm256_add_epi64(_mm256_add_epi64(_mm256_mul_epu32(H[0], R[2]),            \
-                _mm256_mul_epu32(H[1], R[1])), _mm256_add_epi64(_mm256_mul_epu32(H[2], R[0]), \
-                _mm256_add_epi64(_mm256_mul_epu32(H[3], S[4]), _mm256_mul_epu32(H[4], S[3])))); \
-        d3 = _mm256_add_epi64(_mm256_add_epi64(_mm256_mul_epu32(H[0], R[3]),            \
-                _mm256_mul_epu32(H[1], R[2])), _mm256_add_epi64(_mm256_mul_epu32(H[2], R[1]), \
-                _mm256_add_epi64(_mm256_mul_epu32(H[3], R[0]), _mm256_mul_epu32(H[4], S[4])))); \
-        d4 = _mm256_add_epi64(_mm256_add_epi64(_mm256_mul_epu32(H[0], R[4]),            \
-                _mm256_mul_epu32(H[1], R[3])), _mm256_add_epi64(_mm256_mul_epu32(H[2], R[2]), \
-                _mm256_add_epi64(_mm256_mul_epu32(H[3], R[1]), _mm256_mul_epu32(H[4], R[0])))); \
-        c_ = _mm256_srli_epi64(d0, 26); H[0] = _mm256_and_si256(d0, V_M26);              \
-        d1 = _mm256_add_epi64(d1, c_);                                                  \
-        c_ = _mm256_srli_epi64(d1, 26); H[1] = _mm256_and_si256(d1, V_M26);              \
-        d2 = _mm256_add_epi64(d2, c_);                                                  \
-        c_ = _mm256_srli_epi64(d2, 26); H[2] = _mm256_and_si256(d2, V_M26);              \
-        d3 = _mm256_add_epi64(d3, c_);                                                  \
-        c_ = _mm256_srli_epi64(d3, 26); H[3] = _mm256_and_si256(d3, V_M26);              \
-        d4 = _mm256_add_epi64(d4, c_);                                                  \
-        c_ = _mm256_srli_epi64(d4, 26); H[4] = _mm256_and_si256(d4, V_M26);              \
-        H[0] = _mm256_add_epi64(H[0], _mm256_add_epi64(c_, _mm256_slli_epi64(c_, 2)));  \
-        c_ = _mm256_srli_epi64(H[0], 26); H[0] = _mm256_and_si256(H[0], V_M26);          \
-        H[1] = _mm256_add_epi64(H[1], c_);                                              \
+        VEC d0, d1, d2, d3, d4, c_;                                                     \
+        d0 = VADD(VADD(VMUL(H[0], R[0]), VMUL(H[1], S[4])),                             \
+                  VADD(VMUL(H[2], S[3]), VADD(VMUL(H[3], S[2]), VMUL(H[4], S[1]))));    \
+        d1 = VADD(VADD(VMUL(H[0], R[1]), VMUL(H[1], R[0])),                             \
+                  VADD(VMUL(H[2], S[4]), VADD(VMUL(H[3], S[3]), VMUL(H[4], S[2]))));    \
+        d2 = VADD(VADD(VMUL(H[0], R[2]), VMUL(H[1], R[1])),                             \
+                  VADD(VMUL(H[2], R[0]), VADD(VMUL(H[3], S[4]), VMUL(H[4], S[3]))));    \
+        d3 = VADD(VADD(VMUL(H[0], R[3]), VMUL(H[1], R[2])),                             \
+                  VADD(VMUL(H[2], R[1]), VADD(VMUL(H[3], R[0]), VMUL(H[4], S[4]))));    \
+        d4 = VADD(VADD(VMUL(H[0], R[4]), VMUL(H[1], R[3])),                             \
+                  VADD(VMUL(H[2], R[2]), VADD(VMUL(H[3], R[1]), VMUL(H[4], R[0]))));    \
+        c_ = VSRL(d0, 26); H[0] = VAND(d0, m26); d1 = VADD(d1, c_);                     \
+        c_ = VSRL(d1, 26); H[1] = VAND(d1, m26); d2 = VADD(d2, c_);                     \
+        c_ = VSRL(d2, 26); H[2] = VAND(d2, m26); d3 = VADD(d3, c_);                     \
+        c_ = VSRL(d3, 26); H[3] = VAND(d3, m26); d4 = VADD(d4, c_);                     \
+        c_ = VSRL(d4, 26); H[4] = VAND(d4, m26);                                        \
+        H[0] = VADD(H[0], VADD(c_, VSLL(c_, 2)));                                       \
+        c_ = VSRL(H[0], 26); H[0] = VAND(H[0], m26); H[1] = VADD(H[1], c_);             \
     } while (0)
 
-/* Full blocks only, len >= 128: consumes len & ~63 bytes, leaves h in st (44-bit limbs) */
+/* Add the message limbs of one block per lane: t0/t1 hold the blocks' low/high halves */
+#define V_ADD_BLOCKS(H, t0, t1) do {                                                      \
+        H[0] = VADD(H[0], VAND(t0, m26));                                               \
+        H[1] = VADD(H[1], VAND(VSRL(t0, 26), m26));                                     \
+        H[2] = VADD(H[2], VAND(VOR(VSRL(t0, 52), VSLL(t1, 12)), m26));                  \
+        H[3] = VADD(H[3], VAND(VSRL(t1, 14), m26));                                     \
+        H[4] = VADD(H[4], VOR(VSRL(t1, 40), hibit));                                    \
+    } while (0)
+
+/* pw[k] = r^(k+1) in 26-bit limbs, k < n; h26 = h in 26-bit limbs */
+static void poly_powers(const zx_poly1305_state *st, uint64_t pw[][5], int n, uint64_t h26[5])
+{
+    int k;
+    limbs44_to_26(pw[0], st->r[0], st->r[1], st->r[2]);
+    for (k = 1; k < n; k++) {
+        memcpy(pw[k], pw[k - 1], sizeof pw[k]);
+        mul26(pw[k], pw[0]);
+    }
+    limbs44_to_26(h26, st->h[0], st->h[1], st->h[2]);
+}
+
+/* h (the lane sums, each limb under 2^30) carried and stored in st as 44-bit limbs */
+static void poly_store_h(zx_poly1305_state *st, uint64_t h[5])
+{
+    uint64_t c, lo, hi, top;
+    c = h[0] >> 26; h[0] &= M26; h[1] += c;
+    c = h[1] >> 26; h[1] &= M26; h[2] += c;
+    c = h[2] >> 26; h[2] &= M26; h[3] += c;
+    c = h[3] >> 26; h[3] &= M26; h[4] += c;
+    c = h[4] >> 26; h[4] &= M26; h[0] += c * 5;
+    c = h[0] >> 26; h[0] &= M26; h[1] += c;
+    lo = h[0] | (h[1] << 26) | (h[2] << 52);
+    hi = (h[2] >> 12) | (h[3] << 14) | (h[4] << 40);
+    top = h[4] >> 24;
+    st->h[0] = lo & M44;
+    st->h[1] = ((lo >> 44) | (hi << 20)) & M44;
+    st->h[2] = (hi >> 24) | (top << 40);
+}
+
+#define VEC __m256i
+#define VADD _mm256_add_epi64
+#define VMUL _mm256_mul_epu32
+#define VAND _mm256_and_si256
+#define VOR _mm256_or_si256
+#define VSRL _mm256_srli_epi64
+#define VSLL _mm256_slli_epi64
+
+/* Full blocks only, len >= 64: consumes len & ~63 bytes, leaves h in st (44-bit limbs) */
 __attribute__((target("avx2")))
 static size_t poly1305_blocks_avx2(zx_poly1305_state *st, const uint8_t *m, size_t len)
 {
-    uint64_t r1[5], r2[5], r3[5], r4[5], h[5], c;
+    uint64_t pw[4][5], h[5];
     __m256i H[5], R4[5], S4[5], RL[5], SL[5];
     const __m256i hibit = _mm256_set1_epi64x((long long)1 << 24);
+    const __m256i m26 = _mm256_set1_epi64x((long long)M26);
     size_t chunks = len / 64, k;
     int i;
-    limbs44_to_26(r1, st->r[0], st->r[1], st->r[2]);
-    memcpy(r2, r1, sizeof r2); mul26(r2, r1);
-    memcpy(r3, r2, sizeof r3); mul26(r3, r1);
-    memcpy(r4, r3, sizeof r4); mul26(r4, r1);
-    limbs44_to_26(h, st->h[0], st->h[1], st->h[2]);
+    poly_powers(st, pw, 4, h);
     for (i = 0; i < 5; i++) {
-        R4[i] = _mm256_set1_epi64x((long long)r4[i]);
-        S4[i] = _mm256_set1_epi64x((long long)(r4[i] * 5));
+        R4[i] = _mm256_set1_epi64x((long long)pw[3][i]);
+        S4[i] = _mm256_set1_epi64x((long long)(pw[3][i] * 5));
         /* lane 0 (first block of the last step) takes r^4, lane 3 takes r */
-        RL[i] = _mm256_set_epi64x((long long)r1[i], (long long)r2[i], (long long)r3[i],
-                                  (long long)r4[i]);
-        SL[i] = _mm256_set_epi64x((long long)(r1[i] * 5), (long long)(r2[i] * 5),
-                                  (long long)(r3[i] * 5), (long long)(r4[i] * 5));
+        RL[i] = _mm256_set_epi64x((long long)pw[0][i], (long long)pw[1][i],
+                                  (long long)pw[2][i], (long long)pw[3][i]);
+        SL[i] = _mm256_set_epi64x((long long)(pw[0][i] * 5), (long long)(pw[1][i] * 5),
+                                  (long long)(pw[2][i] * 5), (long long)(pw[3][i] * 5));
         H[i] = _mm256_set_epi64x(0, 0, 0, (long long)h[i]);
     }
     for (k = 0; k < chunks; k++, m += 64) {
@@ -169,44 +204,95 @@ static size_t poly1305_blocks_avx2(zx_poly1305_state *st, const uint8_t *m, size
         __m256i b = _mm256_loadu_si256((const __m256i *)(m + 32));
         __m256i t0 = _mm256_permute4x64_epi64(_mm256_unpacklo_epi64(a, b), 0xD8);
         __m256i t1 = _mm256_permute4x64_epi64(_mm256_unpackhi_epi64(a, b), 0xD8);
-        H[0] = _mm256_add_epi64(H[0], _mm256_and_si256(t0, V_M26));
-        H[1] = _mm256_add_epi64(H[1], _mm256_and_si256(_mm256_srli_epi64(t0, 26), V_M26));
-        H[2] = _mm256_add_epi64(H[2], _mm256_and_si256(
-                   _mm256_or_si256(_mm256_srli_epi64(t0, 52), _mm256_slli_epi64(t1, 12)), V_M26));
-        H[3] = _mm256_add_epi64(H[3], _mm256_and_si256(_mm256_srli_epi64(t1, 14), V_M26));
-        H[4] = _mm256_add_epi64(H[4], _mm256_or_si256(_mm256_srli_epi64(t1, 40), hibit));
+        V_ADD_BLOCKS(H, t0, t1);
         if (k + 1 < chunks)
             V_MULADD(H, R4, S4);
         else
             V_MULADD(H, RL, SL);
     }
-    /* the sum of the lanes, limb by limb (each under 2^28: no overflow) */
     for (i = 0; i < 5; i++) {
         uint64_t v[4];
         _mm256_storeu_si256((__m256i *)v, H[i]);
         h[i] = v[0] + v[1] + v[2] + v[3];
-        zx_memzero(v, sizeof v);
     }
-    c = h[0] >> 26; h[0] &= M26; h[1] += c;
-    c = h[1] >> 26; h[1] &= M26; h[2] += c;
-    c = h[2] >> 26; h[2] &= M26; h[3] += c;
-    c = h[3] >> 26; h[3] &= M26; h[4] += c;
-    c = h[4] >> 26; h[4] &= M26; h[0] += c * 5;
-    c = h[0] >> 26; h[0] &= M26; h[1] += c;
-    {
-        uint64_t lo = h[0] | (h[1] << 26) | (h[2] << 52);
-        uint64_t hi = (h[2] >> 12) | (h[3] << 14) | (h[4] << 40);
-        uint64_t top = h[4] >> 24;
-        st->h[0] = lo & M44;
-        st->h[1] = ((lo >> 44) | (hi << 20)) & M44;
-        st->h[2] = (hi >> 24) | (top << 40);
-    }
-    zx_memzero(r1, sizeof r1); zx_memzero(r2, sizeof r2); zx_memzero(r3, sizeof r3);
-    zx_memzero(r4, sizeof r4); zx_memzero(h, sizeof h);
+    poly_store_h(st, h);
+    zx_memzero(pw, sizeof pw); zx_memzero(h, sizeof h);
     zx_memzero(H, sizeof H); zx_memzero(R4, sizeof R4); zx_memzero(S4, sizeof S4);
     zx_memzero(RL, sizeof RL); zx_memzero(SL, sizeof SL);
     return chunks * 64;
 }
+
+#undef VEC
+#undef VADD
+#undef VMUL
+#undef VAND
+#undef VOR
+#undef VSRL
+#undef VSLL
+#define VEC __m512i
+#define VADD _mm512_add_epi64
+#define VMUL _mm512_mul_epu32
+#define VAND _mm512_and_si512
+#define VOR _mm512_or_si512
+#define VSRL _mm512_srli_epi64
+#define VSLL _mm512_slli_epi64
+
+/* AVX-512F: the same with eight lanes (r^8 per step, r^8 .. r on the last); len >= 128,
+ * consumes len & ~127 bytes */
+__attribute__((target("avx512f")))
+static size_t poly1305_blocks_avx512(zx_poly1305_state *st, const uint8_t *m, size_t len)
+{
+    uint64_t pw[8][5], h[5];
+    __m512i H[5], R8[5], S8[5], RL[5], SL[5];
+    const __m512i hibit = _mm512_set1_epi64((long long)1 << 24);
+    const __m512i m26 = _mm512_set1_epi64((long long)M26);
+    const __m512i lo_idx = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i hi_idx = _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1);
+    size_t chunks = len / 128, k;
+    int i, j;
+    poly_powers(st, pw, 8, h);
+    for (i = 0; i < 5; i++) {
+        uint64_t rl[8], sl[8];
+        for (j = 0; j < 8; j++) {
+            rl[j] = pw[7 - j][i];       /* lane 0 takes r^8, lane 7 takes r */
+            sl[j] = pw[7 - j][i] * 5;
+        }
+        R8[i] = _mm512_set1_epi64((long long)pw[7][i]);
+        S8[i] = _mm512_set1_epi64((long long)(pw[7][i] * 5));
+        RL[i] = _mm512_loadu_si512((const void *)rl);
+        SL[i] = _mm512_loadu_si512((const void *)sl);
+        H[i] = _mm512_set_epi64(0, 0, 0, 0, 0, 0, 0, (long long)h[i]);
+        zx_memzero(rl, sizeof rl); zx_memzero(sl, sizeof sl);
+    }
+    for (k = 0; k < chunks; k++, m += 128) {
+        __m512i a = _mm512_loadu_si512((const void *)m);
+        __m512i b = _mm512_loadu_si512((const void *)(m + 64));
+        __m512i t0 = _mm512_permutex2var_epi64(a, lo_idx, b);
+        __m512i t1 = _mm512_permutex2var_epi64(a, hi_idx, b);
+        V_ADD_BLOCKS(H, t0, t1);
+        if (k + 1 < chunks)
+            V_MULADD(H, R8, S8);
+        else
+            V_MULADD(H, RL, SL);
+    }
+    for (i = 0; i < 5; i++) {
+        uint64_t v[8];
+        _mm512_storeu_si512((void *)v, H[i]);
+        h[i] = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+    }
+    poly_store_h(st, h);
+    zx_memzero(pw, sizeof pw); zx_memzero(h, sizeof h);
+    zx_memzero(H, sizeof H); zx_memzero(R8, sizeof R8); zx_memzero(S8, sizeof S8);
+    zx_memzero(RL, sizeof RL); zx_memzero(SL, sizeof SL);
+    return chunks * 128;
+}
+#undef VEC
+#undef VADD
+#undef VMUL
+#undef VAND
+#undef VOR
+#undef VSRL
+#undef VSLL
 #endif
 
 /* h = (h + block) * r mod p for each 16-byte block; hibit is 2^128 expressed in the top
@@ -217,8 +303,13 @@ static void poly1305_blocks(zx_poly1305_state *st, const uint8_t *m, size_t len,
     const uint64_t hibit = full ? ((uint64_t)1 << 40) : 0;
     uint64_t r0, r1, r2, s1, s2, h0, h1, h2;
 #ifdef ZX_POLY_AVX2
-    if (full && len >= 256 && zx_crypto_simd_enabled() >= ZX_SIMD_AVX2 && poly1305_have_avx2()) {
-        size_t done = poly1305_blocks_avx2(st, m, len);
+    if (full && len >= 256 && zx_crypto_simd_enabled() >= ZX_SIMD_AVX2) {
+        int level = poly1305_x86_level();
+        size_t done = 0;
+        if (level == 2 && len >= 1024 && zx_crypto_simd_enabled() >= ZX_SIMD_AVX512)
+            done = poly1305_blocks_avx512(st, m, len);
+        else if (level >= 1)
+            done = poly1305_blocks_avx2(st, m, len);
         m += done;
         len -= done;
     }
