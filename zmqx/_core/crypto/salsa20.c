@@ -376,7 +376,7 @@ void zx_salsa20_xor_ic(uint8_t *c, const uint8_t *m, size_t len, const uint8_t n
     s[8] = (uint32_t)ic;
     s[9] = (uint32_t)(ic >> 32);
 #ifdef ZX_SALSA20_X8
-    if (len >= 512 && zx_crypto_simd_enabled() >= ZX_SIMD_AVX2) {
+    if (len >= 192 && zx_crypto_simd_enabled() >= ZX_SIMD_AVX2) {
         int level = salsa20_x86_level();
         if (level == 2 && zx_crypto_simd_enabled() < ZX_SIMD_AVX512) level = 1;
         size_t n8;
@@ -394,6 +394,16 @@ void zx_salsa20_xor_ic(uint8_t *c, const uint8_t *m, size_t len, const uint8_t n
             if (m) m += 512 * n8;
             c += 512 * n8;
             len -= 512 * n8;
+        }
+        if (level && len) {
+            /* the tail (under 512 bytes): one more batch of keystream, XORed bytewise */
+            uint8_t ks[512];
+            size_t j;
+            if (level == 2) salsa20_xor_8blocks_vl(ks, NULL, s, 1);
+            else salsa20_xor_8blocks_avx2(ks, NULL, s, 1);
+            for (j = 0; j < len; j++) c[j] = (uint8_t)((m ? m[j] : 0) ^ ks[j]);
+            zx_memzero(ks, sizeof ks);
+            len = 0;
         }
     }
 #endif
