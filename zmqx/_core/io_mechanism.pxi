@@ -4,8 +4,9 @@
 # (mechanism.pyx), writes what it produces, runs ZAP when it stops for it (io_zap.pxi),
 # and becomes ACTIVE at READY. Nothing reaches the socket before that: a data frame during
 # the handshake ends the connection. With CURVE every frame afterwards, commands included,
-# travels boxed in a MESSAGE (encoded while staging, decoded in place in the receive
-# buffer), without the GIL, on this thread.
+# travels boxed in a MESSAGE (boxed while staging, straight from the frame's body into the
+# stage or the mechanism's round buffer; opened in place in the receive buffer), without
+# the GIL, on this thread.
 #
 # The plain NULL handshake (no ZAP_DOMAIN) never comes here: its path is unchanged.
 
