@@ -5,8 +5,8 @@ MESSAGEs in a per-connection buffer reused from one write round to the next (sev
 frames per round when they fit, a block of their own when they do not or when a frame is
 larger than the buffer may stay). These tests send sequences chosen to take each branch:
 a burst of 64 KiB frames (several per round), frames that do not fit after the first of
-their round (100 KiB then 200 KiB), a frame larger than the kept size (3 MiB) between
-smaller ones (the buffer shrinks back to nothing of its own), small frames in between, and
+their round (100 KiB then 200 KiB), frames larger than the kept size (3 MiB: boxed in a
+block of their own, one per round) between smaller ones, small frames in between, and
 multipart messages mixing both. The peer is zmqx or libzmq (pyzmq) on either side, and the
 receiver checks every frame against what was sent."""
 
@@ -32,6 +32,7 @@ def _sequence(rng):
     seq += [[b""], [rng.randbytes(7)], [rng.randbytes(2049)]]               # small, boxed
     seq += [[rng.randbytes(MiB)], [rng.randbytes(MiB + 1)]]                 # buffer grows
     seq += [[rng.randbytes(3 * MiB)], [rng.randbytes(300 * KiB)]]           # beyond KEEP
+    seq += [[rng.randbytes(3 * MiB - i)] for i in range(3)]                 # one per round
     seq += [[rng.randbytes(1500 * KiB), b"", rng.randbytes(3), rng.randbytes(70 * KiB)]]
     seq += [[rng.randbytes(rng.randrange(2048, 400 * KiB))] for _ in range(20)]
     return seq

@@ -153,7 +153,9 @@ cdef int zx_mech_zap_absent(zx_mech *m, bint enforce_domain) noexcept nogil
 # the buffer cannot grow, or when earlier frames of the round hold it and n does not fit
 # after them. The buffer grows to ZX_MECH_OUT_ROUND at least, to the largest frame asked
 # at most (up to KEEP). zx_mech_out_reset starts a round: nothing may point into it then.
-# zx_mech_out_busy: a frame like the last one would not fit: write this round out first.
+# zx_mech_out_busy: write this round out before boxing more: a frame like the last one
+# would not fit, or the last one got a block of its own (so a stream of frames larger than
+# the buffer is boxed one per round, never a round's worth of them at once).
 cdef enum:
     ZX_MECH_OUT_ROUND = 256 * 1024
     ZX_MECH_OUT_KEEP = 2 * 1024 * 1024 + 64
@@ -161,7 +163,7 @@ cdef unsigned char *zx_mech_out_reserve(zx_mech *m, size_t n) noexcept nogil
 cdef void zx_mech_out_reset(zx_mech *m) noexcept nogil
 
 cdef inline bint zx_mech_out_busy(const zx_mech *m) noexcept nogil:
-    return m.out_len != 0 and m.out_len + m.out_last > m.out_cap
+    return m.out_last != 0 and (m.out_len == 0 or m.out_len + m.out_last > m.out_cap)
 cdef int zx_mech_encode_message(zx_mech *m, uint8_t flags, const unsigned char *payload,
                                 size_t len, unsigned char *out, size_t cap,
                                 size_t *n) noexcept nogil
