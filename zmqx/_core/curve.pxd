@@ -25,6 +25,9 @@ cdef int crypto_beforenm(uint8_t *k, const uint8_t *pk, const uint8_t *sk) noexc
 # c = tag || ciphertext (mlen + 16 bytes); in place when m == c + 16
 cdef int crypto_seal(uint8_t *c, const uint8_t *m, size_t mlen, const uint8_t *n,
                      const uint8_t *k) noexcept nogil
+# the same box of head || m (hlen <= 32) with m read where it lies; c must not overlap m
+cdef int crypto_seal_head(uint8_t *c, const uint8_t *head, size_t hlen, const uint8_t *m,
+                          size_t mlen, const uint8_t *n, const uint8_t *k) noexcept nogil
 # m = clen - 16 bytes; nothing is written unless the tag verifies; in place when m == c + 16
 cdef int crypto_open(uint8_t *m, const uint8_t *c, size_t clen, const uint8_t *n,
                      const uint8_t *k) noexcept nogil

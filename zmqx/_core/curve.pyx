@@ -20,6 +20,8 @@ import errno as _errno
 
 cdef extern from "crypto/zx_crypto.h" nogil:
     void zx_memzero(void *p, size_t n)
+    void zx_crypto_set_simd(int on)
+    int zx_crypto_simd_enabled()
     int zx_verify16(const uint8_t *a, const uint8_t *b)
     int zx_randombytes(void *buf, size_t n)
     int zx_x25519(uint8_t *q, const uint8_t *n, const uint8_t *p)
@@ -39,6 +41,8 @@ cdef extern from "crypto/zx_crypto.h" nogil:
                           const uint8_t *k)
     int zx_secretbox_open_easy(uint8_t *m, const uint8_t *c, size_t clen, const uint8_t *n,
                                const uint8_t *k)
+    int zx_secretbox_easy_head(uint8_t *c, const uint8_t *head, size_t hlen, const uint8_t *m,
+                               size_t mlen, const uint8_t *n, const uint8_t *k)
     int zx_box_keypair(uint8_t *pk, uint8_t *sk)
     int zx_box_beforenm(uint8_t *k, const uint8_t *pk, const uint8_t *sk)
     int zx_box(uint8_t *c, const uint8_t *m, size_t mlen, const uint8_t *n,
@@ -86,6 +90,10 @@ cdef int crypto_open(uint8_t *m, const uint8_t *c, size_t clen, const uint8_t *n
                      const uint8_t *k) noexcept nogil:
     return zx_secretbox_open_easy(m, c, clen, n, k)
 
+cdef int crypto_seal_head(uint8_t *c, const uint8_t *head, size_t hlen, const uint8_t *m,
+                          size_t mlen, const uint8_t *n, const uint8_t *k) noexcept nogil:
+    return zx_secretbox_easy_head(c, head, hlen, m, mlen, n, k)
+
 cdef int crypto_seal_detached(uint8_t *c, uint8_t *mac, const uint8_t *m, size_t mlen,
                               const uint8_t *n, const uint8_t *k) noexcept nogil:
     return zx_secretbox_detached(c, mac, m, mlen, n, k)
@@ -129,6 +137,19 @@ cdef inline const uint8_t *_p(_bufs *bs, int i) noexcept nogil:
 
 cdef inline uint8_t *_w(bytes out) noexcept:
     return <uint8_t *>PyBytes_AS_STRING(out)
+
+
+SIMD_NONE, SIMD_VEC128, SIMD_AVX2, SIMD_AVX512 = 0, 1, 2, 3
+
+
+def set_simd(int level):
+    """Cap the vector code paths: SIMD_NONE forces the portable C, SIMD_VEC128 allows the
+    4-lane generic vectors, SIMD_AVX2 the AVX2 code, SIMD_AVX512 (the default) all that
+    the CPU has. Returns the previous cap. For tests and benchmarks that check or time
+    each path: the bytes produced are the same whichever runs."""
+    cdef int was = zx_crypto_simd_enabled()
+    zx_crypto_set_simd(level)
+    return was
 
 
 def random_bytes(Py_ssize_t n):
@@ -317,6 +338,33 @@ def secretbox(message, nonce, key):
             zx_secretbox_easy(w_out, _p(&bs, 0), <size_t>bs.b[0].len, _p(&bs, 1), _p(&bs, 2))
     finally:
         _release(&bs)
+    return out
+
+
+def secretbox_head(head, message, nonce, key):
+    """secretbox(head + message, nonce, key) computed without joining them (head: at most
+    32 bytes), the way the engine boxes a frame's flags byte and its body."""
+    cdef _bufs bs
+    bs.n = 0
+    cdef bytes out
+    cdef uint8_t *w_out
+    cdef int rc
+    try:
+        _take(&bs, head, -1, "head")
+        _take(&bs, message, -1, "message")
+        _take(&bs, nonce, 24, "nonce")
+        _take(&bs, key, 32, "key")
+        if bs.b[0].len > 32:
+            raise ValueError("head longer than 32 bytes")
+        out = PyBytes_FromStringAndSize(NULL, bs.b[0].len + bs.b[1].len + 16)
+        w_out = _w(out)
+        with nogil:
+            rc = zx_secretbox_easy_head(w_out, _p(&bs, 0), <size_t>bs.b[0].len, _p(&bs, 1),
+                                        <size_t>bs.b[1].len, _p(&bs, 2), _p(&bs, 3))
+    finally:
+        _release(&bs)
+    if rc != 0:
+        raise ValueError("head longer than 32 bytes")
     return out
 
 

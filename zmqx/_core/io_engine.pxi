@@ -448,6 +448,8 @@ cdef void _session_reset_output(zx_session *s) noexcept nogil:
     for i in range(s.held_n):
         zx_msg_close(&s.held[i])
     s.held_n = 0
+    if s.curve:
+        zx_mech_out_reset(s.mech)       # CURVE: nothing points into the box buffer now
     s.iov_n = 0
     s.iov_i = 0
     s.stage_len = 0
@@ -468,6 +470,8 @@ cdef void _session_fill(zx_session *s) noexcept nogil:
                 return
             if s.pend_ping or s.pend_pong:
                 return                  # no room left this round: after the write
+        if s.curve and zx_mech_out_busy(s.mech):
+            return                      # CURVE: the box buffer is full; write this round first
         if not zx_pipe_read(outp, &m, s.link):
             s.out_idle = True
             return

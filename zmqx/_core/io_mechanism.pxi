@@ -4,8 +4,9 @@
 # (mechanism.pyx), writes what it produces, runs ZAP when it stops for it (io_zap.pxi),
 # and becomes ACTIVE at READY. Nothing reaches the socket before that: a data frame during
 # the handshake ends the connection. With CURVE every frame afterwards, commands included,
-# travels boxed in a MESSAGE (encoded while staging, decoded in place in the receive
-# buffer), without the GIL, on this thread.
+# travels boxed in a MESSAGE (boxed while staging, straight from the frame's body into the
+# stage or the mechanism's round buffer; opened in place in the receive buffer), without
+# the GIL, on this thread.
 #
 # The plain NULL handshake (no ZAP_DOMAIN) never comes here: its path is unchanged.
 
@@ -252,41 +253,53 @@ cdef unsigned char *_stage_reserve(zx_session *s, size_t n) noexcept nogil:
     return p
 
 
-# one frame (pre + body) boxed as a MESSAGE: small ones in the stage, large ones in a block
-# of their own; 0, or -1 if the session ended
+# one frame (pre + body) boxed as a MESSAGE: small ones in the stage, large ones in the
+# mechanism's round buffer (zx_mech_out_reserve), else in a block of their own. The body is
+# read where it lies (the box is written straight into its place); only a command's name
+# (pre) makes a copy, of the command itself. 0, or -1 if the session ended
 cdef int _stage_boxed(zx_session *s, uint8_t flags, const unsigned char *pre, size_t prelen,
                       const unsigned char *body, size_t blen) noexcept nogil:
     cdef size_t plen = prelen + blen
     cdef size_t bodysz = ZX_CURVE_MSG_BODY_OVERHEAD + plen
     cdef size_t total = (2 if bodysz <= 255 else 9) + bodysz
     cdef unsigned char *out
+    cdef const unsigned char *src = body
     cdef unsigned char *dst
     cdef size_t n
     cdef zx_msg enc
     cdef bint own = plen > SMALL_BODY
+    cdef bint pooled = False
     if own:
-        if s.iov_n >= ZX_IOV_MAX or zx_msg_init_size(&enc, total) < 0:
+        if s.iov_n >= ZX_IOV_MAX:
             return _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
-        out = zx_msg_data(&enc)
+        out = zx_mech_out_reserve(s.mech, total)
+        pooled = out != NULL
+        if not pooled:
+            if zx_msg_init_size(&enc, total) < 0:
+                return _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
+            out = zx_msg_data(&enc)
     else:
         out = _stage_reserve(s, total)
         if out == NULL:
             return _session_end(s, ZX_END_NO_MEMORY, ENOMEM)
-    dst = out + (total - bodysz) + ZX_CURVE_MSG_PLAIN_OFFSET + 1
     if prelen:
+        # a command: name and body joined at their place in the box, sealed in place
+        dst = out + (total - bodysz) + ZX_CURVE_MSG_PLAIN_OFFSET + 1
         memcpy(dst, pre, prelen)
-    if blen:
-        memcpy(dst + prelen, body, blen)
-    if zx_mech_encode_message(s.mech, flags, dst, plen, out, total, &n) != ZX_OK:
-        if own:
+        if blen:
+            memcpy(dst + prelen, body, blen)
+        src = dst
+    if zx_mech_encode_message(s.mech, flags, src, plen, out, total, &n) != ZX_OK:
+        if own and not pooled:
             zx_msg_close(&enc)
         return _session_end(s, ZX_END_PROTOCOL, ZX_ERR_CRYPTO)
     if own:
         s.iov[s.iov_n].iov_base = out
         s.iov[s.iov_n].iov_len = total
         s.iov_n += 1
-        memcpy(&s.held[s.held_n], &enc, sizeof(zx_msg))
-        s.held_n += 1
+        if not pooled:
+            memcpy(&s.held[s.held_n], &enc, sizeof(zx_msg))
+            s.held_n += 1
     return 0
 
 

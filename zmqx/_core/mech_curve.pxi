@@ -360,15 +360,42 @@ cdef int _curve_feed(zx_mech *m, const unsigned char *body, size_t n) noexcept n
 
 # ---------------------------------------------------------------- MESSAGE
 
+cdef unsigned char *zx_mech_out_reserve(zx_mech *m, size_t n) noexcept nogil:
+    cdef unsigned char *p
+    cdef size_t cap
+    m.out_last = n
+    if n > ZX_MECH_OUT_KEEP:
+        return NULL
+    if m.out_len + n > m.out_cap:
+        if m.out_len:
+            return NULL             # frames of this round point into it: no realloc
+        cap = n if n > ZX_MECH_OUT_ROUND else ZX_MECH_OUT_ROUND
+        p = <unsigned char *>realloc(m.out_buf, cap)
+        if p == NULL:
+            return NULL
+        m.out_buf = p
+        m.out_cap = cap
+    p = m.out_buf + m.out_len
+    m.out_len += n
+    return p
+
+
+cdef void zx_mech_out_reset(zx_mech *m) noexcept nogil:
+    m.out_len = 0
+    m.out_last = 0
+
+
 cdef int zx_mech_encode_message(zx_mech *m, uint8_t flags, const unsigned char *payload,
                                 size_t len, unsigned char *out, size_t cap,
                                 size_t *n) noexcept nogil:
     """Box one frame (flags: ZX_FLAG_MORE / ZX_FLAG_COMMAND) as a MESSAGE command frame in
     out[0:cap] (payload + ZX_CURVE_MSG_OVERHEAD is always enough). payload may already sit
-    at its place in out (frame header + 33)."""
+    at its place in out (frame header + 33: boxed in place); anywhere else it is read where
+    it lies (no copy), and must not overlap out."""
     cdef size_t hdr
     cdef unsigned char *b
     cdef uint8_t nonce[24]
+    cdef uint8_t fl
     cdef uint64_t counter
     cdef int rc
     if m.kind != ZX_MECH_CURVE or m.state != _ST_DONE:
@@ -386,11 +413,13 @@ cdef int zx_mech_encode_message(zx_mech *m, uint8_t flags, const unsigned char *
     b = out + hdr
     memcpy(b, "\x07MESSAGE", 8)
     _put_u64(b + 8, counter)
-    if len and payload != b + 33:
-        memmove(b + 33, payload, len)
-    b[32] = (1 if flags & ZX_FLAG_MORE else 0) | (2 if flags & ZX_FLAG_COMMAND else 0)
+    fl = (1 if flags & ZX_FLAG_MORE else 0) | (2 if flags & ZX_FLAG_COMMAND else 0)
     _nonce_short(nonce, "CurveZMQMESSAGES" if m.as_server else "CurveZMQMESSAGEC", counter)
-    crypto_seal(b + 16, b + 32, len + 1, nonce, m.precom)
+    if len and payload != b + 33:
+        crypto_seal_head(b + 16, &fl, 1, payload, len, nonce, m.precom)
+    else:
+        b[32] = fl
+        crypto_seal(b + 16, b + 32, len + 1, nonce, m.precom)
     return ZX_OK
 
 

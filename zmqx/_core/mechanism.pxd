@@ -113,6 +113,13 @@ ctypedef struct zx_mech:
     uint64_t nonce              # our next short nonce
     uint64_t peer_nonce         # the last short nonce accepted from the peer
     bint peer_nonce_seen
+    # CURVE data phase: the engine's buffer for boxing large MESSAGEs, kept from one write
+    # round to the next (zx_mech_out_reserve) so that a stream of large frames does not
+    # map and fault in a fresh block per frame; freed by zx_mech_destroy
+    unsigned char *out_buf
+    size_t out_cap
+    size_t out_len
+    size_t out_last             # the size asked by the last reserve (the next is likely alike)
 
 cdef const char *zx_mech_name(int kind) noexcept nogil
 cdef int zx_mech_kind_from_name(const char *name) noexcept nogil
@@ -141,6 +148,22 @@ cdef int zx_mech_zap_reply(zx_mech *m, int status_code, const unsigned char *use
 cdef int zx_mech_zap_absent(zx_mech *m, bint enforce_domain) noexcept nogil
 
 # CURVE data phase: every frame travels boxed in a MESSAGE command
+# n bytes of out_buf for one boxed frame of this write round, or NULL (then the caller
+# boxes into a block of its own): NULL when the frame is larger than ZX_MECH_OUT_KEEP, when
+# the buffer cannot grow, or when earlier frames of the round hold it and n does not fit
+# after them. The buffer grows to ZX_MECH_OUT_ROUND at least, to the largest frame asked
+# at most (up to KEEP). zx_mech_out_reset starts a round: nothing may point into it then.
+# zx_mech_out_busy: write this round out before boxing more: a frame like the last one
+# would not fit, or the last one got a block of its own (so a stream of frames larger than
+# the buffer is boxed one per round, never a round's worth of them at once).
+cdef enum:
+    ZX_MECH_OUT_ROUND = 256 * 1024
+    ZX_MECH_OUT_KEEP = 2 * 1024 * 1024 + 64
+cdef unsigned char *zx_mech_out_reserve(zx_mech *m, size_t n) noexcept nogil
+cdef void zx_mech_out_reset(zx_mech *m) noexcept nogil
+
+cdef inline bint zx_mech_out_busy(const zx_mech *m) noexcept nogil:
+    return m.out_last != 0 and (m.out_len == 0 or m.out_len + m.out_last > m.out_cap)
 cdef int zx_mech_encode_message(zx_mech *m, uint8_t flags, const unsigned char *payload,
                                 size_t len, unsigned char *out, size_t cap,
                                 size_t *n) noexcept nogil

@@ -13,13 +13,13 @@
 # C level is nogil and allocates only with malloc (metadata copies), freed by destroy().
 
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
-from libc.stdlib cimport malloc, free
+from libc.stdlib cimport malloc, free, realloc
 from libc.string cimport memcpy, memmove, memset, memcmp, strlen
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
 
 from zmqx._core.zmtp cimport *
 from zmqx._core.curve cimport (crypto_random, crypto_wipe, crypto_keypair, crypto_beforenm,
-                               crypto_seal, crypto_open)
+                               crypto_seal, crypto_seal_head, crypto_open)
 
 from zmqx._core.zmtp import ProtocolError
 
@@ -283,6 +283,8 @@ cdef void zx_mech_destroy(zx_mech *m) noexcept nogil:
         free(m.user_id)
     if m.zap_meta != NULL:
         free(m.zap_meta)
+    if m.out_buf != NULL:
+        free(m.out_buf)         # ciphertext only: nothing secret to wipe
     crypto_wipe(m, sizeof(zx_mech))
 
 

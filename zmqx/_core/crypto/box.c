@@ -71,6 +71,28 @@ int zx_secretbox_easy(uint8_t *c, const uint8_t *m, size_t mlen, const uint8_t n
     return 0;
 }
 
+int zx_secretbox_easy_head(uint8_t *c, const uint8_t *head, size_t hlen, const uint8_t *m,
+                           size_t mlen, const uint8_t n[24], const uint8_t k[32])
+{
+    msg_keys mk;
+    uint8_t first[32];
+    uint8_t *ct = c + 16;
+    size_t total = hlen + mlen, nfirst, fromm, i;
+    if (hlen > 32 || total < hlen) return -1;
+    nfirst = total < 32 ? total : 32;
+    fromm = nfirst - hlen;              /* bytes of m that block 0's tail encrypts */
+    msg_keys_init(&mk, n, k);
+    memcpy(first, head, hlen);
+    if (fromm) memcpy(first + hlen, m, fromm);
+    for (i = 0; i < nfirst; i++) ct[i] = (uint8_t)(first[i] ^ mk.block0[32 + i]);
+    /* the rest of m straight from where it lies: keystream blocks 1, 2, ... */
+    if (total > 32) zx_salsa20_xor_ic(ct + 32, m + fromm, total - 32, n + 16, 1, mk.subkey);
+    zx_poly1305(c, ct, total, mk.block0);
+    zx_memzero(first, sizeof first);
+    zx_memzero(&mk, sizeof mk);
+    return 0;
+}
+
 int zx_secretbox_open_easy(uint8_t *m, const uint8_t *c, size_t clen, const uint8_t n[24],
                            const uint8_t k[32])
 {

@@ -1,5 +1,6 @@
-/* randombytes.c: key material from the operating system, plus the two small helpers every
- * other file needs (wiping secrets, comparing tags in constant time).
+/* randombytes.c: key material from the operating system, plus the small helpers every
+ * other file needs (wiping secrets, comparing tags in constant time, the cap on the
+ * vector code paths).
  *
  * Randomness comes only from the kernel's CSPRNG, never from a generator kept in this
  * process: a userspace pool would need reseeding after fork() and could repeat a key in a
@@ -44,11 +45,28 @@
 
 void zx_memzero(void *p, size_t n)
 {
+#if defined(__GNUC__) || defined(__clang__)
+    /* memset at full speed (the vector code wipes a kilobyte of state per call), then an
+     * empty asm that claims to read the memory: the compiler must keep the stores even
+     * when the buffer is never read again. */
+    memset(p, 0, n);
+    __asm__ __volatile__("" : : "r"(p) : "memory");
+#else
     /* Stores through a volatile pointer are observable behaviour: the compiler must keep
      * them even when the buffer is never read again. */
     volatile uint8_t *v = (volatile uint8_t *)p;
     while (n--) *v++ = 0;
+#endif
 }
+
+static int simd_cap = ZX_SIMD_AVX512;
+
+void zx_crypto_set_simd(int level)
+{
+    simd_cap = level < ZX_SIMD_NONE ? ZX_SIMD_NONE : level > ZX_SIMD_AVX512 ? ZX_SIMD_AVX512 : level;
+}
+
+int zx_crypto_simd_enabled(void) { return simd_cap; }
 
 int zx_verify16(const uint8_t *a, const uint8_t *b)
 {

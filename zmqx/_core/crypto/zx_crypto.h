@@ -42,6 +42,19 @@ int zx_verify16(const uint8_t *a, const uint8_t *b);
 /* Fill buf with n bytes from the operating system's CSPRNG. 0, or -1 with errno set. */
 int zx_randombytes(void *buf, size_t n);
 
+/* The vector code paths (Salsa20 and Poly1305 on several blocks at once) run by default
+ * wherever the compiler and the CPU have them. zx_crypto_set_simd(level) caps them, so the
+ * tests can compare every path with libsodium on one machine: ZX_SIMD_NONE forces the
+ * portable C, ZX_SIMD_VEC128 allows the 4-lane generic vectors, ZX_SIMD_AVX2 the AVX2
+ * code, ZX_SIMD_AVX512 (the default) everything. Either path gives the same bytes, so a
+ * change while another thread encrypts is harmless. */
+#define ZX_SIMD_NONE 0
+#define ZX_SIMD_VEC128 1
+#define ZX_SIMD_AVX2 2
+#define ZX_SIMD_AVX512 3
+void zx_crypto_set_simd(int level);
+int zx_crypto_simd_enabled(void); /* the cap in force */
+
 /* ---- X25519 (x25519.c) */
 
 /* q = X25519(n, p). Returns -1 (q still written) if q is all zeros, i.e. p is a
@@ -93,6 +106,11 @@ int zx_secretbox_open_detached(uint8_t *m, const uint8_t *c, const uint8_t mac[1
  * In place works when m == c + 16. */
 int zx_secretbox_easy(uint8_t *c, const uint8_t *m, size_t mlen, const uint8_t n[24],
                       const uint8_t k[32]);
+/* The compact box of head || m (hlen <= 32) without joining them first: m is read where it
+ * lies (the engine boxes a frame's flags byte and its body this way). c (hlen + mlen + 16
+ * bytes) must not overlap m. */
+int zx_secretbox_easy_head(uint8_t *c, const uint8_t *head, size_t hlen, const uint8_t *m,
+                           size_t mlen, const uint8_t n[24], const uint8_t k[32]);
 /* clen >= 16; m receives clen - 16 bytes. In place works when m == c + 16. */
 int zx_secretbox_open_easy(uint8_t *m, const uint8_t *c, size_t clen, const uint8_t n[24],
                            const uint8_t k[32]);
