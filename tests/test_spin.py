@@ -191,3 +191,30 @@ def test_the_io_thread_keeps_looking_after_traffic_for_spin_us(tmp_path):
     sleeping = cpu_after_traffic(0)
     assert spinning >= 0.04, spinning        # (a shared CI machine may give it only part)
     assert sleeping < 0.03, sleeping
+
+
+def test_spin_poll_sees_an_fd_made_readable_while_it_looks_and_stops_at_its_bound():
+    """The asyncio waker's look after traffic (zmqx._core.ready.spin_poll): it reports an
+    fd that becomes readable during the window, and with none returns False after it."""
+    from zmqx._core.ready import spin_poll
+
+    r, w = os.pipe()
+    try:
+        t0 = time.monotonic()
+        assert spin_poll([r], 0.05) is False
+        assert time.monotonic() - t0 >= 0.05
+        # a writer in another thread; the spin releases the GIL, so the writer runs
+        started = threading.Event()
+
+        def write():
+            started.set()
+            os.write(w, b"x")
+
+        th = threading.Thread(target=write)
+        th.start()
+        assert started.wait(WAIT_MS / 1000)
+        assert spin_poll([r], WAIT_MS / 1000) is True   # long bound: ends on the write
+        th.join()
+    finally:
+        os.close(r)
+        os.close(w)

@@ -48,6 +48,10 @@ _core_get = _zmq.Socket.get
 _EVENTS = int(_zmq.EVENTS)
 _POLLIN_I, _POLLOUT_I, _POLLERR_I = int(_zmq.POLLIN), int(_zmq.POLLOUT), int(_zmq.POLLERR)
 from zmqx._core import ready as _ready_mod
+from zmqx._core.context import _env_spin_ns
+from time import monotonic as _monotonic
+_spin_poll = _ready_mod.spin_poll
+_SPIN_S = _env_spin_ns() / 1e9    # the waker's spin after traffic: the process default
 from zmqx._core.ready import Ready, ready as _ready, ready_error as _ready_error
 from zmqx.error import Again, ZMQError
 
@@ -87,6 +91,7 @@ class _Waker:
         self._drains = {}             # socket key -> its _drain_signaler
         self._mutex = threading.Lock()
         self._thread = None
+        self._fired_at = 0.0          # when callbacks last fired (spin after traffic)
         self._r, self._w = os.pipe()
         os.set_blocking(self._r, False)
         os.set_blocking(self._w, False)
@@ -168,8 +173,17 @@ class _Waker:
                     p.register(fd, select.POLLIN)
                 except (OSError, ValueError):
                     pass
+            timeout = 200
+            if _SPIN_S and len(owner) < 8 and _monotonic() - self._fired_at < _SPIN_S:
+                # traffic a moment ago: look again without sleeping for a while, as the
+                # I/O threads do (docs/performance.md, "Waiting"), GIL released
+                try:
+                    if _spin_poll([self._r, *owner], _SPIN_S):
+                        timeout = 0
+                except (OSError, ValueError):
+                    pass
             try:
-                ready = p.poll(200)
+                ready = p.poll(timeout)
             except InterruptedError:
                 continue
             fire = []
@@ -189,6 +203,8 @@ class _Waker:
                     if cbs:
                         fire.append((self._drains.pop(key, None), cbs))
             loop = self._loop
+            if fire:
+                self._fired_at = _monotonic()
             if fire and loop is not None:
                 try:
                     loop.call_soon_threadsafe(_fire_all, fire)

@@ -11,6 +11,8 @@ from cpython.ref cimport PyObject, Py_INCREF
 from cpython.exc cimport PyErr_SetObject
 from cpython.object cimport PyObject_GenericGetAttr
 from zmqx._core.socket cimport Socket as CoreSocket
+from libc.stdint cimport int64_t
+from zmqx._core.platform cimport pollfd, POLLIN, zx_now_ns, zx_spin_poll
 
 cdef extern from "Python.h":
     ctypedef PyObject *(*iternextfunc)(PyObject *)
@@ -298,3 +300,23 @@ def give_many(self, list state, int flags, copy, track):
     finally:
         state[1] = i
     return None
+
+
+def spin_poll(fds, double seconds):
+    """Look at up to 8 fds (readable?) without sleeping for `seconds`, yielding the CPU in
+    between, with the GIL released: the asyncio waker thread's brief look after traffic
+    (docs/performance.md, "Waiting"). True if one became readable."""
+    cdef pollfd pfd[8]
+    cdef int n = 0, rc
+    cdef int64_t until
+    for fd in fds:
+        if n == 8:
+            break
+        pfd[n].fd = fd
+        pfd[n].events = POLLIN
+        pfd[n].revents = 0
+        n += 1
+    until = zx_now_ns() + <int64_t>(seconds * 1e9)
+    with nogil:
+        rc = zx_spin_poll(pfd, n, until)
+    return rc > 0
