@@ -91,7 +91,8 @@ def test_the_process_default_comes_from_ZMQX_SPIN_US(value, expected, warns):
 # ---------------------------------------------------------------- what a wait does
 
 @pytest.mark.parametrize("transport", ["inproc", "ipc", "tcp"])
-def test_waits_after_short_ones_spin_and_end_while_spinning(ctx, transport, tmp_path):
+def test_inproc_waits_spin_and_end_while_spinning_network_ones_do_not(ctx, transport,
+                                                                       tmp_path):
     req, rep = _echo_pair(ctx, transport, tmp_path)
     req.spin_us = 1_000_000      # one second: longer than any echo here, so every wait that
     n = 30                       # spins also ends while spinning
@@ -106,12 +107,17 @@ def test_waits_after_short_ones_spin_and_end_while_spinning(ctx, transport, tmp_
     st = req.stats()
     # (the echo needs the GIL this thread holds until it waits: each recv waits)
     assert st["waits"] >= n
-    assert st["waits_spun"] == st["waits"]
-    assert st["waits_ended_spinning"] == st["waits_spun"]
+    if transport == "inproc":
+        assert st["waits_spun"] == st["waits"]
+        assert st["waits_ended_spinning"] == st["waits_spun"]
+    else:
+        # a peer behind the I/O thread: that thread spins, this one sleeps at once (it
+        # would only take CPU from the I/O thread when they share one)
+        assert st["waits_spun"] == 0
 
 
 def test_spin_zero_never_spins(ctx, tmp_path):
-    req, rep = _echo_pair(ctx, "tcp", tmp_path)
+    req, rep = _echo_pair(ctx, "inproc", tmp_path)
     req.spin_us = 0
     t = threading.Thread(target=_serve, args=(rep, 20))
     t.start()

@@ -147,8 +147,9 @@ cdef class Context:
     @property
     def spin_us(self):
         """How long (µs) a waiting thread keeps looking before it sleeps: the I/O threads
-        after traffic, and sockets made from now on in a blocking wait that follows a
-        short one. 0 never spins (libzmq's behaviour). Default: $ZMQX_SPIN_US, else 50."""
+        after traffic, and sockets made from now on (with inproc peers only) in a
+        blocking wait unless the one before was longer. 0 never spins (libzmq's
+        behaviour). Default: $ZMQX_SPIN_US, else 50."""
         if self._shadowed is not None:
             return self._shadowed.spin_us
         return self._spin_ns / 1000.0
