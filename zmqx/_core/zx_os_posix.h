@@ -81,17 +81,13 @@ static inline void zx_thread_join(zx_thread_t t) { pthread_join(t, NULL); }
 static inline void zx_thread_detach(zx_thread_t t) { pthread_detach(t); }
 
 /* CLOCK_MONOTONIC: Linux, the BSDs, and macOS since 10.12 (wheels target 10.13+) */
-static inline int64_t zx_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static inline int64_t zx_now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
+
+static inline int64_t zx_now_ms(void) { return zx_now_ns() / 1000000; }
 
 /* give the CPU to another runnable thread (a spinning waiter lets the I/O thread run) */
 static inline void zx_cpu_yield(void) { sched_yield(); }

@@ -106,14 +106,7 @@ static inline int64_t zx_now_ns(void) {
 
 static inline void zx_cpu_yield(void) { SwitchToThread(); }
 
-static inline int64_t zx_now_ms(void) {
-    static LARGE_INTEGER freq;        /* racy first fill is harmless: same value */
-    LARGE_INTEGER now;
-    if (!freq.QuadPart) QueryPerformanceFrequency(&freq);
-    QueryPerformanceCounter(&now);
-    return (int64_t)(now.QuadPart / freq.QuadPart * 1000 +
-                     now.QuadPart % freq.QuadPart * 1000 / freq.QuadPart);
-}
+static inline int64_t zx_now_ms(void) { return zx_now_ns() / 1000000; }
 
 /* ---- sockets ---- */
 static inline int zx_sock_errno(void) {
