@@ -730,7 +730,8 @@ def test_curve_keygen_module_json_secret_and_errors():
     p = _keygen("--json")
     keys = json.loads(p.stdout)
     assert zmqx.curve_public(keys["secret"].encode()).decode() == keys["public"]
-    p = _keygen("--secret", keys["secret"], "--json")
+    # --secret=KEY: a Z85 key may begin with "-", which the two-word form reads as an option
+    p = _keygen("--secret=" + keys["secret"], "--json")
     assert json.loads(p.stdout) == keys
     p = _keygen("--secret", "too-short")
     assert p.returncode == 2 and "Z85 secret key" in p.stderr
