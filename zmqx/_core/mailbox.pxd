@@ -190,6 +190,6 @@ cdef inline void zx_sockbase_wake(void *arg, void *link, int what) noexcept nogi
     if zx_load(&sb.spin_state) == 1 and zx_cas(&sb.spin_state, 1, 2):
         return                 # its thread is spinning: it sees the 2
     if what == 1:              # ZX_WAKE_READ
-        zx_sig_send(&(<zx_sockbase *>arg).rsig)
+        zx_sig_send(&sb.rsig)
     else:
-        zx_sig_send(&(<zx_sockbase *>arg).mb.sig)
+        zx_sig_send(&sb.mb.sig)

@@ -17,15 +17,6 @@ cdef inline Socket _live(Socket s):
     return s._shadowed if s._shadowed is not None else s
 
 
-cdef bint _any_io_peer(Socket s) noexcept:
-    # as Socket._wait: sockets with a peer behind an I/O thread leave spinning to it
-    cdef int i
-    for i in range(s.core.nslots):
-        if s.core.slots[i].io:
-            return True
-    return False
-
-
 cdef int64_t _after_wait(list socks, Py_ssize_t n, bint woken, int64_t took):
     # as Socket._wait: a wait longer than a socket's spin bound turns its spinning off
     # until a wait of it is short again. Returns the spin for the next wait
@@ -36,7 +27,7 @@ cdef int64_t _after_wait(list socks, Py_ssize_t n, bint woken, int64_t took):
         if socks[i] is not None:
             s = _live(<Socket>socks[i])
             s.spin_ns = s.spin_max_ns if woken and took <= s.spin_max_ns else 0
-            if s.spin_ns > spin and not _any_io_peer(s):
+            if s.spin_ns > spin and not s._io_peers():
                 spin = s.spin_ns
     return spin
 
@@ -68,7 +59,7 @@ def zmq_poll(list items, timeout=-1):
                 # spin (docs/performance.md) as the most eager of the sockets would
                 s = _live(<Socket>obj)
                 spins = spins or s.spin_max_ns > 0
-                if s.spin_ns > spin and not _any_io_peer(s):
+                if s.spin_ns > spin and not s._io_peers():
                     spin = s.spin_ns
                 fds[2 * i].fd = (<Socket>obj)._signaler_fd()
                 fds[2 * i].events = POLLIN

@@ -83,5 +83,6 @@ cdef class Socket:
                           bytes group=*)
     cdef int _sync_fd(self) except -1
     cdef bint _receives(self) noexcept
+    cdef bint _io_peers(self) noexcept
     cdef int _accept_inproc_link(self, zx_link *link, Socket peer) except -1
     cdef int _connect_to_binder(self, zx_link *link, Socket binder) except -1

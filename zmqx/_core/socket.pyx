@@ -64,18 +64,6 @@ cdef int64_t _deadline(int timeout_ms) noexcept nogil:
     return zx_now_ms() + timeout_ms
 
 
-cdef inline bint _io_peers(Socket self) noexcept:
-    # a peer behind an I/O thread: that thread spins after traffic (io_thread.pyx), which
-    # is what makes a network round trip fast; this thread spinning too would only take
-    # CPU from it when both share one (large messages arrive at half speed), so only
-    # sockets whose peers are all inproc spin in _wait
-    cdef int i
-    for i in range(self.core.nslots):
-        if self.core.slots[i].io:
-            return True
-    return False
-
-
 cdef int _spin_poked(zx_sockbase *sb, pollfd *pfd, int64_t until_ns) noexcept nogil:
     # _wait's spin for a classic socket: with spin_state 1 a waker swaps in 2 instead of
     # writing an fd, so a wake-up costs neither side a system call. Wake-ups sent before
@@ -385,7 +373,7 @@ cdef class Socket:
         t0 = 0
         if self.spin_max_ns:
             t0 = zx_now_ns()
-            if self.spin_ns and not _io_peers(self):
+            if self.spin_ns and not self._io_peers():
                 # never past the caller's deadline (a whole ms: timeout is at least 1)
                 until = t0 + min(self.spin_ns, <int64_t>timeout * 1000000)
                 self.core.stats.waits_spun += 1
@@ -508,6 +496,17 @@ cdef class Socket:
             return _recv_now(self, m)
         finally:
             self._unlock()
+
+    cdef bint _io_peers(self) noexcept:
+        # a peer behind an I/O thread: that thread spins after traffic (io_thread.pyx),
+        # which is what makes a network round trip fast; this thread spinning too would
+        # only take CPU from it when both share one (large messages arrive at half
+        # speed), so only sockets whose peers are all inproc spin (_wait, zmq_poll)
+        cdef int i
+        for i in range(self.core.nslots):
+            if self.core.slots[i].io:
+                return True
+        return False
 
     cdef bint _receives(self) noexcept:
         if self._shadowed is not None:
