@@ -38,6 +38,23 @@ def _term_with_deadline(c, timeout=10.0):
     assert not t.is_alive(), "context.term() hung"
 
 
+@pytest.fixture(autouse=True, params=["direct", "thread"])
+def watch_mode(request):
+    """Every test runs on the default loop, whose own add_reader watches the sockets, and
+    on a loop without add_reader (as Windows' Proactor), where a waker thread does."""
+    if request.param == "direct":
+        yield request.param
+        return
+    if request.node.get_closest_marker("needs_add_reader"):
+        pytest.skip("pyzmq's asyncio needs a loop with add_reader")
+    old = asyncio.get_event_loop_policy()
+    asyncio.set_event_loop_policy(NoAddReaderPolicy())
+    try:
+        yield request.param
+    finally:
+        asyncio.set_event_loop_policy(old)
+
+
 @pytest.fixture
 def actx():
     c = zasync.Context()
@@ -1006,6 +1023,7 @@ def _parity_scenario(zmq, zasyncmod):
     return asyncio.run(main())
 
 
+@pytest.mark.needs_add_reader
 def test_semantic_parity_with_pyzmq_asyncio():
     zmq = pytest.importorskip("zmq")
     import zmq.asyncio as zmq_asyncio

@@ -5,6 +5,8 @@ import os
 import threading
 import weakref
 
+import pytest
+
 import zmqx
 import zmqx.asyncio
 
@@ -39,15 +41,29 @@ async def _round_trip(ctx, loops):
         b.close(0)
 
 
-def test_loops_and_waker_pipes_are_freed():
+class _NoAddReaderLoop(asyncio.SelectorEventLoop):
+    def add_reader(self, *a, **k):
+        raise NotImplementedError("add_reader")
+
+
+@pytest.mark.parametrize("loop_factory", [asyncio.SelectorEventLoop, _NoAddReaderLoop],
+                         ids=["direct", "thread"])
+def test_loops_and_waker_pipes_are_freed(loop_factory):
+    """Both ways of watching: the loop's own readers (which must not keep the loop or the
+    sockets alive) and a waker thread with its pipe."""
     ctx = zmqx.asyncio.Context()
+
+    def run(coro):
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(coro)
+
     try:
         loops = []
-        asyncio.run(_round_trip(ctx, loops))        # warm-up: imports, context fds
+        run(_round_trip(ctx, loops))                # warm-up: imports, context fds
         _settle()
         base = _open_fds()
         for _ in range(5):
-            asyncio.run(_round_trip(ctx, loops))
+            run(_round_trip(ctx, loops))
         _settle()
         assert [r() for r in loops] == [None] * 6
         assert _open_fds() == base

@@ -2,9 +2,12 @@
 return Futures.
 
 Differences from pyzmq, on purpose:
-- No loop.add_reader: one waker thread per event loop waits (GIL released) on the fds of
-  sockets that have pending futures and calls loop.call_soon_threadsafe once per wake-up.
-  So it works on every loop, including the Proactor loop on Windows and uvloop.
+- A socket's readiness reaches the loop through its own add_reader where the loop has
+  one (selector loops, uvloop): the registration outlives a wait by one loop turn, so a
+  steady stream does not re-register on every await. Loops without add_reader (the
+  Proactor loop on Windows) get one waker thread per loop that waits (GIL released) on
+  the fds of sockets with pending futures and calls loop.call_soon_threadsafe once per
+  wake-up. Either way only the loop thread drains a socket's wake-up fds.
 - Each call first tries the operation without waiting; only if it would block is a
   future queued. A call that completes at once returns a Ready (zmqx._core.ready): an
   already-completed awaitable with the Future methods, cheaper than a loop Future. A
@@ -39,6 +42,7 @@ from zmqx.constants import POLLIN as _POLLIN_E, RCVTIMEO, SNDTIMEO
 DONTWAIT = 1
 POLLIN = int(_POLLIN_E)
 _get_running_loop = asyncio.get_running_loop
+_get_running_loop_or_none = asyncio._get_running_loop   # no exception when there is none
 _core_recv = _zmq.Socket.recv
 _core_recv_multipart = _zmq.Socket.recv_multipart
 _core_send = _zmq.Socket.send
@@ -62,9 +66,10 @@ _IN_KINDS = (_RECV, _RECV_MULTIPART, _RECV_MANY, _RECV_INTO)
 
 
 class _Waker:
-    """One per event loop: a thread that waits on fds and reports each ready one once to
-    the callbacks registered for it (one-shot). The thread exits when nothing is watched
-    (so it never outlives its loop) and is started again on demand.
+    """One per event loop: reports each ready fd once to the callbacks registered for it
+    (one-shot). Direct mode uses the loop's add_reader; thread mode (loops without it) a
+    thread that exits when nothing is watched (so it never outlives its loop) and is
+    started again on demand.
 
     A zmqx socket is watched as a unit (its signaler and mailbox fds), and only here is it
     drained: in the loop thread, just before every callback watching it runs. Everyone who
@@ -92,12 +97,12 @@ class _Waker:
         self._mutex = threading.Lock()
         self._thread = None
         self._fired_at = 0.0          # when callbacks last fired (spin after traffic)
-        self._r, self._w = os.pipe()
-        os.set_blocking(self._r, False)
-        os.set_blocking(self._w, False)
-        # closed once nothing uses this waker; not at interpreter exit, where the finalizer
-        # would close the pipe under the still-running daemon thread (EBADF in its read)
-        weakref.finalize(self, _close_fds, self._r, self._w).atexit = False
+        # direct mode: the loop's own add_reader watches the fds (no thread, no hop through
+        # call_soon_threadsafe); None until the first watch finds out whether the loop can
+        self._direct = None
+        self._readers = {}            # direct mode: fd -> the key it was registered for
+        self._owners = {}             # direct mode: socket key -> weakref to its socket
+        self._r = self._w = -1
 
     @property
     def _loop(self):
@@ -120,7 +125,23 @@ class _Waker:
 
     def watch_key(self, key, callback, drain):
         # key: an fd, or a socket's (signaler fd, mailbox fd) with drain its _drain_signaler
+        if self._direct is not False:
+            loop = self._loop
+            if loop is not None and _get_running_loop_or_none() is loop:
+                if self._watch_direct(loop, key, callback, drain):
+                    return
+            elif self._direct and loop is not None:
+                # another thread (rare: the API is the loop thread's): hand it over
+                loop.call_soon_threadsafe(self.watch_key, key, callback, drain)
+                return
         with self._mutex:
+            if self._r < 0:
+                self._r, self._w = os.pipe()
+                os.set_blocking(self._r, False)
+                os.set_blocking(self._w, False)
+                # closed once nothing uses this waker; not at interpreter exit, where the
+                # finalizer would close the pipe under the still-running daemon thread
+                weakref.finalize(self, _close_fds, self._r, self._w).atexit = False
             cbs = self._watch.setdefault(key, [])
             if callback not in cbs:
                 cbs.append(callback)
@@ -134,6 +155,27 @@ class _Waker:
         self._poke()
 
     def unwatch_key(self, key, callback):
+        if self._direct:
+            loop = self._loop
+            if loop is None or loop.is_closed():
+                with self._mutex:
+                    self._watch.pop(key, None)
+                    self._owners.pop(key, None)
+                return
+            if _get_running_loop_or_none() is not loop:
+                loop.call_soon_threadsafe(self.unwatch_key, key, callback)
+                return
+            with self._mutex:
+                cbs = self._watch.get(key)
+                if cbs is not None:
+                    if callback is not None and callback in cbs:
+                        cbs.remove(callback)
+                    if callback is None or not cbs:
+                        del self._watch[key]
+                gone = key not in self._watch
+            if gone and key not in self._owners:
+                self._unregister(loop, key)   # a native fd: watched only while waited on
+            return
         with self._mutex:
             cbs = self._watch.get(key)
             if cbs is None:
@@ -145,7 +187,125 @@ class _Waker:
                 self._drains.pop(key, None)
         self._poke()
 
+    def release_socket(self, sock, key=None):
+        """sock is closing: stop watching its fds now (direct mode: the selector must not
+        keep a record of files about to close); watchers still registered get one last
+        call, a turn later, and find the socket closed."""
+        if not self._direct:
+            return                    # the thread polls only what is waited on
+        if key is None:
+            key = (sock._signaler_fd(), sock._mailbox_fd())
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        if _get_running_loop_or_none() is not loop:
+            loop.call_soon_threadsafe(self.release_socket, sock, key)
+            return
+        with self._mutex:
+            cbs = self._watch.pop(key, None)
+        owner = self._owners.get(key)
+        if owner is not None and owner() is sock:
+            self._unregister(loop, key)
+        for cb in cbs or ():
+            loop.call_soon(cb)
+
+    # -- direct mode: the loop's add_reader (selector loops, uvloop) ---------------------
+    # A socket's fds stay registered while the socket is open (a wait costs no epoll_ctl),
+    # holding the socket only weakly: its close (release_socket) or its collection
+    # (a weakref callback, which runs before its fds close) removes them. A native fd is
+    # registered only while someone waits on it: nobody drains it, so an unwatched
+    # readable one would wake the loop on every turn.
+    def _watch_direct(self, loop, key, callback, drain):
+        """Watch key with the loop's own readers; False if this loop has none (Proactor,
+        loops without add_reader), which puts this waker in thread mode for good."""
+        fds = key if type(key) is tuple else (key,)
+        if drain is not None:
+            ref = self._owners.get(key)
+            if ref is None or ref() is not drain.__self__:
+                if ref is not None:
+                    # the same fd numbers, another socket: the first one's fds were closed
+                    # and reused before its release got here; register afresh, so the
+                    # selector looks at the new files and not at its record of the old
+                    self._unregister(loop, key)
+                sock = drain.__self__
+                self._owners[key] = weakref.ref(sock, self._socket_gone(key))
+        for fd in fds:
+            if self._readers.get(fd) != key:
+                try:
+                    loop.add_reader(fd, self._on_readable, key)
+                except NotImplementedError:
+                    if self._direct is None:
+                        self._owners.pop(key, None)
+                        self._direct = False
+                        return False
+                    raise
+                except (OSError, ValueError):
+                    continue              # a closed fd: its socket's close wakes the waiters
+                self._readers[fd] = key
+        self._direct = True
+        with self._mutex:
+            cbs = self._watch.setdefault(key, [])
+            if callback not in cbs:
+                cbs.append(callback)
+        return True
+
+    def _socket_gone(self, key):
+        # the weakref callback for a registered socket; holds neither the loop nor the
+        # waker (the waker keeps it, and _by_loop must be able to let the loop go)
+        wself = weakref.ref(self)
+
+        def gone(ref):
+            waker = wself()
+            loop = waker._loop if waker is not None else None
+            if loop is None or loop.is_closed() or waker._owners.get(key) is not ref:
+                return
+            if _get_running_loop_or_none() is loop:
+                waker._unregister(loop, key)
+            else:
+                try:
+                    loop.call_soon_threadsafe(waker._unregister_if, loop, key, ref)
+                except RuntimeError:
+                    pass
+        return gone
+
+    def _unregister_if(self, loop, key, ref):
+        if self._owners.get(key) is ref:
+            self._unregister(loop, key)
+
+    def _on_readable(self, key):
+        # in the loop thread, from the loop's selector: drain, then fire the watchers (as
+        # _fire_all), each one-shot
+        with self._mutex:
+            cbs = self._watch.pop(key, None)
+        ref = self._owners.get(key)
+        if ref is not None:
+            sock = ref()
+            if sock is not None:
+                try:
+                    sock._drain_signaler()
+                except Exception:
+                    pass              # a closed socket: its watchers find out themselves
+        if cbs:
+            for cb in cbs:
+                cb()
+        if ref is None and key not in self._watch:
+            loop = self._loop
+            if loop is not None:
+                self._unregister(loop, key)
+
+    def _unregister(self, loop, key):
+        self._owners.pop(key, None)
+        for fd in (key if type(key) is tuple else (key,)):
+            if self._readers.get(fd) == key:
+                del self._readers[fd]
+                try:
+                    loop.remove_reader(fd)
+                except (OSError, ValueError, RuntimeError):
+                    pass
+
     def _poke(self):
+        if self._w < 0:
+            return                    # no thread was ever started
         try:
             os.write(self._w, b"x")   # make the thread re-read the set
         except BlockingIOError:
@@ -540,6 +700,7 @@ class Socket(_zmq.Socket["asyncio.Future[Any]"]):
         if not self.closed:
             if self._waker is not None:
                 self._waker.unwatch_socket(self, self._on_ready)
+                self._waker.release_socket(self)
             super().close(linger)
             for fut, _, _ in list(self._waiters):
                 if not fut.done():

@@ -186,6 +186,8 @@ class ZMQStream:
         if self.socket is None:
             return
         self._unwatch()
+        if self._waker is not None:
+            self._waker.release_socket(self.socket, self._fds)
         self.io_loop.remove_handler(self._closer)
         if self.socket.closed:
             warnings.warn(
