@@ -237,6 +237,7 @@ cdef int _session_handshake_done(zx_session *s) noexcept nogil:
                 zx_link_unref(s.link)
     s.had_connection = True
     s.state = ZX_S_ACTIVE
+    _session_find_pair(s)
     zx_io_event(s.sb, s.endpoint_id, ZX_EVT_HANDSHAKE_SUCCEEDED, 0)   # libzmq: 0
     s.out_idle = False
     s.ping_deadline = 0
@@ -423,3 +424,22 @@ cdef void _session_destroy(zx_session *s) noexcept nogil:
     s.dead = True
     s.next = io.zombies
     io.zombies = s
+
+
+cdef void _session_find_pair(zx_session *s) noexcept nogil:
+    # is the other end of this connection one of our own sessions? Then this thread does
+    # the kernel's work for both ends, and long write rounds would run ahead of its own
+    # reads by megabytes, which it then reads back from outside its caches
+    cdef zx_session *o = s.io.sessions
+    s.local_pair = False
+    zx_conn_ends(s.fd, &s.end_local, &s.end_peer)
+    while o != NULL and s.end_local != 0:
+        if o != s and not o.dead and o.state == ZX_S_ACTIVE and o.end_local == s.end_peer \
+                and o.end_peer == s.end_local:
+            s.local_pair = True
+            o.local_pair = True
+            if o.link != NULL:
+                o.link.same_io = 1
+        o = o.next
+    if s.link != NULL:
+        s.link.same_io = s.local_pair

@@ -237,6 +237,11 @@ cdef struct zx_session:
     bint socket_gone
     int64_t linger_at          # -1: linger forever
     int64_t handshakes         # completed by this session (Socket.stats(): reconnects)
+    # both ends of this connection are sessions of this I/O thread (zx_conn_ends): its
+    # writes go in short rounds (io_engine.pxi, WRITE_LOCAL_MAX)
+    uint64_t end_local
+    uint64_t end_peer
+    bint local_pair
     zx_session *prev
     zx_session *next
 

@@ -261,6 +261,8 @@ ctypedef struct zx_link:
     int64_t reconnects             # handshakes its connect() session completed before it
     char peer_addr[64]             # side 1's address when it is a connection (Peer-Address)
     int peer_addr_len
+    int same_io                    # the connection's other end is a session of the same
+                                   # I/O thread (one context, io_threads=1): set after ATTACH
 
 cdef inline zx_pipe *zx_link_out(zx_link *l, int side) noexcept nogil:
     return &l.pipes[side]

@@ -1,7 +1,7 @@
 # Cython view of zx_platform.h, the platform layer (threads, mutexes, the monotonic clock,
 # signalers, the I/O thread's poller, sockets). Only the zx_* calls are portable; the raw
 # socket declarations below are the POSIX names that Winsock also provides.
-from libc.stdint cimport int64_t, uint32_t
+from libc.stdint cimport int64_t, uint32_t, uint64_t
 
 cdef extern from "zx_platform.h" nogil:
     ctypedef struct zx_mutex_t:
@@ -124,6 +124,7 @@ cdef extern from "zx_platform.h" nogil:
     int zx_socket_stream(int family)
     int zx_connect(int fd, const sockaddr *sa, socklen_t len)
     int zx_peer_address(int fd, char *out, int cap)
+    void zx_conn_ends(int fd, uint64_t *local, uint64_t *peer)
     int zx_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
     int zx_accept(int lfd, sockaddr *sa, socklen_t *len)
     int zx_listen_stream(const sockaddr *sa, socklen_t len, int backlog)

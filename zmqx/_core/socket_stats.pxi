@@ -68,6 +68,8 @@ cdef dict _peer_stats(Socket self, zx_slot *s, dict names, int64_t now_ms, doubl
         "hwm_out": out.hwm,
         "dropped_hwm": s.dropped,
         "gone": bool(s.dying),
+        # a tcp/ipc connection whose two ends one I/O thread serves (see performance.md)
+        "same_io_thread": bool(s.io and link.same_io),
     }
 
 

@@ -35,6 +35,36 @@
 #include "zx_signaler.h"
 #include <stdio.h>
 
+/* ---- a connected socket's two ends as two hashes (FNV-1a of the addresses the kernel
+   reports): a connection whose (local, peer) is another one's (peer, local) has both ends
+   in this process. Over ipc the connecting end is unnamed, so every connecter to a path
+   pairs with every acceptor at it, which is still true: both ends are ours. 0s: unknown */
+static inline uint64_t zx_fnv1a(const unsigned char *p, size_t n) {
+    uint64_t h = 1469598103934665603ULL;
+    while (n--) {
+        h ^= *p++;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static inline void zx_conn_ends(int fd, uint64_t *local, uint64_t *peer) {
+    struct sockaddr_storage ss;
+    socklen_t len = (socklen_t)sizeof ss;
+    *local = *peer = 0;
+    memset(&ss, 0, sizeof ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0 || len > (socklen_t)sizeof ss)
+        return;
+    *local = zx_fnv1a((const unsigned char *)&ss, (size_t)len);
+    len = (socklen_t)sizeof ss;
+    memset(&ss, 0, sizeof ss);
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0 || len > (socklen_t)sizeof ss) {
+        *local = 0;
+        return;
+    }
+    *peer = zx_fnv1a((const unsigned char *)&ss, (size_t)len);
+}
+
 /* ---- the address of a connected socket's peer: libzmq's Peer-Address message property.
    The IP for tcp; for ipc, where Linux can say who the peer process is (SO_PEERCRED),
    libzmq's "localhost:uid:gid:pid"; else nothing (returns the length written, 0) ---- */
