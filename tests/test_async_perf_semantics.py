@@ -76,6 +76,20 @@ def test_the_iterator_protocol_still_works_for_code_that_drives_a_ready_by_hand(
     assert not isinstance(ready(1), types.CoroutineType)
 
 
+def test_results_taken_by_hand_stay_apart_when_the_stopiteration_is_kept():
+    # where the interpreter steps the iterator (CPython >= 3.12), one StopIteration is
+    # reused for the results; one that the caller still holds must never be rewritten
+    caught = []
+    for r in (ready(b"one"), ready(b"two"), ready(None), ready((5, 6)), ready(b"three")):
+        try:
+            next(iter(r))
+        except StopIteration as e:
+            caught.append(e)
+    assert [e.value for e in caught] == [b"one", b"two", None, (5, 6), b"three"]
+    assert len({id(e) for e in caught}) == len(caught)
+    assert all(e.__traceback__ is None or e.__traceback__.tb_next is None for e in caught)
+
+
 def test_tasks_gather_and_wait_for_accept_readys():
     async def main():
         assert await asyncio.gather(ready(1), ready((2,)), ready(None)) == [1, (2,), None]

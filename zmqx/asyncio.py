@@ -115,24 +115,26 @@ class _Waker:
     def unwatch(self, fd, callback=None):
         self.unwatch_key(fd, callback)
 
-    def watch_socket(self, sock, callback):
+    def watch_socket(self, sock, callback, first=False):
         """callback() once, in the loop thread, after sock may have become ready (and its
-        wake-up fds were drained)."""
-        self.watch_key((sock._signaler_fd(), sock._mailbox_fd()), callback, sock._drain_signaler)
+        wake-up fds were drained). first: called before the callbacks already watching
+        (a Poller's check looks before a pending recv takes the message it would report)."""
+        self.watch_key((sock._signaler_fd(), sock._mailbox_fd()), callback,
+                       sock._drain_signaler, first)
 
     def unwatch_socket(self, sock, callback=None):
         self.unwatch_key((sock._signaler_fd(), sock._mailbox_fd()), callback)
 
-    def watch_key(self, key, callback, drain):
+    def watch_key(self, key, callback, drain, first=False):
         # key: an fd, or a socket's (signaler fd, mailbox fd) with drain its _drain_signaler
         if self._direct is not False:
             loop = self._loop
             if loop is not None and _get_running_loop_or_none() is loop:
-                if self._watch_direct(loop, key, callback, drain):
+                if self._watch_direct(loop, key, callback, drain, first):
                     return
             elif self._direct and loop is not None:
                 # another thread (rare: the API is the loop thread's): hand it over
-                loop.call_soon_threadsafe(self.watch_key, key, callback, drain)
+                loop.call_soon_threadsafe(self.watch_key, key, callback, drain, first)
                 return
         with self._mutex:
             if self._r < 0:
@@ -142,9 +144,7 @@ class _Waker:
                 # closed once nothing uses this waker; not at interpreter exit, where the
                 # finalizer would close the pipe under the still-running daemon thread
                 weakref.finalize(self, _close_fds, self._r, self._w).atexit = False
-            cbs = self._watch.setdefault(key, [])
-            if callback not in cbs:
-                cbs.append(callback)
+            _add_callback(self._watch.setdefault(key, []), callback, first)
             if drain is not None:
                 self._drains[key] = drain
             if self._thread is None:
@@ -215,7 +215,7 @@ class _Waker:
     # (a weakref callback, which runs before its fds close) removes them. A native fd is
     # registered only while someone waits on it: nobody drains it, so an unwatched
     # readable one would wake the loop on every turn.
-    def _watch_direct(self, loop, key, callback, drain):
+    def _watch_direct(self, loop, key, callback, drain, first):
         """Watch key with the loop's own readers; False if this loop has none (Proactor,
         loops without add_reader), which puts this waker in thread mode for good."""
         fds = key if type(key) is tuple else (key,)
@@ -244,9 +244,7 @@ class _Waker:
                 self._readers[fd] = key
         self._direct = True
         with self._mutex:
-            cbs = self._watch.setdefault(key, [])
-            if callback not in cbs:
-                cbs.append(callback)
+            _add_callback(self._watch.setdefault(key, []), callback, first)
         return True
 
     def _socket_gone(self, key):
@@ -372,6 +370,14 @@ class _Waker:
                     with self._mutex:
                         self._watch.clear()
                         self._drains.clear()
+
+
+def _add_callback(cbs, callback, first):
+    if callback not in cbs:
+        if first:
+            cbs.insert(0, callback)
+        else:
+            cbs.append(callback)
 
 
 def _close_fds(*fds):
@@ -834,7 +840,7 @@ class Poller(_zmq.Poller):
                     # the waker drains obj's wake-up fds before calling check (and before
                     # any other watcher of obj, such as obj's own futures, looks)
                     watched.append(obj)
-                    waker.watch_socket(obj, check)
+                    waker.watch_socket(obj, check, first=True)
                 else:
                     fd = obj if isinstance(obj, int) else obj.fileno()
                     watched.append(fd)
