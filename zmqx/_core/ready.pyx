@@ -9,7 +9,6 @@
 cimport cython
 from cpython.ref cimport PyObject, Py_INCREF
 from cpython.exc cimport PyErr_SetObject
-from cpython.object cimport PyObject_GenericGetAttr
 from zmqx._core.socket cimport Socket as CoreSocket
 from libc.stdint cimport int64_t
 from zmqx._core.platform cimport pollfd, POLLIN, zx_now_ns, zx_spin_poll
@@ -203,14 +202,12 @@ cdef inline Ready _ready(value, exc):
     return r
 
 
-cdef str _WAITERS = "_waiters"
-
-
 cdef inline bint _waiting(self) except -1:
-    # self._waiters (the queued futures) without the socket class's __getattr__ hook (it
-    # maps unknown names to options), which makes a plain attribute read cost more than a
-    # send: the generic lookup is all an instance attribute needs
-    return bool(PyObject_GenericGetAttr(self, _WAITERS))
+    # self._waiters (the queued futures), read from the core socket's C field: an
+    # attribute read would go through the socket class's __getattr__ hook (it maps unknown
+    # names to options) and cost as much as the send it guards
+    cdef object w = (<CoreSocket?>self)._waiters
+    return w is not None and len(w) != 0
 
 
 cdef inline CoreSocket _live(self):

@@ -61,6 +61,9 @@ cdef class Socket:
     cdef object _monitor_binder   # the internal PAIR bound to the monitor address (monitor())
     cdef zx_tally *_tally         # linger drops after close, shared with the sockbase
     cdef object _final_stats      # stats() as they were when the socket closed
+    # zmqx.asyncio's queue of waiting futures (None on other sockets): a C field, so the
+    # compiled recv/send (ready.pyx) test it without an attribute lookup on every call
+    cdef public object _waiters
     cdef object __weakref__
 
     cdef int _check(self) except -1
