@@ -3,11 +3,12 @@ return Futures.
 
 Differences from pyzmq, on purpose:
 - A socket's readiness reaches the loop through its own add_reader where the loop has
-  one (selector loops, uvloop): the registration outlives a wait by one loop turn, so a
-  steady stream does not re-register on every await. Loops without add_reader (the
-  Proactor loop on Windows) get one waker thread per loop that waits (GIL released) on
-  the fds of sockets with pending futures and calls loop.call_soon_threadsafe once per
-  wake-up. Either way only the loop thread drains a socket's wake-up fds.
+  one (selector loops, uvloop): registered at the socket's first wait and kept until it
+  is closed or collected (held weakly), so a wait costs no epoll_ctl. Loops without
+  add_reader (the Proactor loop on Windows) get one waker thread per loop that waits
+  (GIL released) on the fds of sockets with pending futures and calls
+  loop.call_soon_threadsafe once per wake-up. Either way only the loop thread drains a
+  socket's wake-up fds.
 - Each call first tries the operation without waiting; only if it would block is a
   future queued. A call that completes at once returns a Ready (zmqx._core.ready): an
   already-completed awaitable with the Future methods, cheaper than a loop Future. A
