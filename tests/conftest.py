@@ -35,6 +35,24 @@ def ctx():
 
 
 @pytest.fixture
+def ctx2():
+    """A second context: sockets on two I/O threads."""
+    c = zmqx.Context()
+    yield c
+    _term_with_deadline(c)
+
+
+@pytest.fixture
+def actx():
+    """A zmqx.asyncio context, torn down as ctx is."""
+    import zmqx.asyncio
+
+    c = zmqx.asyncio.Context()
+    yield c
+    _term_with_deadline(c)
+
+
+@pytest.fixture
 def zctx():
     zmq = pytest.importorskip("zmq")
     c = zmq.Context()

@@ -22,15 +22,6 @@ WAIT = 5.0
 QUIET = 0.3
 
 
-@pytest.fixture
-def actx():
-    c = zasync.Context()
-    yield c
-    for s in c._open_sockets():
-        s.close(linger=0)
-    c.term()
-
-
 def pair(c, endpoint, hwm=1000):
     pull = c.socket(zmqx.PULL)
     push = c.socket(zmqx.PUSH)

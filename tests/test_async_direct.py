@@ -45,15 +45,6 @@ def _wakers():
     return {t for t in threading.enumerate() if t.name == "zmqx-asyncio-waker"}
 
 
-@pytest.fixture
-def actx():
-    c = zasync.Context()
-    yield c
-    for s in c._open_sockets():
-        s.close(linger=0)
-    c.term()
-
-
 def _pair(c, name):
     a = c.socket(zmqx.PAIR)
     b = c.socket(zmqx.PAIR)

@@ -19,15 +19,6 @@ from conftest import endpoint_for
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture
-def actx():
-    c = zasync.Context()
-    yield c
-    for s in c._open_sockets():
-        s.close(linger=0)
-    c.term()
-
-
 def pair(c, hwm=1000):
     pull = c.socket(zmqx.PULL)
     push = c.socket(zmqx.PUSH)

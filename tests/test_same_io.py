@@ -38,15 +38,6 @@ def _exchange(a, b):
     assert b.recv() == b"pong"
 
 
-@pytest.fixture
-def ctx2():
-    c = zmqx.Context()
-    yield c
-    for s in c._open_sockets():
-        s.close(linger=0)
-    c.term()
-
-
 def test_both_ends_in_one_context_are_recognised(ctx, wire_endpoint):
     a, b = _connected_pair(ctx, ctx, wire_endpoint)
     _exchange(a, b)
