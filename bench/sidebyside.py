@@ -378,6 +378,17 @@ def _worker_main(case_name, impl, params_json, result_path):
 # --------------------------------------------------------------------------
 
 perf = time.perf_counter
+#: CPU time of the whole process (every thread: the app's, the library's I/O threads)
+cpu = time.process_time
+
+
+def add_cpu_per_msg(res, msgs, recv_cpu_s, send_cpu_s=None):
+    """CPU µs per message, both processes together (``send_cpu_s`` None: the sender is a
+    thread of the measuring process, already counted).  Throughput on this shared VM moves
+    by ±30%; the CPU a message costs moves much less, so it judges changes that trade one
+    thread's speed for another's (see --cpu)."""
+    res["recv_cpu_us_per_msg"] = recv_cpu_s / msgs * 1e6
+    res["cpu_us_per_msg"] = (recv_cpu_s + (send_cpu_s or 0.0)) / msgs * 1e6
 
 
 def make_socket(zmq, ctx, kind, hwm):
@@ -472,15 +483,17 @@ def _push_sender(ctl, impl, ep, size, count, hwm, copy, server_key, ctx):
     s.connect(ep)
     buf = b"x" * size
     send = s.send
+    c0 = cpu()
     t0 = perf()
     for _ in range(count):
         send(buf, copy=copy)
     t1 = perf()
     ctl.recv()  # "done": the receiver has everything
+    c1 = cpu()
     s.close()
     if own:
         ctx.term()
-    return {"send_s": t1 - t0}
+    return {"send_s": t1 - t0, "send_cpu_s": c1 - c0}
 
 
 def push_pull_throughput(impl, transport, size, count, hwm=1000, copy=None, one_ctx=False,
@@ -509,15 +522,18 @@ def push_pull_throughput(impl, transport, size, count, hwm=1000, copy=None, one_
     recv = pull.recv
     if not copy:
         nbytes = len(recv(copy=False))
+        c0 = cpu()
         t0 = perf()
         for _ in range(count - 1):
             nbytes += len(recv(copy=False))
     else:
         nbytes = len(recv())
+        c0 = cpu()
         t0 = perf()
         for _ in range(count - 1):
             nbytes += len(recv())
     t1 = perf()
+    c1 = cpu()
     if nbytes != count * size:
         raise AssertionError(f"received {nbytes} bytes, expected {count * size}")
     elapsed = t1 - t0
@@ -530,6 +546,8 @@ def push_pull_throughput(impl, transport, size, count, hwm=1000, copy=None, one_
     emit(res)
     peer.send("done")
     res.update(peer.join())
+    add_cpu_per_msg(res, count - 1, c1 - c0, None if one_ctx else res["send_cpu_s"])
+    emit(res)
     pull.close()
     ctx.term()
     return res
@@ -890,6 +908,7 @@ def _async_push_sender(ctl, impl, ep, size, count, hwm, batch, ctx):
         buf = b"x" * size
         copy = size < BIG
         send = s.send
+        c0 = cpu()
         t0 = perf()
         if batch and hasattr(s, "send_many"):
             chunk = [buf] * batch
@@ -903,9 +922,10 @@ def _async_push_sender(ctl, impl, ep, size, count, hwm, batch, ctx):
                 await send(buf, copy=copy)
         t1 = perf()
         ctl.recv()  # blocking is fine here: nothing else runs on this loop
+        c1 = cpu()
         s.close()
         actx.term()
-        return {"send_s": t1 - t0}
+        return {"send_s": t1 - t0, "send_cpu_s": c1 - c0}
 
     return asyncio.run(run())
 
@@ -929,6 +949,7 @@ def asyncio_push_pull_throughput(impl, transport, size, count, hwm=1000, batch=0
         recv = pull.recv
         copy = size < BIG
         nbytes = len(await recv(copy=copy))
+        c0 = cpu()
         t0 = perf()
         if batch and hasattr(pull, "recv_many"):
             got = 1
@@ -941,6 +962,7 @@ def asyncio_push_pull_throughput(impl, transport, size, count, hwm=1000, batch=0
             for _ in range(count - 1):
                 nbytes += len(await recv(copy=copy))
         t1 = perf()
+        c1 = cpu()
         if nbytes != count * size:
             raise AssertionError(f"received {nbytes} bytes, expected {count * size}")
         elapsed = t1 - t0
@@ -950,6 +972,8 @@ def asyncio_push_pull_throughput(impl, transport, size, count, hwm=1000, batch=0
         emit(res)
         peer.send("done")
         res.update(peer.join())
+        add_cpu_per_msg(res, count - 1, c1 - c0, res["send_cpu_s"])
+        emit(res)
         pull.close()
         actx.term()
         return res
@@ -1401,7 +1425,67 @@ def machine_info(impls, cpus):
     except OSError:
         pass
     info["impls"] = {impl: probe_subprocess(impl) for impl in impls}
+    info["interference_start"] = interference_subprocess(cpus)
     return info
+
+
+_BUSY = "import time\nprint('go', flush=True)\nt = time.monotonic()\nwhile time.monotonic() - t < 10: pass\n"
+
+
+def _compute_ms():
+    # a fixed piece of interpreter work (dict stores), timed in CPU time
+    c0 = time.process_time()
+    d = {}
+    for i in range(100_000):
+        d[i & 1023] = i
+    return (time.process_time() - c0) * 1e3
+
+
+def interference_main(cpus, rounds=9):
+    """How much a busy CPU ``cpus[0]`` slows work on ``cpus[1]``: the same compute timed
+    alternately with a busy loop pinned there stopped (SIGSTOP) and running (SIGCONT);
+    the ratio of the medians.  On a VM whose two vCPUs land on one physical core's
+    hyperthreads (the host moves them, for seconds at a time), this is 1.3-1.6, and
+    every figure with both CPUs busy moves with it."""
+    pin([cpus[1]])
+    busy = subprocess.Popen([sys.executable, "-c", _BUSY], stdout=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, text=True)
+    alone, beside = [], []
+    try:
+        os.sched_setaffinity(busy.pid, {cpus[0]})
+        busy.stdout.readline()
+        _compute_ms()  # warm-up
+        for _ in range(rounds):
+            os.kill(busy.pid, signal.SIGSTOP)
+            alone.append(_compute_ms())
+            os.kill(busy.pid, signal.SIGCONT)
+            beside.append(_compute_ms())
+    finally:
+        busy.kill()
+        busy.wait()
+    a, b = statistics.median(alone), statistics.median(beside)
+    print(json.dumps({"alone_ms": a, "beside_busy_ms": b, "slowdown": b / a if a else None}),
+          flush=True)
+
+
+def interference_subprocess(cpus):
+    """interference_main in a fresh interpreter; {} where it cannot run (one CPU)."""
+    if cpus[0] == cpus[1] or not hasattr(os, "sched_setaffinity") or not hasattr(signal, "SIGSTOP"):
+        return {}
+    try:
+        out = subprocess.run([sys.executable, SCRIPT, "--_interference", f"{cpus[0]},{cpus[1]}"],
+                             capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        line = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+        return json.loads(line[-1]) if line else {}
+    except subprocess.TimeoutExpired:
+        return {}
+
+
+def fmt_interference(r):
+    if not r or r.get("slowdown") is None:
+        return "not measured"
+    return (f"{r['slowdown']:.2f}x (work on one bench CPU beside a busy other one: "
+            f"{r['alone_ms']:.1f} -> {r['beside_busy_ms']:.1f} ms; 1.00 = independent cores)")
 
 
 def probe_subprocess(impl):
@@ -1424,6 +1508,7 @@ def print_machine_info(info):
     print(f"python   : {info['python']} on {info['platform']}")
     if "loadavg_start" in info:
         print("loadavg  : " + " ".join(f"{x:.2f}" for x in info["loadavg_start"]))
+    print(f"cross-CPU: {fmt_interference(info.get('interference_start'))}")
     for impl, p in info["impls"].items():
         if "error" in p:
             print(f"{impl:9s}: NOT AVAILABLE: {p['error']}")
@@ -1458,6 +1543,15 @@ def ratio(case, cand, base):
     return cand / base if case.higher_is_better else base / cand
 
 
+def paired_ratio(case, values, base_values):
+    """The median of the ratios of runs made one after the other (repetition i of each):
+    steadier than the ratio of medians when the machine drifts between fast and slow
+    spells (see the cross-CPU line)."""
+    pr = [ratio(case, x, y) for x, y in zip(values, base_values)]
+    pr = [p for p in pr if p]
+    return statistics.median(pr) if pr else None
+
+
 def print_table(rows, impls, info):
     baseline = impls[-1] if len(impls) > 1 else None
     others = impls[:-1] if baseline else []
@@ -1468,7 +1562,7 @@ def print_table(rows, impls, info):
     headers += [f"{first}/{m}" for m in middle]
     headers += [f"{o} wins" for o in others]
     if with_limit:
-        headers += ["limit median", f"{first} of limit"]
+        headers += ["limit median", f"{first} of limit (paired)"]
     table = []
     for row in rows:
         case = row["case"]
@@ -1511,7 +1605,8 @@ def print_table(rows, impls, info):
                     err = (row["errors"][LIMIT] or ["-"])[0]
                     cells.append(err if len(err) <= 20 else err[:17] + "...")
                 r = ratio(case, row["summary"][first][0], med)
-                cells.append("-" if r is None else f"{r:.2f}")
+                pr = paired_ratio(case, row["values"][first], row["values"][LIMIT])
+                cells.append("-" if r is None else f"{r:.2f}" + (f" ({pr:.2f})" if pr else ""))
             else:
                 cells += ["-", "-"]
         table.append(cells)
@@ -1537,7 +1632,8 @@ def print_table(rows, impls, info):
         print(f"limit = the machine's limit for the case, measured in the same run: plain tcp/unix")
         print("  sockets (bandwidth, ping-pong), a two-thread lock hand-off (inproc round trip),")
         print(f"  zmqx blocking (asyncio cases).  '{first} of limit' = {first}/limit for throughput,")
-        print(f"  limit/{first} for latency (1.0 = at the limit).")
+        print(f"  limit/{first} for latency (1.0 = at the limit); (paired) = the median of the")
+        print("  ratios of each repetition's run and the limit run right after it.")
     print("! = some runs of that cell failed or had a note (see below).")
     problems = []
     for row in rows:
@@ -1562,6 +1658,45 @@ def print_table(rows, impls, info):
                 lines = d.strip().splitlines()[-(40 if e.startswith("TIMEOUT") else 12):]
                 for ln in lines:
                     print("    " + ln)
+
+
+def print_cpu_table(rows, impls):
+    """CPU µs per message (both processes), for the cases that measure it: medians, and
+    each implementation's against the first's (>1 = the first spends less)."""
+    first = impls[0]
+    headers = ["case"] + [f"{i} cpu µs/msg (recv side)" for i in impls] + [
+        f"{o}/{first}" for o in impls[1:]]
+    table = []
+    for row in rows:
+        med = {}
+        cells = [row["case"].name]
+        for impl in impls:
+            got = [r for r in row["results"][impl] if "cpu_us_per_msg" in r]
+            if not got:
+                cells.append("-")
+                continue
+            med[impl] = statistics.median(r["cpu_us_per_msg"] for r in got)
+            recv = statistics.median(r["recv_cpu_us_per_msg"] for r in got)
+            lo = min(r["cpu_us_per_msg"] for r in got)
+            hi = max(r["cpu_us_per_msg"] for r in got)
+            spread = (hi - lo) / 2 / med[impl] * 100 if med[impl] else 0.0
+            cells.append(f"{med[impl]:.3f} ±{spread:.0f}% ({recv:.3f})")
+        if not med:
+            continue
+        for o in impls[1:]:
+            ok = o in med and first in med and med[first] > 0
+            cells.append(f"{med[o] / med[first]:.2f}" if ok else "-")
+        table.append(cells)
+    if not table:
+        return
+    widths = [max(len(r[i]) for r in [headers] + table) for i in range(len(headers))]
+    print()
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
+    for cells in table:
+        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                        for i, (c, w) in enumerate(zip(cells, widths))))
+    print("CPU time of both processes (every thread) per message over the measured window;")
+    print("(recv side) = the measuring process alone.  Lower is better.")
 
 
 def run(args):
@@ -1628,11 +1763,15 @@ def run(args):
             info["loadavg_end"] = os.getloadavg()
         except OSError:
             pass
+        info["interference_end"] = interference_subprocess(cpus)
         print()
         print_table(rows, impls, info)
+        if args.cpu:
+            print_cpu_table(rows, impls)
         total = time.monotonic() - t_run
         print(f"\ntotal {total:.0f}s; loadavg at end "
               + " ".join(f"{x:.2f}" for x in info.get("loadavg_end", ())))
+        print(f"cross-CPU at end: {fmt_interference(info.get('interference_end'))}")
         if args.json:
             baseline = impls[-1] if len(impls) > 1 else None
             out = {"machine": info, "args": vars(args), "repeat": repeat, "impls": impls,
@@ -1659,6 +1798,8 @@ def run(args):
                     # each implementation's median as a fraction of the limit (1.0 = at the limit)
                     entry["fraction_of_limit"] = {i: ratio(case, row["summary"][i][0], med)
                                                   for i in impls}
+                    entry["fraction_of_limit_paired"] = {
+                        i: paired_ratio(case, row["values"][i], row["values"][LIMIT]) for i in impls}
                 for o in impls[1:-1]:
                     entry.setdefault("speedup_of_" + impls[0], {})[o] = ratio(
                         case, row["summary"][impls[0]][0], row["summary"][o][0])
@@ -1667,11 +1808,9 @@ def run(args):
                         o: ratio(case, row["summary"][o][0], row["summary"][baseline][0])
                         for o in impls[:-1]}
                     # ratios of adjacent (same repetition) runs: less sensitive to drift
-                    entry["paired_speedup_median"] = {}
-                    for o in impls[:-1]:
-                        pr = [ratio(case, x, y) for x, y in zip(row["values"][o], row["values"][baseline])]
-                        pr = [p for p in pr if p]
-                        entry["paired_speedup_median"][o] = statistics.median(pr) if pr else None
+                    entry["paired_speedup_median"] = {
+                        o: paired_ratio(case, row["values"][o], row["values"][baseline])
+                        for o in impls[:-1]}
                 out["cases"].append(entry)
             with open(args.json, "w") as f:
                 json.dump(out, f, indent=1, default=str)
@@ -1698,15 +1837,21 @@ def main(argv=None):
     ap.add_argument("--timeout", type=float, default=None, help="per-cell timeout in s (default: the case's)")
     ap.add_argument("--inproc-one-cpu", action="store_true",
                     help="pin inproc cases to one CPU instead of both (stabler; see inproc_cpus)")
+    ap.add_argument("--cpu", action="store_true",
+                    help="also print CPU µs per message (both processes) where a case measures it")
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
     ap.add_argument("--_worker", nargs=4, help=argparse.SUPPRESS)
     ap.add_argument("--_probe", help=argparse.SUPPRESS)
+    ap.add_argument("--_interference", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args._worker:
         _worker_main(*args._worker)
         return
     if args._probe:
         print(json.dumps(probe(args._probe)), flush=True)
+        return
+    if args._interference:
+        interference_main([int(x) for x in args._interference.split(",")])
         return
     if args.list:
         for c in CASES.values():
