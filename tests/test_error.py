@@ -144,6 +144,14 @@ def test_subclasses_ignore_arguments():
             assert e.errno == n
             assert e.errno is n  # the enum member, as pyzmq has it
     assert str(InterruptedSystemCall()) == strerror(errno.EINTR) + ZMQX_SUFFIX
+    # Again and ContextTerminated keep errno and text on the class (the C initialiser only
+    # keeps the arguments): what an instance shows must not change with that
+    for cls, n in ((Again, errno.EAGAIN), (ContextTerminated, Errno.ETERM)):
+        e = cls("ignored", "too")
+        assert str(e) == strerror(n) and repr(e) == f"{cls.__name__}('{strerror(n)}')"
+        assert e.args == ("ignored", "too") and cls().args == ()
+        e.errno = 5                    # instances still take their own values
+        assert e.errno == 5 and cls().errno == n
 
 
 @pytest.mark.parametrize(
