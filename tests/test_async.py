@@ -477,6 +477,28 @@ def test_send_blocked_at_hwm_completes_when_the_peer_drains(actx, transport, ipc
     asyncio.run(main())
 
 
+@pytest.mark.parametrize("kind,peer", [("PUSH", "PULL"), ("DEALER", "ROUTER")])
+def test_a_send_queued_before_connect_goes_out_once_connect_makes_a_peer(actx, transport,
+                                                                          ipc_dir, kind, peer):
+    # connect() attaches the new peer in the calling thread: that attach must wake the
+    # socket's own waiters (nothing else will: pyzmq's inproc send stays stuck here)
+    async def main():
+        receiver = asock(actx, getattr(zmqx, peer))
+        receiver.bind(endpoint_for(transport, ipc_dir))
+        sender = asock(actx, getattr(zmqx, kind))
+        try:
+            sent = asyncio.ensure_future(sender.send(b"queued"))
+            await assert_pending(sent, "a send with no peer")
+            sender.connect(receiver.last_endpoint)
+            await asyncio.wait_for(sent, WAIT)
+            got = await asyncio.wait_for(receiver.recv_multipart(), WAIT)
+            assert got[-1] == b"queued" and len(got) == (2 if peer == "ROUTER" else 1)
+        finally:
+            close_all(receiver, sender)
+
+    asyncio.run(main())
+
+
 def test_close_cancels_pending_futures(actx, endpoint):
     async def main():
         pull, push = pair_of(actx, zmqx.PULL, zmqx.PUSH, endpoint)

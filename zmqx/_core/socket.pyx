@@ -287,9 +287,11 @@ cdef class Socket:
             zx_slot_write(s, &m, False)
         if zx_load(&link.gone[1 - side]):
             self._slot_dying(idx)
-        # messages sent before anyone could be woken (inproc connect before bind)
-        if zx_slot_readable(s):
-            zx_sig_send(&self.sb.rsig)
+        # a new peer can let a waiting call go on: messages it sent before anyone could be
+        # woken (inproc connect before bind), or room to send (a send that found no peer
+        # yet). The wait may be this thread's own: an asyncio or eventloop socket whose
+        # send was queued before connect() ran in the same thread, which nothing else wakes
+        zx_sig_send(&self.sb.rsig)
         return 0
 
     cdef int _slot_dying(self, int idx) except -1:
