@@ -248,3 +248,80 @@ def test_send_many_stops_at_the_hwm_and_goes_on_from_there(actx):
             await pull.recv_many(10, zmqx.NOBLOCK)
 
     asyncio.run(main())
+
+
+# ---------------------------------------------------------------- the compiled wait path
+
+def test_a_wait_times_out_by_the_live_sockets_option_read_at_each_wait():
+    # enqueue reads RCVTIMEO/SNDTIMEO from the live socket's C options when the future is
+    # queued: a shadow waits by the live socket's setting, and a change applies to the next
+    # wait
+    from helpers import assert_elapsed
+
+    ctx = zmqx.Context()
+    live_pull, live_push = pair(ctx, hwm=1)
+    live_pull.rcvtimeo = 100
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        pull = zasync.Socket.shadow(live_pull)
+        t0 = loop.time()
+        with pytest.raises(zmqx.Again):
+            await pull.recv()
+        assert_elapsed(loop.time() - t0, 100, "a shadow's recv, RCVTIMEO of the live socket")
+        live_pull.rcvtimeo = 200
+        t0 = loop.time()
+        with pytest.raises(zmqx.Again):
+            await pull.recv()
+        assert_elapsed(loop.time() - t0, 200, "the next wait, after RCVTIMEO changed")
+        live_pull.rcvtimeo = -1
+        fut = asyncio.ensure_future(pull.recv())
+        await asyncio.sleep(0)
+        assert not fut.done()          # queued: no timeout now
+        live_push.send(b"late")
+        assert await asyncio.wait_for(fut, 5) == b"late"
+        # SNDTIMEO the same way: the peer's pipe holds one message (HWM 1 on both ends)
+        push = zasync.Socket.shadow(live_push)
+        live_push.sndtimeo = 100
+        t0 = None
+        for i in range(10):
+            t0 = loop.time()
+            try:
+                await push.send(b"fill%d" % i)
+            except zmqx.Again:
+                break
+        else:
+            pytest.fail("ten sends fitted under HWM 1")
+        assert_elapsed(loop.time() - t0, 100, "a shadow's send, SNDTIMEO of the live socket")
+
+    try:
+        asyncio.run(main())
+    finally:
+        ctx.destroy(linger=0)
+
+
+def test_a_waiting_send_and_a_waiting_recv_are_served_independently(actx):
+    # on_ready keeps a blocked receive from holding back a send queued after it (and the
+    # other way round): a DEALER with no peer yet waits to send and to receive at once
+    async def main():
+        dealer = actx.socket(zmqx.DEALER)
+        router = actx.socket(zmqx.ROUTER)
+        for s in (dealer, router):
+            s.linger = 0
+        ep = endpoint_for("inproc", None)
+        recv = asyncio.ensure_future(dealer.recv())
+        send = asyncio.ensure_future(dealer.send(b"hello"))
+        second = asyncio.ensure_future(dealer.send(b"again"))
+        await asyncio.sleep(0)
+        assert not recv.done() and not send.done() and not second.done()
+        router.bind(ep)
+        dealer.connect(ep)
+        await asyncio.wait_for(asyncio.gather(send, second), 5)
+        assert not recv.done()          # the sends went out while the recv still waits
+        ident, body = await router.recv_multipart()
+        assert body == b"hello"
+        assert (await router.recv_multipart())[1] == b"again"
+        await router.send_multipart([ident, b"reply"])
+        assert await asyncio.wait_for(recv, 5) == b"reply"
+
+    asyncio.run(main())

@@ -58,6 +58,7 @@ from time import monotonic as _monotonic
 _spin_poll = _ready_mod.spin_poll
 _SPIN_S = _env_spin_ns() / 1e9    # the waker's spin after traffic: the process default
 from zmqx._core.ready import Ready, ready as _ready, ready_error as _ready_error
+_enqueue = _ready_mod.enqueue
 from zmqx.error import Again, ZMQError
 
 __all__ = ["Context", "Socket", "Poller", "Ready"]
@@ -424,11 +425,10 @@ class Socket(_zmq.Socket["asyncio.Future[Any]"]):
             self._watching = False
         return self._waker
 
-    def _watch(self):
-        waker = self._loop_waker()
-        if not self._watching and not self.closed:
-            self._watching = True
-            waker.watch_socket(self, self._on_ready)
+    # compiled (zmqx/_core/ready.pyx): watch the socket for the waiting queue, and the
+    # waker's call that serves the queue in order
+    _watch = _ready_mod.watch
+    _on_ready = _ready_mod.on_ready
 
     def _purge(self):
         # futures that were cancelled or timed out no longer hold a place in the queue
@@ -459,40 +459,6 @@ class Socket(_zmq.Socket["asyncio.Future[Any]"]):
         if not ev:
             raise Again()
         return ev
-
-    def _on_ready(self):
-        # in the loop thread: serve queued futures in order while operations succeed
-        self._watching = False
-        if self.closed:
-            self._fail_all(ZMQError(_zmq.ENOTSOCK))
-            return
-        # (the waker drained the wake-up fds just before: the attempts below re-arm them)
-        blocked_in = blocked_out = False
-        pending = collections.deque()
-        while self._waiters:
-            fut, kind, args = self._waiters.popleft()
-            if fut.done():            # cancelled or timed out: it must not take a message
-                continue
-            is_in = kind in _IN_KINDS or (kind == _POLL and args[2] & POLLIN)
-            if (is_in and blocked_in) or (not is_in and blocked_out):
-                pending.append((fut, kind, args))
-                continue
-            try:
-                result = self._attempt(kind, args)
-            except Again:
-                pending.append((fut, kind, args))
-                if is_in:
-                    blocked_in = True
-                else:
-                    blocked_out = True
-                continue
-            except Exception as e:
-                fut.set_exception(e)
-                continue
-            fut.set_result(result)
-        self._waiters = pending
-        if pending:
-            self._watch()
 
     def _forget(self, fut):
         # a cancelled future leaves the queue at once: nothing piles up on a socket that
@@ -550,16 +516,7 @@ class Socket(_zmq.Socket["asyncio.Future[Any]"]):
                     return _ready_error(e)
             except Exception as e:
                 return _ready_error(e)
-        loop = _get_running_loop()
-        fut = loop.create_future()
-        self._waiters.append((fut, kind, args))
-        fut.add_done_callback(self._forget)
-        if timeout is None:
-            timeout = self.get(timeout_opt) if timeout_opt is not None else -1
-        if timeout >= 0:
-            loop.call_later(timeout / 1000.0, _expire, fut)
-        self._watch()
-        return fut
+        return _enqueue(self, kind, args, timeout_opt, timeout)
 
     # -- the API ---------------------------------------------------------------
     # recv and send keep their try-at-once paths inline, and return a Ready instead of a
@@ -737,6 +694,9 @@ def _expire(fut):
 def _resolve(fut, value):
     if not fut.done():
         fut.set_result(value)
+
+
+_ready_mod.bind_wait(_expire, int(RCVTIMEO), int(SNDTIMEO), int(_zmq.ENOTSOCK), POLLIN)
 
 
 class Context(_zmq.Context[Socket]):

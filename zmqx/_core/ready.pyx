@@ -225,7 +225,8 @@ def aio_recv(self, flags=0, copy=True, track=False):
         value = _live(self)._recv_one((flags | 1) if flags else 1, copy)
     except BaseException as e:
         if isinstance(e, _Again) and not (flags & 1):
-            return self._recv_py(flags, copy, track)
+            # nothing queued, and that attempt armed the wake-up: wait for it
+            return enqueue(self, K_RECV, (None, int(flags), copy, track), _RCVTIMEO)
         if not isinstance(e, Exception):
             raise
         return _ready(None, e)
@@ -256,13 +257,159 @@ def aio_send(self, data, flags=0, copy=True, track=False, routing_id=None, group
         value = _live(self)._send_one(data, (flags | 1) if flags else 1, copy, track)
     except BaseException as e:
         if isinstance(e, _Again) and not (flags & 1):
-            return self._send_py(data, flags, copy, track)
+            return enqueue(self, K_SEND, (data, int(flags), copy, track), _SNDTIMEO)
         if not isinstance(e, Exception):
             raise
         return _ready(None, e)
     if value is None:
         return _DONE_NONE
     return _ready(value, None)
+
+
+# ------------------------------------------------------------ the wait path
+# A call that has to wait queues a loop Future on the socket (`_waiters`, in call order)
+# and has the loop's _Waker watch the socket's wake-up fds; a wake-up (on_ready) serves
+# the queue in order while operations succeed. Compiled for the same reason as the calls
+# above: every wait of a busy stream (a sender at its HWM, a receiver that caught up) runs
+# this twice, and in Python it cost more than the hundreds of messages between two waits.
+# The kinds are zmqx.asyncio's _RECV.. constants.
+cdef enum:
+    K_RECV = 0
+    K_RECV_MULTIPART = 1
+    K_SEND = 2
+    K_SEND_MULTIPART = 3
+    K_POLL = 4
+    K_RECV_MANY = 5
+    K_SEND_MANY = 6
+    K_RECV_INTO = 7
+
+cdef object _expire = None
+cdef object _get_running_loop = None
+cdef int _RCVTIMEO = 27
+cdef int _SNDTIMEO = 28
+cdef int _ENOTSOCK = 0
+cdef int _POLLIN = 1
+
+
+def bind_wait(expire, int rcvtimeo, int sndtimeo, int enotsock, int pollin):
+    global _expire, _get_running_loop, _RCVTIMEO, _SNDTIMEO, _ENOTSOCK, _POLLIN
+    import asyncio
+    _expire = expire
+    _get_running_loop = asyncio.get_running_loop
+    _RCVTIMEO, _SNDTIMEO, _ENOTSOCK, _POLLIN = rcvtimeo, sndtimeo, enotsock, pollin
+
+
+cdef inline bint _is_in(int kind, tuple args):
+    return (kind == K_RECV or kind == K_RECV_MULTIPART or kind == K_RECV_MANY
+            or kind == K_RECV_INTO or (kind == K_POLL and (args[2] & _POLLIN)))
+
+
+cdef int _watch(self, CoreSocket s, loop) except -1:
+    # have the loop's waker call on_ready once the socket may be ready (one watch at a time)
+    waker = s._waker
+    if waker is None or waker._loop is not loop:
+        # first wait, or the socket moved to another event loop: the Python method, which
+        # subclasses extend (zmqx.eventloop.future joins its IOLoop there)
+        waker = self._loop_waker()
+    if not s._watching and not self.closed:
+        s._watching = True
+        waker.watch_socket(self, self._on_ready)
+    return 0
+
+
+def watch(self):
+    """Watch the socket for the waiting queue (zmqx.asyncio.Socket._watch)."""
+    _watch(self, <CoreSocket?>self, _get_running_loop())
+
+
+def enqueue(self, int kind, tuple args, timeout_opt, timeout=None):
+    """A loop Future for an operation that cannot complete now: queued behind the ones
+    waiting already. The caller has tried it (and so armed the socket's wake-up) or found
+    others waiting ahead of it. timeout (ms; None: the socket's RCVTIMEO/SNDTIMEO, named
+    by timeout_opt, or none when that is None) ends the wait with Again."""
+    cdef CoreSocket s = <CoreSocket?>self
+    cdef CoreSocket live = _live(self)
+    cdef int t = -1
+    loop = _get_running_loop()
+    fut = loop.create_future()
+    s._waiters.append((fut, kind, args))
+    fut.add_done_callback(self._forget)
+    if timeout is not None:
+        t = timeout
+    elif timeout_opt is None:
+        t = -1
+    elif timeout_opt == _RCVTIMEO:
+        t = live.copts.rcvtimeo
+    elif timeout_opt == _SNDTIMEO:
+        t = live.copts.sndtimeo
+    else:
+        t = self.get(timeout_opt)
+    if t >= 0:
+        loop.call_later(t / 1000.0, _expire, fut)
+    _watch(self, s, loop)
+    return fut
+
+
+cdef object _attempt(self, int kind, tuple args):
+    # one try of a queued operation, never waiting: its result, or Again
+    cdef int flags
+    if kind == K_RECV:
+        flags = args[1]
+        return _live(self)._recv_one(flags | 1, args[2])
+    if kind == K_SEND:
+        flags = args[1]
+        return _live(self)._send_one(args[0], flags | 1, args[2], args[3])
+    return self._attempt(kind, args)
+
+
+def on_ready(self):
+    """The waker's call (loop thread) once the socket may be ready, its wake-up fds
+    drained: serve the queued futures in order while their operations succeed. An
+    operation that would block keeps its place, and so does every later one in the same
+    direction (receives do not overtake receives, nor sends sends)."""
+    cdef CoreSocket s = <CoreSocket?>self
+    cdef bint blocked_in = False
+    cdef bint blocked_out = False
+    cdef bint is_in
+    cdef int kind
+    cdef tuple args
+    cdef list pending = None
+    s._watching = False
+    if self.closed:
+        self._fail_all(_ZMQError(_ENOTSOCK))
+        return
+    # (the waker drained the wake-up fds just before: the attempts below re-arm them)
+    waiters = s._waiters
+    while waiters:
+        fut, kind, args = waiters.popleft()
+        if fut.done():                 # cancelled or timed out: it must not take a message
+            continue
+        is_in = _is_in(kind, args)
+        if (blocked_in if is_in else blocked_out):
+            if pending is None:
+                pending = []
+            pending.append((fut, kind, args))
+            continue
+        try:
+            result = _attempt(self, kind, args)
+        except BaseException as e:
+            if not isinstance(e, Exception):
+                raise
+            if isinstance(e, _Again):
+                if pending is None:
+                    pending = []
+                pending.append((fut, kind, args))
+                if is_in:
+                    blocked_in = True
+                else:
+                    blocked_out = True
+            else:
+                fut.set_exception(e)
+            continue
+        fut.set_result(result)
+    if pending:
+        waiters.extend(pending)
+        _watch(self, s, _get_running_loop())
 
 
 # ------------------------------------------------------------ the batch loops

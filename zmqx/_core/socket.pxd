@@ -64,6 +64,10 @@ cdef class Socket:
     # zmqx.asyncio's queue of waiting futures (None on other sockets): a C field, so the
     # compiled recv/send (ready.pyx) test it without an attribute lookup on every call
     cdef public object _waiters
+    # ... and the rest of its wait state, C fields for the compiled wait path (ready.pyx):
+    # an attribute write from Python goes through zmqx.Socket's __setattr__ option hook
+    cdef public object _waker     # the _Waker of the loop it last waited in
+    cdef public bint _watching    # its wake-up fds are being watched for the queue
     cdef object __weakref__
 
     cdef int _check(self) except -1
