@@ -33,6 +33,8 @@ else:
     if os.environ.get("ZMQX_DEBUG"):
         extra_compile_args += ["-O0", "-g"]
         define_macros.append(("ZMQX_DEBUG", "1"))
+    elif os.environ.get("ZMQX_SYMBOLS"):
+        pass  # optimised but not stripped: for perf/profilers (see docs/performance.md)
     elif sys.platform == "darwin":
         # release builds ship stripped: ld64 drops debug info (-S) and local symbols (-x)
         extra_link_args = ["-Wl,-S,-x"]
