@@ -95,6 +95,35 @@ def test_a_steady_stream_registers_once_and_close_lets_go(actx):
     assert still == []
 
 
+def test_a_registered_socket_waits_through_the_short_cut_and_is_still_heard(actx):
+    # once its fds are registered, a wait only puts a callback in the waker's table
+    # (ready.pyx _watch_socket): the general watch_socket is not called again; every wait
+    # still completes, and a second socket on the same waker keeps its own watch
+    a, b = _pair(actx, "shortcut")
+    c, d = _pair(actx, "shortcut2")
+
+    async def main(loop):
+        waker = zasync._Waker.for_loop(loop)
+        calls = []
+        general = waker.watch_socket
+        waker.watch_socket = lambda sock, *args: (calls.append(sock), general(sock, *args))
+        for i in range(100):
+            fb, fd = b.recv(), d.recv()
+            assert not fb.done() and not fd.done()
+            await a.send(b"b%d" % i)
+            assert await asyncio.wait_for(fb, WAIT) == b"b%d" % i
+            assert not fd.done()
+            await c.send(b"d%d" % i)
+            assert await asyncio.wait_for(fd, WAIT) == b"d%d" % i
+        return calls
+
+    calls = _run(main)
+    # the first wait of each socket registers it through the general path, no other does
+    assert sorted(id(s) for s in calls) == sorted([id(b), id(d)])
+    for s in (a, b, c, d):
+        s.close()
+
+
 def test_a_socket_dropped_without_close_is_collected_and_unregistered(actx):
     a, b = _pair(actx, "dropped")
 

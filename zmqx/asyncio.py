@@ -272,26 +272,10 @@ class _Waker:
         if self._owners.get(key) is ref:
             self._unregister(loop, key)
 
-    def _on_readable(self, key):
-        # in the loop thread, from the loop's selector: drain, then fire the watchers (as
-        # _fire_all), each one-shot
-        with self._mutex:
-            cbs = self._watch.pop(key, None)
-        ref = self._owners.get(key)
-        if ref is not None:
-            sock = ref()
-            if sock is not None:
-                try:
-                    sock._drain_signaler()
-                except Exception:
-                    pass              # a closed socket: its watchers find out themselves
-        if cbs:
-            for cb in cbs:
-                cb()
-        if ref is None and key not in self._watch:
-            loop = self._loop
-            if loop is not None:
-                self._unregister(loop, key)
+    # the loop's reader callback (direct mode): drain, then fire the watchers (as
+    # _fire_all), each one-shot. Compiled (zmqx/_core/ready.pyx), with a short cut for
+    # the socket watches it serves (ready.pyx _watch_socket)
+    _on_readable = _ready_mod.waker_on_readable
 
     def _unregister(self, loop, key):
         self._owners.pop(key, None)

@@ -313,8 +313,55 @@ cdef int _watch(self, CoreSocket s, loop) except -1:
         waker = self._loop_waker()
     if not s._watching and not self.closed:
         s._watching = True
-        waker.watch_socket(self, self._on_ready)
+        _watch_socket(waker, self)
     return 0
+
+
+cdef int _watch_socket(waker, sock) except -1:
+    # zmqx.asyncio._Waker.watch_socket(sock, sock._on_ready), short-cut for the common
+    # case: a loop with add_reader (direct mode) that has this socket's fds registered
+    # already (they stay so while it lives), where a watch is one callback in the waker's
+    # table. Direct mode touches that table only in the loop thread (other threads hand
+    # their calls over), which is where this runs, so no lock
+    cdef CoreSocket live = _live(sock)
+    if waker._direct is True and live.sb != NULL:
+        key = (live.sb.rsig.r, live.sb.mb.sig.r)
+        readers = waker._readers
+        if readers.get(key[0]) == key and readers.get(key[1]) == key:
+            ref = waker._owners.get(key)
+            if ref is not None and ref() is sock:
+                cb = sock._on_ready
+                table = waker._watch
+                cbs = table.get(key)
+                if cbs is None:
+                    table[key] = [cb]
+                elif cb not in cbs:
+                    cbs.append(cb)
+                return 0
+    waker.watch_socket(sock, sock._on_ready)
+    return 0
+
+
+def waker_on_readable(waker, key):
+    """zmqx.asyncio._Waker._on_readable (direct mode: the loop's reader callback for a
+    watched fd), compiled: drain the socket the key belongs to, then fire its watchers,
+    each one-shot. A native fd's key is unregistered once nobody watches it."""
+    cbs = waker._watch.pop(key, None)
+    ref = waker._owners.get(key)
+    if ref is not None:
+        sock = ref()
+        if sock is not None:
+            try:
+                sock._drain_signaler()
+            except Exception:
+                pass                  # a closed socket: its watchers find out themselves
+    if cbs:
+        for cb in cbs:
+            cb()
+    if ref is None and key not in waker._watch:
+        loop = waker._loop
+        if loop is not None:
+            waker._unregister(loop, key)
 
 
 def watch(self):
