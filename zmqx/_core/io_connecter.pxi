@@ -35,6 +35,7 @@ cdef int _session_connect(zx_session *s) noexcept nogil:
 cdef int _session_connect_addr(zx_session *s) noexcept nogil:
     cdef int rc, err
     s.fd = zx_socket_stream(s.family)
+    s.sndbuf_checked = False            # a new socket has the default buffers again
     if s.fd < 0:
         return _session_end(s, ZX_END_CONNECT_FAILED, zx_sock_errno())
     _set_sockopts(s.fd, &s.opts, s.family)

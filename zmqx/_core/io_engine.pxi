@@ -28,6 +28,14 @@ cdef enum:
     # first. Long rounds let the kernel's buffers fill with megabytes that the same thread
     # then reads back from outside its caches: 2.6 against 5.4 GB/s at 64 KiB, one context
     WRITE_LOCAL_MAX = 131072
+    # an ipc connection that carries a frame of this size or more gets a send buffer of
+    # IPC_SNDBUF_LARGE (unless SNDBUF was set): a unix socket has no autotuning, and its
+    # default (~208 KiB) takes a 1 MiB frame in five writes and five wake-ups of the
+    # reader. 1 MiB frames went 2-16% faster with it; connections of small messages keep
+    # the default (a larger one would only let more of a slow reader's backlog sit in
+    # the kernel). tcp sizes its buffers itself: setting them would switch that off
+    IPC_SNDBUF_FRAME = 262144
+    IPC_SNDBUF_LARGE = 1 << 20
 
 
 # ---------------------------------------------------------------- input
@@ -508,12 +516,22 @@ cdef void _session_fill(zx_session *s) noexcept nogil:
                 _stage_raw(s, zx_msg_data(&m), m.size)
             zx_msg_close(&m)
         else:
+            if m.size >= IPC_SNDBUF_FRAME and not s.sndbuf_checked:
+                _size_ipc_sndbuf(s)
             s.iov[s.iov_n].iov_base = zx_msg_data(&m)
             s.iov[s.iov_n].iov_len = m.size
             s.iov_n += 1
             big += m.size
             memcpy(&s.held[s.held_n], &m, sizeof(zx_msg))
             s.held_n += 1
+
+
+cdef void _size_ipc_sndbuf(zx_session *s) noexcept nogil:
+    # once per connection, at its first large frame (see IPC_SNDBUF_FRAME)
+    cdef int v = IPC_SNDBUF_LARGE
+    s.sndbuf_checked = True
+    if s.family == AF_UNIX and s.opts.sndbuf <= 0 and s.fd >= 0:
+        zx_setsockopt(s.fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(int))
 
 
 cdef void _stage_subscription(zx_session *s, zx_msg *m) noexcept nogil:

@@ -242,6 +242,7 @@ cdef struct zx_session:
     uint64_t end_local
     uint64_t end_peer
     bint local_pair
+    bint sndbuf_checked        # ipc: the send buffer was sized for large frames (io_engine)
     zx_session *prev
     zx_session *next
 
