@@ -260,20 +260,17 @@ def test_a_wait_times_out_by_the_live_sockets_option_read_at_each_wait():
 
     ctx = zmqx.Context()
     live_pull, live_push = pair(ctx, hwm=1)
-    live_pull.rcvtimeo = 100
 
     async def main():
         loop = asyncio.get_running_loop()
         pull = zasync.Socket.shadow(live_pull)
-        t0 = loop.time()
-        with pytest.raises(zmqx.Again):
-            await pull.recv()
-        assert_elapsed(loop.time() - t0, 100, "a shadow's recv, RCVTIMEO of the live socket")
-        live_pull.rcvtimeo = 200
-        t0 = loop.time()
-        with pytest.raises(zmqx.Again):
-            await pull.recv()
-        assert_elapsed(loop.time() - t0, 200, "the next wait, after RCVTIMEO changed")
+        for ms, what in ((100, "a shadow's recv, RCVTIMEO of the live socket"),
+                         (200, "the next wait, after RCVTIMEO changed")):
+            live_pull.rcvtimeo = ms
+            t0 = loop.time()
+            with pytest.raises(zmqx.Again):
+                await pull.recv()
+            assert_elapsed(loop.time() - t0, ms, what)
         live_pull.rcvtimeo = -1
         fut = asyncio.ensure_future(pull.recv())
         await asyncio.sleep(0)
