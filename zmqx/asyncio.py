@@ -42,7 +42,6 @@ from zmqx.constants import POLLIN as _POLLIN_E, RCVTIMEO, SNDTIMEO
 # plain ints: IntFlag arithmetic costs more than the operations it decorates
 DONTWAIT = 1
 POLLIN = int(_POLLIN_E)
-_get_running_loop = asyncio.get_running_loop
 _get_running_loop_or_none = asyncio._get_running_loop   # no exception when there is none
 _core_recv = _zmq.Socket.recv
 _core_recv_multipart = _zmq.Socket.recv_multipart
